@@ -1,0 +1,191 @@
+import SwitchyardCore
+import Yams
+
+/// The routes-as-code file (`serve --config`, `ctl apply -f`): parsed into
+/// validated routes, or refused with the file, line, key and reason.
+public enum RoutesFile {
+    /// Parses the text of a config file. `file` is only used in error messages.
+    public static func parse(_ text: String, file: String) throws(ConfigError) -> [Route] {
+        let reader = YAMLReader(file: file)
+        guard let root = try reader.compose(text) else { return [] }
+        let top = try reader.mapping(root, at: "", allowed: ["routes"])
+        guard let routesNode = top["routes"] else { return [] }
+        var routes: [Route] = []
+        var names = Set<String>()
+        for (index, node) in try reader.sequence(routesNode, at: "routes").enumerated() {
+            let route = try parseRoute(node, at: "routes[\(index)]", reader: reader)
+            guard names.insert(route.name).inserted else {
+                throw reader.fail(node, "routes[\(index)].name", "route '\(route.name)' is declared twice")
+            }
+            routes.append(route)
+        }
+        return routes
+    }
+
+    static let routeKeys: Set<String> = ["name", "environment", "stable", "allowPinning", "deployments"]
+    static let deploymentKeys: Set<String> = [
+        "name", "weight", "model", "version", "upstream", "prompt", "params", "price", "priority", "allowDeprecated", "timeouts",
+    ]
+
+    private static func parseRoute(_ node: Node, at path: String, reader: YAMLReader) throws(ConfigError) -> Route {
+        let members = try reader.mapping(node, at: path, allowed: routeKeys)
+        let name = try members.requiredString("name")
+        try checkName(name, members["name"], members.path("name"), reader: reader)
+        var environment = Route.Environment.production
+        if let text = try members.string("environment") {
+            guard let parsed = Route.Environment(rawValue: text) else {
+                let known = Route.Environment.allCases.map(\.rawValue).joined(separator: ", ")
+                throw reader.fail(members["environment"], members.path("environment"), "'\(text)' is not one of \(known)")
+            }
+            environment = parsed
+        }
+        guard let deploymentsNode = members["deployments"] else {
+            throw reader.fail(node, members.path("deployments"), "'deployments' is required: a route needs at least one")
+        }
+        var deployments: [Deployment] = []
+        var anyWeightGiven = false
+        for (index, deploymentNode) in try reader.sequence(deploymentsNode, at: members.path("deployments")).enumerated() {
+            let deploymentPath = members.path("deployments") + "[\(index)]"
+            let (deployment, weightGiven) = try parseDeployment(deploymentNode, at: deploymentPath, reader: reader)
+            anyWeightGiven = anyWeightGiven || weightGiven
+            if deployments.contains(where: { $0.name == deployment.name }) {
+                throw reader.fail(deploymentNode, deploymentPath + ".name", "deployment '\(deployment.name)' is declared twice on route '\(name)'")
+            }
+            deployments.append(deployment)
+        }
+        // A single deployment may leave out its weight: it gets everything.
+        if deployments.count == 1, !anyWeightGiven {
+            deployments[0].weight = .full
+        }
+        let stable = try members.string("stable") ?? deployments.max { $0.weight < $1.weight }?.name ?? ""
+        let route = Route(
+            name: name,
+            environment: environment,
+            stable: stable,
+            allowPinning: try members.bool("allowPinning") ?? false,
+            deployments: deployments
+        )
+        do {
+            try route.validate()
+        } catch {
+            let key: String
+            switch error {
+            case .weights: key = members.path("deployments")
+            case .invalid: key = members.path(route.deployment(named: stable) == nil ? "stable" : "deployments")
+            }
+            let line = (key.hasSuffix("stable") ? members["stable"] : members["deployments"])?.mark?.line
+            throw ConfigError(file: reader.file, line: line, key: key, reason: Self.reason(error))
+        }
+        return route
+    }
+
+    private static func reason(_ error: RouteError) -> String {
+        switch error {
+        case .weights(_, let weightError): "\(weightError)"
+        case .invalid(_, let reason): reason
+        }
+    }
+
+    private static func parseDeployment(_ node: Node, at path: String, reader: YAMLReader) throws(ConfigError) -> (Deployment, weightGiven: Bool) {
+        let members = try reader.mapping(node, at: path, allowed: deploymentKeys)
+        let name = try members.requiredString("name")
+        try checkName(name, members["name"], members.path("name"), reader: reader)
+        var weight = Weight.zero
+        if let percent = try members.double("weight") {
+            do {
+                weight = try Weight(percent: percent)
+            } catch {
+                throw reader.fail(members["weight"], members.path("weight"), "\(error)")
+            }
+        }
+        guard let upstreamNode = members["upstream"] else {
+            throw reader.fail(node, members.path("upstream"), "'upstream' is required: where this deployment's requests go")
+        }
+        var deployment = Deployment(
+            name: name,
+            weight: weight,
+            model: try members.requiredString("model"),
+            version: try members.requiredString("version"),
+            upstream: try parseUpstream(upstreamNode, at: members.path("upstream"), reader: reader)
+        )
+        if let promptNode = members["prompt"] {
+            let prompt = try reader.mapping(promptNode, at: members.path("prompt"), allowed: ["version", "system"])
+            deployment.prompt = PromptVersion(version: try prompt.requiredString("version"), system: try prompt.string("system"))
+        }
+        if let paramsNode = members["params"] {
+            guard case .object(let params) = try reader.json(paramsNode, at: members.path("params")) else {
+                throw reader.fail(paramsNode, members.path("params"), "expected a mapping of request parameters")
+            }
+            for forbidden in ["model", "messages", "stream"] where params[forbidden] != nil {
+                throw reader.fail(paramsNode, members.path("params.\(forbidden)"), "'\(forbidden)' cannot be set as a parameter")
+            }
+            deployment.params = params
+        }
+        if let priceNode = members["price"] {
+            let price = try reader.mapping(priceNode, at: members.path("price"), allowed: ["inputPer1k", "outputPer1k"])
+            let input = try price.double("inputPer1k") ?? 0
+            let output = try price.double("outputPer1k") ?? 0
+            guard input >= 0, output >= 0 else {
+                throw reader.fail(priceNode, members.path("price"), "prices cannot be negative")
+            }
+            deployment.price = Price(inputPer1k: input, outputPer1k: output)
+        }
+        deployment.priority = try members.int("priority") ?? 1
+        deployment.allowDeprecated = try members.bool("allowDeprecated") ?? false
+        if let timeoutsNode = members["timeouts"] {
+            let timeouts = try reader.mapping(timeoutsNode, at: members.path("timeouts"), allowed: ["connect", "firstToken", "idle", "total"])
+            var value = UpstreamTimeouts()
+            value.connect = try timeouts.duration("connect") ?? value.connect
+            value.firstToken = try timeouts.duration("firstToken") ?? value.firstToken
+            value.idle = try timeouts.duration("idle") ?? value.idle
+            value.total = try timeouts.duration("total") ?? value.total
+            deployment.timeouts = value
+        }
+        return (deployment, members["weight"] != nil)
+    }
+
+    private static func parseUpstream(_ node: Node, at path: String, reader: YAMLReader) throws(ConfigError) -> Upstream {
+        let members = try reader.mapping(node, at: path, allowed: ["kind", "url", "apiKeyEnv", "deployment", "apiVersion", "model"])
+        let kindText = try members.string("kind") ?? Upstream.Kind.openai.rawValue
+        guard let kind = Upstream.Kind(rawValue: kindText) else {
+            throw reader.fail(members["kind"], members.path("kind"), "'\(kindText)' is not one of openai, azure")
+        }
+        let url = try members.requiredString("url")
+        guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.count > 8 else {
+            throw reader.fail(members["url"], members.path("url"), "'\(url)' is not an http:// or https:// URL")
+        }
+        if kind == .openai {
+            for azureOnly in ["deployment", "apiVersion"] where members[azureOnly] != nil {
+                throw reader.fail(members[azureOnly], members.path(azureOnly), "'\(azureOnly)' only applies to kind: azure")
+            }
+        } else if members["model"] != nil {
+            throw reader.fail(members["model"], members.path("model"), "'model' only applies to kind: openai; azure takes 'deployment'")
+        }
+        return Upstream(
+            kind: kind,
+            url: url,
+            apiKeyEnv: try members.string("apiKeyEnv"),
+            deployment: try members.string("deployment"),
+            apiVersion: try members.string("apiVersion"),
+            modelName: try members.string("model")
+        )
+    }
+
+    private static func checkName(_ name: String, _ node: Node?, _ path: String, reader: YAMLReader) throws(ConfigError) {
+        guard Names.isValid(name) else {
+            throw reader.fail(node, path, "'\(name)' is not a valid name: use letters, digits, '-', '_' and '.', at most 100 characters")
+        }
+    }
+}
+
+/// What a route or deployment may be called: it appears in URLs and headers.
+public enum Names {
+    public static func isValid(_ name: String) -> Bool {
+        guard !name.isEmpty, name.utf8.count <= 100 else { return false }
+        return name.utf8.allSatisfy { byte in
+            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
+                || byte == UInt8(ascii: ".")
+        }
+    }
+}

@@ -1,0 +1,158 @@
+/// One pinned model version behind a route: where it lives, exactly which
+/// version it is, and the prompt and parameters written for that version.
+public struct Deployment: Hashable, Sendable {
+    /// Unique within its route, e.g. `gpt4o-prod-v1120`.
+    public var name: String
+    /// The share of the route's traffic this deployment receives.
+    public var weight: Weight
+    /// The model family, e.g. `gpt-4o`.
+    public var model: String
+    /// The exact pinned version, e.g. `2024-11-20`.
+    public var version: String
+    public var upstream: Upstream
+    public var prompt: PromptVersion?
+    /// Request parameters applied to every request sent to this deployment
+    /// (`temperature`, `max_tokens`, …). They override what the client sent:
+    /// the parameters written for a model version travel with it.
+    public var params: [String: JSONValue]
+    public var price: Price
+    /// Failover order: lower is tried first.
+    public var priority: Int
+    /// Set when an operator deliberately deploys a deprecated or retired version.
+    public var allowDeprecated: Bool
+    public var timeouts: UpstreamTimeouts
+
+    public init(
+        name: String,
+        weight: Weight,
+        model: String,
+        version: String,
+        upstream: Upstream,
+        prompt: PromptVersion? = nil,
+        params: [String: JSONValue] = [:],
+        price: Price = Price(),
+        priority: Int = 1,
+        allowDeprecated: Bool = false,
+        timeouts: UpstreamTimeouts = UpstreamTimeouts()
+    ) {
+        self.name = name
+        self.weight = weight
+        self.model = model
+        self.version = version
+        self.upstream = upstream
+        self.prompt = prompt
+        self.params = params
+        self.price = price
+        self.priority = priority
+        self.allowDeprecated = allowDeprecated
+        self.timeouts = timeouts
+    }
+
+    /// `gpt-4o@2024-11-20`: how the console and headers name the model version.
+    public var modelVersion: String { "\(model)@\(version)" }
+}
+
+/// Where a deployment's requests go and how to authenticate there.
+public struct Upstream: Hashable, Sendable {
+    public enum Kind: String, Hashable, Sendable, CaseIterable {
+        case openai
+        case azure
+    }
+
+    public var kind: Kind
+    /// openai: the base URL including `/v1`; azure: the resource endpoint.
+    public var url: String
+    /// The environment variable holding the upstream API key, if any.
+    public var apiKeyEnv: String?
+    /// azure only: the provider-side deployment name.
+    public var deployment: String?
+    /// azure only: the `api-version` query parameter.
+    public var apiVersion: String?
+    /// openai only: the exact `model` the upstream expects (e.g. a vLLM served
+    /// name); by default `model-version`, OpenAI's pinned-snapshot form.
+    public var modelName: String?
+
+    public init(
+        kind: Kind,
+        url: String,
+        apiKeyEnv: String? = nil,
+        deployment: String? = nil,
+        apiVersion: String? = nil,
+        modelName: String? = nil
+    ) {
+        self.modelName = modelName
+        self.kind = kind
+        self.url = url
+        self.apiKeyEnv = apiKeyEnv
+        self.deployment = deployment
+        self.apiVersion = apiVersion
+    }
+
+    /// The Azure `api-version` used when the config names none.
+    public static let defaultAzureAPIVersion = "2024-10-21"
+
+    /// The full URL of the chat-completions endpoint for this upstream.
+    public func chatCompletionsURL(model: String) -> String {
+        let base = url.hasSuffix("/") ? String(url.dropLast()) : url
+        switch kind {
+        case .openai:
+            return base + "/chat/completions"
+        case .azure:
+            let name = deployment ?? model
+            return base + "/openai/deployments/\(name)/chat/completions?api-version=\(apiVersion ?? Self.defaultAzureAPIVersion)"
+        }
+    }
+}
+
+/// The prompt written for a model version.
+public struct PromptVersion: Hashable, Sendable {
+    public var version: String
+    /// Sent as the first system message of every request.
+    public var system: String?
+
+    public init(version: String, system: String? = nil) {
+        self.version = version
+        self.system = system
+    }
+}
+
+/// The provider's price, per 1 000 tokens.
+public struct Price: Hashable, Sendable {
+    public var inputPer1k: Double
+    public var outputPer1k: Double
+
+    public init(inputPer1k: Double = 0, outputPer1k: Double = 0) {
+        self.inputPer1k = inputPer1k
+        self.outputPer1k = outputPer1k
+    }
+
+    /// The cost of one request with the given token counts.
+    public func cost(promptTokens: Int, completionTokens: Int) -> Double {
+        Double(promptTokens) / 1000 * inputPer1k + Double(completionTokens) / 1000 * outputPer1k
+    }
+}
+
+/// How long the gateway waits on an upstream at each stage of a request.
+public struct UpstreamTimeouts: Hashable, Sendable {
+    /// Establishing the TCP connection.
+    public var connect: Duration
+    /// From sending the request to the first byte of the reply (the first
+    /// streamed chunk, for streams).
+    public var firstToken: Duration
+    /// Silence allowed between two chunks of a streamed reply.
+    public var idle: Duration
+    /// The whole exchange, start to end.
+    public var total: Duration
+
+    public init(
+        connect: Duration = .seconds(5),
+        firstToken: Duration = .seconds(60),
+        idle: Duration = .seconds(30),
+        total: Duration = .seconds(600)
+    ) {
+        self.connect = connect
+        self.firstToken = firstToken
+        self.idle = idle
+        self.total = total
+    }
+}

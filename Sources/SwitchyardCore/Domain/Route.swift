@@ -1,0 +1,109 @@
+/// The name clients send as `model` (OpenAI) or as the deployment in the path
+/// (Azure), and the pinned deployments that share its traffic.
+public struct Route: Hashable, Sendable {
+    public enum Environment: String, Hashable, Sendable, CaseIterable {
+        case production
+        case staging
+        case development
+    }
+
+    public var name: String
+    public var environment: Environment
+    /// Where rollback sends all traffic.
+    public var stable: String
+    /// Whether the `x-switchyard-deployment` request header may pin a deployment.
+    public var allowPinning: Bool
+    /// In declaration order; their weights sum to exactly 100 %.
+    public var deployments: [Deployment]
+    /// Bumped by every change; starts at 1.
+    public var revision: Int
+
+    public init(
+        name: String,
+        environment: Environment = .production,
+        stable: String,
+        allowPinning: Bool = false,
+        deployments: [Deployment],
+        revision: Int = 1
+    ) {
+        self.name = name
+        self.environment = environment
+        self.stable = stable
+        self.allowPinning = allowPinning
+        self.deployments = deployments
+        self.revision = revision
+    }
+
+    /// The deployment with this name, if the route has one.
+    public func deployment(named name: String) -> Deployment? {
+        deployments.first { $0.name == name }
+    }
+
+    /// The current weights, validated.
+    public func weightTable() throws(WeightError) -> WeightTable {
+        try WeightTable(deployments.map { WeightTable.Entry(deployment: $0.name, weight: $0.weight) })
+    }
+
+    /// Checks what must hold of every route: distinct deployment names, a known
+    /// stable deployment, weights summing to 100 %, pinned versions in production.
+    public func validate() throws(RouteError) {
+        guard !name.isEmpty else { throw .invalid(route: name, reason: "a route needs a name") }
+        do {
+            _ = try weightTable()
+        } catch {
+            throw .weights(route: name, error)
+        }
+        guard deployment(named: stable) != nil else {
+            throw .invalid(route: name, reason: "stable deployment '\(stable)' is not one of the route's deployments")
+        }
+        if environment == .production {
+            for deployment in deployments where !VersionPin.isExact(deployment.version) {
+                throw .invalid(
+                    route: name,
+                    reason: "deployment '\(deployment.name)' uses version '\(deployment.version)': production routes need an exact pinned version (a date such as 2024-11-20), because an auto-updating version changes behaviour without a deploy"
+                )
+            }
+        }
+    }
+
+    /// The same route with new weights and the next revision number.
+    public func withWeights(_ table: WeightTable) throws(WeightError) -> Route {
+        for entry in table.entries where deployment(named: entry.deployment) == nil {
+            throw .unknownDeployment(entry.deployment)
+        }
+        var next = self
+        for index in next.deployments.indices {
+            guard let weight = table[next.deployments[index].name] else {
+                throw .missingDeployment(next.deployments[index].name)
+            }
+            next.deployments[index].weight = weight
+        }
+        next.revision += 1
+        return next
+    }
+}
+
+/// Why a route was refused.
+public enum RouteError: Error, Equatable, Sendable, CustomStringConvertible {
+    case weights(route: String, WeightError)
+    case invalid(route: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .weights(let route, let error): "route '\(route)': \(error)"
+        case .invalid(let route, let reason): "route '\(route)': \(reason)"
+        }
+    }
+}
+
+/// What counts as an exact, pinned model version.
+public enum VersionPin {
+    /// Words providers use for a moving target rather than a fixed version.
+    static let floating: Set<String> = ["latest", "auto", "auto-update", "autoupdate", "default", "*", ""]
+
+    /// `true` for a fixed version such as `2024-11-20` or `0613`; `false` for
+    /// `latest`, `auto` and the like.
+    public static func isExact(_ version: String) -> Bool {
+        !floating.contains(version.lowercased()) && !version.contains("*")
+    }
+}

@@ -1,0 +1,123 @@
+/// One deployment's measurements in fixed 10-second buckets, kept for an
+/// hour in a ring: constant memory however long the gateway runs.
+public struct MetricsWindow: Sendable {
+    /// The width of one bucket.
+    public static let bucketSeconds: Int64 = 10
+    /// How many buckets are kept: one hour.
+    public static let bucketsKept = 360
+
+    /// The figures of one time bucket, or of several merged.
+    public struct Bucket: Sendable {
+        /// The start of the bucket, in whole seconds since the epoch.
+        public var start: Int64
+        public var requests: Int = 0
+        /// Counts by `RequestOutcome.rawValue`.
+        public var outcomes: [Int] = Array(repeating: 0, count: RequestOutcome.allCases.count)
+        public var latency = LatencyHistogram()
+        public var timeToFirstToken = LatencyHistogram()
+        public var promptTokens: Int = 0
+        public var completionTokens: Int = 0
+        public var cost: Double = 0
+
+        public init(start: Int64) {
+            self.start = start
+        }
+
+        public func count(_ outcome: RequestOutcome) -> Int { outcomes[outcome.rawValue] }
+
+        /// Attempts that failed through the deployment's own fault.
+        public var deploymentFailures: Int {
+            RequestOutcome.allCases.reduce(0) { $0 + ($1.isDeploymentFailure ? outcomes[$1.rawValue] : 0) }
+        }
+
+        public mutating func merge(_ other: Bucket) {
+            requests += other.requests
+            for index in outcomes.indices { outcomes[index] += other.outcomes[index] }
+            latency.merge(other.latency)
+            timeToFirstToken.merge(other.timeToFirstToken)
+            promptTokens += other.promptTokens
+            completionTokens += other.completionTokens
+            cost += other.cost
+        }
+    }
+
+    /// One finished attempt.
+    public struct Sample: Sendable {
+        public var outcome: RequestOutcome
+        public var latency: Duration?
+        public var timeToFirstToken: Duration?
+        public var promptTokens: Int
+        public var completionTokens: Int
+        public var cost: Double
+
+        public init(
+            outcome: RequestOutcome,
+            latency: Duration? = nil,
+            timeToFirstToken: Duration? = nil,
+            promptTokens: Int = 0,
+            completionTokens: Int = 0,
+            cost: Double = 0
+        ) {
+            self.outcome = outcome
+            self.latency = latency
+            self.timeToFirstToken = timeToFirstToken
+            self.promptTokens = promptTokens
+            self.completionTokens = completionTokens
+            self.cost = cost
+        }
+    }
+
+    private var buckets: [Bucket]
+
+    public init() {
+        buckets = (0..<Self.bucketsKept).map { _ in Bucket(start: .min) }
+    }
+
+    private static func bucketStart(_ moment: Moment) -> Int64 {
+        let seconds = moment.nanoseconds / 1_000_000_000
+        return seconds - seconds.modulo(bucketSeconds)
+    }
+
+    private static func slot(ofStart start: Int64) -> Int {
+        Int((start / bucketSeconds).modulo(Int64(bucketsKept)))
+    }
+
+    public mutating func record(_ sample: Sample, at now: Moment) {
+        let start = Self.bucketStart(now)
+        let slot = Self.slot(ofStart: start)
+        if buckets[slot].start != start {
+            guard start > buckets[slot].start else { return }  // older than an hour: dropped
+            buckets[slot] = Bucket(start: start)
+        }
+        buckets[slot].requests += 1
+        buckets[slot].outcomes[sample.outcome.rawValue] += 1
+        if let latency = sample.latency { buckets[slot].latency.record(latency) }
+        if let ttft = sample.timeToFirstToken { buckets[slot].timeToFirstToken.record(ttft) }
+        buckets[slot].promptTokens += sample.promptTokens
+        buckets[slot].completionTokens += sample.completionTokens
+        buckets[slot].cost += sample.cost
+    }
+
+    /// All buckets that overlap the last `window` before `now`, merged.
+    public func aggregate(window: Duration, now: Moment) -> Bucket {
+        var total = Bucket(start: Self.bucketStart(now - window))
+        for bucket in series(window: window, now: now) { total.merge(bucket) }
+        return total
+    }
+
+    /// The buckets that overlap the last `window` before `now`, oldest first;
+    /// buckets without traffic are included, empty, so graphs keep their time axis.
+    public func series(window: Duration, now: Moment) -> [Bucket] {
+        let newest = Self.bucketStart(now)
+        let windowBuckets = min(Int64(Self.bucketsKept), max(1, (window.nanosecondsClamped / 1_000_000_000 + Self.bucketSeconds - 1) / Self.bucketSeconds))
+        var result: [Bucket] = []
+        result.reserveCapacity(Int(windowBuckets))
+        var start = newest - (windowBuckets - 1) * Self.bucketSeconds
+        while start <= newest {
+            let bucket = buckets[Self.slot(ofStart: start)]
+            result.append(bucket.start == start ? bucket : Bucket(start: start))
+            start += Self.bucketSeconds
+        }
+        return result
+    }
+}

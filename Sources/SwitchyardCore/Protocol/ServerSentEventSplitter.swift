@@ -1,0 +1,162 @@
+/// Splits a streamed chat-completions reply into its server-sent events as the
+/// bytes arrive, without decoding or re-encoding them: the gateway forwards
+/// each event's original bytes, and only looks inside for the few facts it
+/// needs (end of stream, token usage, a content-filter stop, an error).
+public struct ServerSentEventSplitter: Sendable {
+    /// One complete event, with the bytes that carried it (terminator included).
+    public struct Event: Sendable {
+        public var bytes: ArraySlice<UInt8>
+        public var kind: Kind
+    }
+
+    public enum Kind: Hashable, Sendable {
+        /// An ordinary chunk, forwarded as is; some providers put usage in
+        /// every chunk, so it may carry running token counts.
+        case chunk(usage: TokenUsage?, finishedByContentFilter: Bool)
+        /// The usage-only chunk sent last when `include_usage` is on.
+        case usage(TokenUsage)
+        /// `data: [DONE]`.
+        case done
+        /// `data: {"error": …}` from the upstream.
+        case error
+        /// A comment or other non-data event (keep-alives).
+        case other
+    }
+
+    private var pending: [UInt8] = []
+    /// Events larger than this are a broken upstream, not a reply.
+    public static let maximumEventBytes = 4 << 20
+
+    public init() {}
+
+    /// Bytes received but not yet part of a complete event.
+    public var pendingByteCount: Int { pending.count }
+
+    /// Feeds the next bytes of the stream; returns the events they complete.
+    public mutating func feed(_ bytes: some Collection<UInt8>) throws(SplitterError) -> [Event] {
+        pending.append(contentsOf: bytes)
+        var events: [Event] = []
+        var start = pending.startIndex
+        var index = start
+        let end = pending.endIndex
+        while index < end {
+            // An event ends at a blank line: "\n\n" or "\r\n\r\n".
+            if pending[index] == UInt8(ascii: "\n") {
+                let next = index + 1
+                var terminatorEnd: Int?
+                if next < end, pending[next] == UInt8(ascii: "\n") {
+                    terminatorEnd = next + 1
+                } else if next + 1 < end, pending[next] == UInt8(ascii: "\r"), pending[next + 1] == UInt8(ascii: "\n") {
+                    terminatorEnd = next + 2
+                }
+                if let terminatorEnd {
+                    let slice = pending[start..<terminatorEnd]
+                    events.append(Event(bytes: slice, kind: Self.classify(slice)))
+                    start = terminatorEnd
+                    index = terminatorEnd
+                    continue
+                }
+            }
+            index += 1
+        }
+        if start > pending.startIndex {
+            // Slices keep the old storage alive; copy them out before compacting.
+            events = events.map { Event(bytes: ArraySlice(Array($0.bytes)), kind: $0.kind) }
+            pending.removeSubrange(pending.startIndex..<start)
+        }
+        if pending.count > Self.maximumEventBytes { throw .eventTooLarge }
+        return events
+    }
+
+    static func classify(_ event: ArraySlice<UInt8>) -> Kind {
+        guard let data = ByteSearch.firstIndex(of: ByteSearch.dataPrefix, in: event) else { return .other }
+        let payload = event[(data + ByteSearch.dataPrefix.count)...]
+        let trimmed = payload.drop { $0 == UInt8(ascii: " ") }
+        if trimmed.starts(with: ByteSearch.doneMarker) { return .done }
+        if trimmed.starts(with: ByteSearch.errorPrefix) { return .error }
+        let usage = ByteSearch.containsAny(ByteSearch.usageObject, in: payload) ? TokenUsage(scanning: payload) : nil
+        if let usage, ByteSearch.containsAny(ByteSearch.emptyChoices, in: payload) {
+            return .usage(usage)
+        }
+        return .chunk(usage: usage, finishedByContentFilter: ByteSearch.containsAny(ByteSearch.contentFilterFinish, in: payload))
+    }
+}
+
+public enum SplitterError: Error, Sendable {
+    case eventTooLarge
+}
+
+/// Token counts of one reply.
+public struct TokenUsage: Hashable, Sendable {
+    public var promptTokens: Int
+    public var completionTokens: Int
+
+    public init(promptTokens: Int, completionTokens: Int) {
+        self.promptTokens = promptTokens
+        self.completionTokens = completionTokens
+    }
+
+    public var totalTokens: Int { promptTokens + completionTokens }
+
+    /// Finds `"prompt_tokens": N` and `"completion_tokens": N` in raw JSON bytes
+    /// without parsing the whole document; `nil` when either is missing.
+    public init?(scanning bytes: some Collection<UInt8>) {
+        let array = ArraySlice(bytes)
+        guard let prompt = ByteSearch.integer(after: ByteSearch.promptTokensKey, in: array),
+            let completion = ByteSearch.integer(after: ByteSearch.completionTokensKey, in: array)
+        else { return nil }
+        self.init(promptTokens: prompt, completionTokens: completion)
+    }
+}
+
+/// Byte-level searches used on the streaming path.
+enum ByteSearch {
+    static let dataPrefix = Array("data:".utf8)
+    static let doneMarker = Array("[DONE]".utf8)
+    static let errorPrefix = Array("{\"error\"".utf8)
+    static let emptyChoices = [Array("\"choices\":[]".utf8), Array("\"choices\": []".utf8)]
+    static let usageObject = [Array("\"usage\":{".utf8), Array("\"usage\": {".utf8)]
+    static let contentFilterFinish = [
+        Array("\"finish_reason\":\"content_filter\"".utf8), Array("\"finish_reason\": \"content_filter\"".utf8),
+    ]
+
+    /// Whether any of the spellings (compact or with a space) occurs.
+    static func containsAny(_ needles: [[UInt8]], in haystack: ArraySlice<UInt8>) -> Bool {
+        needles.contains { firstIndex(of: $0, in: haystack) != nil }
+    }
+    static let promptTokensKey = Array("\"prompt_tokens\":".utf8)
+    static let completionTokensKey = Array("\"completion_tokens\":".utf8)
+
+    static func firstIndex(of needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
+        guard let first = needle.first, haystack.count >= needle.count else { return nil }
+        var index = haystack.startIndex
+        let last = haystack.endIndex - needle.count
+        while index <= last {
+            if haystack[index] == first {
+                var matched = true
+                for offset in 1..<needle.count where haystack[index + offset] != needle[offset] {
+                    matched = false
+                    break
+                }
+                if matched { return index }
+            }
+            index += 1
+        }
+        return nil
+    }
+
+    /// The non-negative integer that follows `key` (spaces allowed in between).
+    static func integer(after key: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
+        guard let found = firstIndex(of: key, in: haystack) else { return nil }
+        var index = found + key.count
+        while index < haystack.endIndex, haystack[index] == UInt8(ascii: " ") { index += 1 }
+        var value = 0
+        var digits = 0
+        while index < haystack.endIndex, haystack[index] >= UInt8(ascii: "0"), haystack[index] <= UInt8(ascii: "9"), digits < 12 {
+            value = value * 10 + Int(haystack[index] - UInt8(ascii: "0"))
+            digits += 1
+            index += 1
+        }
+        return digits > 0 ? value : nil
+    }
+}

@@ -1,0 +1,208 @@
+import AsyncHTTPClient
+import HTTPTypes
+import Logging
+import Hummingbird
+import NIOCore
+import Prometheus
+import SwitchyardCore
+
+extension Gateway {
+    /// Serves one chat-completions request: authenticate, validate, choose a
+    /// deployment by sticky weight, and proxy — failing over to the route's
+    /// other deployments until the first byte has gone to the client.
+    func chatCompletions(_ request: Request, routeFromPath: String?) async -> Response {
+        // Only names of configured routes become label values: clients choose
+        // the route name, and must not be able to grow the metric set at will.
+        var routeLabel = "-"
+        let response: Response
+        do {
+            response = try await proxy(request, routeFromPath: routeFromPath, routeLabel: &routeLabel)
+        } catch {
+            response = Self.errorResponse(error)
+        }
+        registry.makeCounter(descriptor: MetricNames.responses, labels: [("route", routeLabel), ("code", String(response.status.code))])
+            .increment()
+        return response
+    }
+
+    private func proxy(_ request: Request, routeFromPath: String?, routeLabel: inout String) async throws(APIError) -> Response {
+        let started = clock.now()
+        var clientKey: ClientKey?
+        if !access.isOpen {
+            let secret = request.headers[.authorization].flatMap(Self.bearerToken) ?? request.headers[.apiKey]
+            guard let key = access.authenticate(secret) else {
+                throw .unauthorized(
+                    secret == nil
+                        ? "missing API key: send 'Authorization: Bearer KEY' (OpenAI) or 'api-key: KEY' (Azure)"
+                        : "the API key is not one this gateway accepts"
+                )
+            }
+            if case .limited(let retryAfter, let reason) = access.admit(key, now: started) {
+                throw .rateLimited("client key '\(key.name)' is over its \(reason) limit; retry after \(DurationText.format(retryAfter))", retryAfter: retryAfter)
+            }
+            clientKey = key
+        }
+        let bytes = try await readBody(request)
+        let chat = try ChatCompletionRequest(bytes: bytes.readableBytesView, requireModel: routeFromPath == nil)
+        let routeName = routeFromPath ?? chat.model ?? ""
+        guard let route = installedRoute(routeName) else {
+            let known = routeNames
+            throw .notFound(
+                "unknown route '\(routeName)'" + (known.isEmpty ? "; no routes are configured" : "; this gateway serves: \(known.joined(separator: ", "))"),
+                code: "model_not_found"
+            )
+        }
+        routeLabel = routeName
+        let plan = route.plan
+        var pinned: Int?
+        if let name = request.headers[.switchyardDeployment] {
+            guard plan.route.allowPinning else {
+                throw .forbidden(
+                    "route '\(routeName)' does not allow pinning with x-switchyard-deployment (set allowPinning: true on the route)",
+                    code: "pinning_not_allowed"
+                )
+            }
+            guard let index = plan.route.deployments.firstIndex(where: { $0.name == name }) else {
+                throw .badRequest(
+                    "route '\(routeName)' has no deployment '\(name)'; it has: \(plan.route.deployments.map(\.name).joined(separator: ", "))",
+                    code: "unknown_deployment"
+                )
+            }
+            pinned = index
+        }
+        let sticky = stickyKey(
+            safetyIdentifier: chat.safetyIdentifier,
+            user: chat.user,
+            header: request.headers[.switchyardUser],
+            clientKey: clientKey?.name
+        )
+        let bucket = sticky.map { StickyHash.bucket(route: routeName, key: $0.key) } ?? Int.random(in: 0..<StickyHash.bucketCount)
+        let primary = pinned ?? plan.primaryDeployment(forBucket: bucket)
+        let attemptLimit = pinned == nil ? plan.attemptLimit(primary: primary) : 1
+
+        var failures: [AttemptFailure] = []
+        for attempt in 0..<attemptLimit {
+            guard let index = pinned ?? plan.candidate(attempt: attempt, primary: primary) else { break }
+            let runtime = route.runtimes[index]
+            let permit = runtime.acquire(now: clock.now())
+            if case .rejected(let retryAfter, let reason) = permit {
+                failures.append(AttemptFailure(deployment: route.targets[index].deployment.name, kind: .unavailable(reason), retryAfter: retryAfter))
+                continue
+            }
+            let context = AttemptContext(
+                route: route,
+                index: index,
+                chat: chat,
+                clientKey: clientKey,
+                probe: permit == .probe,
+                attempt: attempt + 1
+            )
+            switch await attemptUpstream(context) {
+            case .response(let response):
+                return response
+            case .failed(let failure):
+                failures.append(failure)
+            }
+        }
+        throw Self.finalError(route: routeName, failures: failures)
+    }
+
+    private func readBody(_ request: Request) async throws(APIError) -> ByteBuffer {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > options.maxRequestBytes {
+            throw .tooLarge(limit: options.maxRequestBytes)
+        }
+        do {
+            return try await request.body.collect(upTo: options.maxRequestBytes)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw .tooLarge(limit: options.maxRequestBytes)
+        } catch {
+            throw .badRequest("could not read the request body: \(error)", code: "invalid_body")
+        }
+    }
+
+    static func bearerToken(_ header: String) -> String? {
+        guard header.count > 7, header.prefix(7).lowercased() == "bearer " else { return nil }
+        return String(header.dropFirst(7))
+    }
+
+    // MARK: Final answer when every attempt failed
+
+    static func finalError(route: String, failures: [AttemptFailure]) -> APIError {
+        let summary = failures.map { "\($0.deployment): \($0.kind.description)" }.joined(separator: "; ")
+        let attempted = failures.filter { if case .unavailable = $0.kind { false } else { true } }
+        if failures.isEmpty {
+            return APIError(status: 503, message: "route '\(route)' has no deployment with traffic", type: "server_error", code: "no_healthy_deployment")
+        }
+        let throttledOnly = failures.allSatisfy { failure in
+            switch failure.kind {
+            case .throttled, .unavailable(.throttled): true
+            default: false
+            }
+        }
+        let soonest = failures.compactMap(\.retryAfter).min()
+        if throttledOnly {
+            return .rateLimited("every deployment of route '\(route)' is rate-limited upstream (\(summary))", retryAfter: soonest ?? .seconds(1))
+        }
+        if attempted.isEmpty {
+            return APIError(
+                status: 503,
+                message: "no deployment of route '\(route)' is available right now (\(summary))",
+                type: "server_error",
+                code: "no_healthy_deployment",
+                retryAfter: soonest
+            )
+        }
+        if attempted.allSatisfy({ if case .timeout = $0.kind { true } else { false } }) {
+            return APIError(status: 504, message: "upstream timed out for route '\(route)' (\(summary))", type: "server_error", code: "upstream_timeout")
+        }
+        return APIError(status: 502, message: "upstream failed for route '\(route)' (\(summary))", type: "server_error", code: "upstream_error")
+    }
+
+    static func errorResponse(_ error: APIError) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let seconds = error.retryAfterSeconds {
+            headers[.retryAfter] = String(seconds)
+            if let retryAfter = error.retryAfter { headers[.retryAfterMilliseconds] = String(retryAfter.nanosecondsClamped / 1_000_000) }
+        }
+        return Response(
+            status: HTTPResponse.Status(code: error.status),
+            headers: headers,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: error.body))
+        )
+    }
+}
+
+/// One failed or skipped attempt, kept to explain the final error.
+struct AttemptFailure: Sendable {
+    enum Kind: Sendable, CustomStringConvertible {
+        case unavailable(CircuitBreaker.RejectionReason)
+        case throttled
+        case timeout(TimeoutStage)
+        case failed(String)
+
+        var description: String {
+            switch self {
+            case .unavailable(.open): "circuit breaker open"
+            case .unavailable(.probing): "circuit breaker half-open, probe in flight"
+            case .unavailable(.throttled): "holding off after upstream 429"
+            case .throttled: "upstream answered 429"
+            case .timeout(let stage): "timed out (\(stage.rawValue))"
+            case .failed(let reason): reason
+            }
+        }
+    }
+
+    let deployment: String
+    let kind: Kind
+    var retryAfter: Duration? = nil
+}
+
+extension HTTPField.Name {
+    static let apiKey = Self("api-key")!
+    static let switchyardDeployment = Self("x-switchyard-deployment")!
+    static let switchyardModelVersion = Self("x-switchyard-model-version")!
+    static let switchyardRouteRevision = Self("x-switchyard-route-revision")!
+    static let switchyardAttempts = Self("x-switchyard-attempts")!
+    static let switchyardUser = Self("x-switchyard-user")!
+    static let retryAfterMilliseconds = Self("retry-after-ms")!
+}

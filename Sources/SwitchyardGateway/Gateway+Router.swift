@@ -1,0 +1,67 @@
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import Prometheus
+import SwitchyardCore
+
+extension Gateway {
+    /// The data-plane router: the OpenAI and Azure OpenAI chat-completions
+    /// paths, health, readiness and Prometheus metrics.
+    public func buildRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.post("/v1/chat/completions") { request, _ in
+            await self.chatCompletions(request, routeFromPath: nil)
+        }
+        router.post("/openai/v1/chat/completions") { request, _ in
+            await self.chatCompletions(request, routeFromPath: nil)
+        }
+        router.post("/openai/deployments/{route}/chat/completions") { request, context in
+            let route = context.parameters.get("route") ?? ""
+            guard request.uri.queryParameters["api-version"] != nil else {
+                return Self.errorResponse(
+                    .badRequest("the 'api-version' query parameter is required on Azure OpenAI paths, e.g. ?api-version=2024-10-21", code: "missing_api_version")
+                )
+            }
+            return await self.chatCompletions(request, routeFromPath: route)
+        }
+        router.get("/healthz") { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain"], body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\n")))
+        }
+        router.get("/readyz") { _, _ in
+            let ready = self.isReady
+            let body: JSONValue = ["ready": .bool(ready), "routes": .number(Double(self.routeNames.count))]
+            return Response(
+                status: ready ? .ok : .serviceUnavailable,
+                headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONText.encode(body)))
+            )
+        }
+        router.get("/metrics") { _, _ in
+            var buffer: [UInt8] = []
+            buffer.reserveCapacity(16 << 10)
+            self.registry.emit(into: &buffer)
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: buffer))
+            )
+        }
+        return router
+    }
+
+    /// A Hummingbird application serving the data plane on `host:port`
+    /// (port 0 picks a free port, reported to `onServerRunning`).
+    public func buildApplication(
+        host: String,
+        port: Int,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) -> some ApplicationProtocol {
+        Application(
+            router: buildRouter(),
+            configuration: .init(address: .hostname(host, port: port), serverName: "switchyard"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+            logger: logger
+        )
+    }
+}

@@ -1,0 +1,194 @@
+import AsyncHTTPClient
+import HTTPTypes
+import Logging
+import Hummingbird
+import NIOCore
+import SwitchyardCore
+
+/// The reading end of an upstream reply body, handed from the attempt that
+/// received its head to the response writer that relays the rest. Only one
+/// task reads it at a time, which is what makes the unchecked conformance sound.
+final class StreamCursor: @unchecked Sendable {
+    private var iterator: HTTPClientResponse.Body.AsyncIterator
+
+    init(_ body: HTTPClientResponse.Body) {
+        iterator = body.makeAsyncIterator()
+    }
+
+    func next() async throws -> ByteBuffer? {
+        try await iterator.next()
+    }
+}
+
+extension Gateway {
+    /// Waits for the first chunk (still able to fail over), then answers with a
+    /// body that relays the upstream's events as they arrive.
+    func streamReply(_ context: AttemptContext, response: HTTPClientResponse, started: Moment) async -> AttemptResult {
+        let cursor = StreamCursor(response.body)
+        let name = context.deployment.name
+        let firstLimit = context.deployment.timeouts.firstToken - (clock.now() - started)
+        let first: ByteBuffer?
+        do {
+            first = try await withTimeLimit(firstLimit, stage: .firstToken) { try await cursor.next() }
+        } catch {
+            let now = clock.now()
+            if Task.isCancelled {
+                context.runtime.abandon(probe: context.probe, now: now)
+                return .failed(AttemptFailure(deployment: name, kind: .failed("client went away")))
+            }
+            let timedOut = error is DeadlineExceeded
+            context.runtime.record(.init(outcome: timedOut ? .timeout : .cutStream, latency: now - started), breakerOutcome: .failure, probe: context.probe, now: now)
+            return .failed(AttemptFailure(deployment: name, kind: timedOut ? .timeout(.firstToken) : .failed("stream broke off before the first chunk")))
+        }
+        guard let first else {
+            let now = clock.now()
+            context.runtime.record(.init(outcome: .cutStream, latency: now - started), breakerOutcome: .failure, probe: context.probe, now: now)
+            return .failed(AttemptFailure(deployment: name, kind: .failed("stream ended before the first chunk")))
+        }
+        let firstAt = clock.now()
+        var headers = replyHeaders(context)
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        let relay = StreamRelay(gateway: self, context: context, cursor: cursor, started: started, firstChunkAt: firstAt)
+        return .response(
+            Response(
+                status: .ok,
+                headers: headers,
+                body: ResponseBody { writer in
+                    try await relay.run(first: first, writer: &writer)
+                }
+            )
+        )
+    }
+}
+
+/// Relays one upstream event stream to the client: original bytes, event by
+/// event, dropping only the usage chunk the client did not ask for, and ending
+/// a broken stream with an error event rather than a clean `[DONE]`.
+struct StreamRelay: Sendable {
+    let gateway: Gateway
+    let context: AttemptContext
+    let cursor: StreamCursor
+    let started: Moment
+    let firstChunkAt: Moment
+
+    func run(first: ByteBuffer, writer: inout any ResponseBodyWriter) async throws {
+        var state = State(forwardUsage: context.chat.clientWantsStreamUsage)
+        let timeouts = context.deployment.timeouts
+        var chunk: ByteBuffer? = first
+        var failure: (RequestOutcome, String)?
+        while let buffer = chunk {
+            do {
+                let output = try state.consume(buffer)
+                if let output, output.readableBytes > 0 {
+                    try await writer.write(output)
+                }
+            } catch is SplitterError {
+                failure = (.cutStream, "the upstream sent an event larger than \(ServerSentEventSplitter.maximumEventBytes) bytes")
+                break
+            } catch {
+                // The client went away: nothing more to send, and not the deployment's fault.
+                context.runtime.abandon(probe: context.probe, now: gateway.clock.now())
+                throw error
+            }
+            if state.sawDone { break }
+            let elapsed = gateway.clock.now() - started
+            let totalLeft = timeouts.total - elapsed
+            let stage: TimeoutStage = totalLeft < timeouts.idle ? .total : .idle
+            do {
+                chunk = try await withTimeLimit(min(totalLeft, timeouts.idle), stage: stage) { [cursor] in try await cursor.next() }
+            } catch let deadline as DeadlineExceeded {
+                failure = (.timeout, "the upstream stream timed out (\(deadline.stage.rawValue))")
+                break
+            } catch {
+                if Task.isCancelled {
+                    context.runtime.abandon(probe: context.probe, now: gateway.clock.now())
+                    throw error
+                }
+                failure = (.cutStream, "the upstream stream broke off")
+                break
+            }
+        }
+        if failure == nil, !state.sawDone {
+            failure = (state.sawError ? .upstream5xx : .cutStream, "the upstream stream ended without [DONE]")
+        }
+        let now = gateway.clock.now()
+        if let (outcome, message) = failure {
+            context.runtime.record(
+                .init(outcome: outcome, latency: now - started, timeToFirstToken: firstChunkAt - started),
+                breakerOutcome: .failure,
+                probe: context.probe,
+                now: now
+            )
+            gateway.logger.debug("stream failed", metadata: ["deployment": "\(context.deployment.name)", "reason": "\(message)"])
+            if !state.sawError {
+                let error = APIError(
+                    status: 502,
+                    message: "\(message) (deployment '\(context.deployment.name)'); the reply is incomplete",
+                    type: "server_error",
+                    code: outcome == .timeout ? "upstream_timeout" : "stream_interrupted"
+                )
+                var event = ByteBuffer(string: "data: ")
+                event.writeBytes(error.body)
+                event.writeString("\n\n")
+                try await writer.write(event)
+            }
+        } else {
+            gateway.recordSuccess(
+                context,
+                usage: state.usage,
+                contentFiltered: state.contentFiltered,
+                latency: now - started,
+                timeToFirstToken: firstChunkAt - started,
+                now: now
+            )
+        }
+        try await writer.finish(nil)
+    }
+
+    /// What the relay has seen of the stream so far.
+    struct State {
+        let forwardUsage: Bool
+        var splitter = ServerSentEventSplitter()
+        var usage: TokenUsage?
+        var sawDone = false
+        var sawError = false
+        var contentFiltered = false
+
+        init(forwardUsage: Bool) {
+            self.forwardUsage = forwardUsage
+        }
+
+        /// The bytes to forward for one upstream chunk: the chunk itself when it
+        /// holds only whole events that all go through, otherwise the events
+        /// that go through, re-assembled.
+        mutating func consume(_ buffer: ByteBuffer) throws(SplitterError) -> ByteBuffer? {
+            let hadPending = splitter.pendingByteCount > 0
+            let events = try splitter.feed(buffer.readableBytesView)
+            var dropped = false
+            for event in events {
+                switch event.kind {
+                case .done:
+                    sawDone = true
+                case .error:
+                    sawError = true
+                case .usage(let reported):
+                    usage = reported
+                    dropped = dropped || !forwardUsage
+                case .chunk(let reported, let filtered):
+                    if let reported { usage = reported }
+                    contentFiltered = contentFiltered || filtered
+                case .other:
+                    break
+                }
+            }
+            if !hadPending, !dropped, splitter.pendingByteCount == 0 { return buffer }
+            var output = ByteBuffer()
+            for event in events {
+                if case .usage = event.kind, !forwardUsage { continue }
+                output.writeBytes(event.bytes)
+            }
+            return output
+        }
+    }
+}

@@ -1,0 +1,218 @@
+import AsyncHTTPClient
+import HTTPTypes
+import Logging
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+import SwitchyardCore
+
+/// What one attempt needs to know.
+struct AttemptContext: Sendable {
+    let route: InstalledRoute
+    let index: Int
+    let chat: ChatCompletionRequest
+    let clientKey: ClientKey?
+    let probe: Bool
+    /// 1 for the first attempt, 2 after one failover, …
+    let attempt: Int
+
+    var target: UpstreamTarget { route.targets[index] }
+    var runtime: DeploymentRuntime { route.runtimes[index] }
+    var deployment: Deployment { target.deployment }
+}
+
+enum AttemptResult: Sendable {
+    /// Something to send to the client: a reply, or an error that failing over cannot fix.
+    case response(Response)
+    /// Nothing reached the client; another deployment may be tried.
+    case failed(AttemptFailure)
+}
+
+extension Gateway {
+    func attemptUpstream(_ context: AttemptContext) async -> AttemptResult {
+        let deployment = context.deployment
+        let started = clock.now()
+        let request = context.target.makeRequest(body: context.chat.upstreamBody(for: deployment), stream: context.chat.isStream)
+        let response: HTTPClientResponse
+        do {
+            response = try await context.target.client.execute(
+                request,
+                deadline: .now() + .nanoseconds(deployment.timeouts.firstToken.nanosecondsForNIO)
+            )
+        } catch {
+            return failBeforeReply(context, error: error, started: started)
+        }
+        switch response.status.code {
+        case 200..<300:
+            if context.chat.isStream, response.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true {
+                return await streamReply(context, response: response, started: started)
+            }
+            return await bufferedReply(context, response: response, started: started)
+        case 429:
+            let retryAfter = Self.retryAfter(response.headers) ?? .seconds(1)
+            _ = await Self.drain(response)
+            let now = clock.now()
+            context.runtime.record(
+                .init(outcome: .upstream429, latency: now - started),
+                breakerOutcome: .throttled(until: now + retryAfter),
+                probe: context.probe,
+                now: now
+            )
+            logger.debug("upstream 429", metadata: ["deployment": "\(deployment.name)", "retryAfter": "\(retryAfter)"])
+            return .failed(AttemptFailure(deployment: deployment.name, kind: .throttled, retryAfter: retryAfter))
+        case 401, 403:
+            _ = await Self.drain(response)
+            let now = clock.now()
+            context.runtime.record(.init(outcome: .client4xx, latency: now - started), breakerOutcome: .failure, probe: context.probe, now: now)
+            logger.warning("upstream refused the gateway's credentials", metadata: ["deployment": "\(deployment.name)", "status": "\(response.status.code)"])
+            return .failed(AttemptFailure(deployment: deployment.name, kind: .failed("upstream refused the gateway's credentials (\(response.status.code)); check apiKeyEnv")))
+        case 400..<500:
+            // The request itself is at fault (or a content filter refused it):
+            // another deployment would refuse it too, so the client gets it as is.
+            let body = await Self.drain(response) ?? ByteBuffer()
+            let now = clock.now()
+            let outcome: RequestOutcome = Self.isContentFilter(body) ? .contentFilter : .client4xx
+            context.runtime.record(.init(outcome: outcome, latency: now - started), breakerOutcome: .success, probe: context.probe, now: now)
+            var headers = replyHeaders(context)
+            headers[.contentType] = response.headers.first(name: "content-type") ?? "application/json"
+            return .response(Response(status: .init(code: Int(response.status.code)), headers: headers, body: ResponseBody(byteBuffer: body)))
+        default:
+            _ = await Self.drain(response)
+            let now = clock.now()
+            context.runtime.record(.init(outcome: .upstream5xx, latency: now - started), breakerOutcome: .failure, probe: context.probe, now: now)
+            return .failed(AttemptFailure(deployment: deployment.name, kind: .failed("upstream answered \(response.status.code)")))
+        }
+    }
+
+    /// An error before any reply: a connect failure or the first-token deadline.
+    private func failBeforeReply(_ context: AttemptContext, error: any Error, started: Moment) -> AttemptResult {
+        let now = clock.now()
+        let name = context.deployment.name
+        if Task.isCancelled {
+            context.runtime.abandon(probe: context.probe, now: now)
+            return .failed(AttemptFailure(deployment: name, kind: .failed("client went away")))
+        }
+        let outcome: RequestOutcome
+        let kind: AttemptFailure.Kind
+        switch error as? HTTPClientError {
+        case .deadlineExceeded?, .readTimeout?:
+            outcome = .timeout
+            kind = .timeout(.firstToken)
+        case .connectTimeout?:
+            outcome = .connectFailure
+            kind = .failed("connect timed out after \(DurationText.format(context.deployment.timeouts.connect))")
+        case .remoteConnectionClosed?:
+            outcome = .connectFailure
+            kind = .failed("upstream closed the connection before replying")
+        default:
+            outcome = .connectFailure
+            kind = .failed("cannot reach upstream: \(error)")
+        }
+        context.runtime.record(.init(outcome: outcome, latency: now - started), breakerOutcome: .failure, probe: context.probe, now: now)
+        logger.debug("upstream attempt failed", metadata: ["deployment": "\(name)", "error": "\(error)"])
+        return .failed(AttemptFailure(deployment: name, kind: kind))
+    }
+
+    // MARK: Non-streamed replies
+
+    private func bufferedReply(_ context: AttemptContext, response: HTTPClientResponse, started: Moment) async -> AttemptResult {
+        let headAt = clock.now()
+        let remaining = context.deployment.timeouts.total - (headAt - started)
+        let limit = options.maxReplyBytes
+        let body: ByteBuffer
+        do {
+            body = try await withTimeLimit(remaining, stage: .total) { try await response.body.collect(upTo: limit) }
+        } catch {
+            let now = clock.now()
+            if Task.isCancelled {
+                context.runtime.abandon(probe: context.probe, now: now)
+                return .failed(AttemptFailure(deployment: context.deployment.name, kind: .failed("client went away")))
+            }
+            let timedOut = error is DeadlineExceeded
+            context.runtime.record(
+                .init(outcome: timedOut ? .timeout : .cutStream, latency: now - started),
+                breakerOutcome: .failure,
+                probe: context.probe,
+                now: now
+            )
+            return .failed(
+                AttemptFailure(deployment: context.deployment.name, kind: timedOut ? .timeout(.total) : .failed("reply broke off: \(error)"))
+            )
+        }
+        let now = clock.now()
+        let usage = TokenUsage(scanning: body.readableBytesView)
+        recordSuccess(
+            context,
+            usage: usage,
+            contentFiltered: Self.isContentFilter(body),
+            latency: now - started,
+            timeToFirstToken: headAt - started,
+            now: now
+        )
+        var headers = replyHeaders(context)
+        headers[.contentType] = response.headers.first(name: "content-type") ?? "application/json"
+        return .response(Response(status: .init(code: Int(response.status.code)), headers: headers, body: ResponseBody(byteBuffer: body)))
+    }
+
+    func recordSuccess(
+        _ context: AttemptContext,
+        usage: TokenUsage?,
+        contentFiltered: Bool,
+        latency: Duration,
+        timeToFirstToken: Duration?,
+        now: Moment
+    ) {
+        let prompt = usage?.promptTokens ?? 0
+        let completion = usage?.completionTokens ?? 0
+        context.runtime.record(
+            .init(
+                outcome: contentFiltered ? .contentFilter : .success,
+                latency: latency,
+                timeToFirstToken: timeToFirstToken,
+                promptTokens: prompt,
+                completionTokens: completion,
+                cost: context.deployment.price.cost(promptTokens: prompt, completionTokens: completion)
+            ),
+            breakerOutcome: .success,
+            probe: context.probe,
+            now: now
+        )
+        if let key = context.clientKey {
+            access.charge(key, tokens: prompt + completion, now: now)
+        }
+    }
+
+    // MARK: Helpers
+
+    func replyHeaders(_ context: AttemptContext) -> HTTPFields {
+        var headers = HTTPFields()
+        headers.reserveCapacity(6)
+        headers[.switchyardDeployment] = context.deployment.name
+        headers[.switchyardModelVersion] = context.deployment.modelVersion
+        headers[.switchyardRouteRevision] = context.route.revisionHeader
+        headers[.switchyardAttempts] = String(context.attempt)
+        return headers
+    }
+
+    /// `retry-after-ms` (milliseconds) or `Retry-After` (seconds; HTTP dates are not used by model providers).
+    static func retryAfter(_ headers: HTTPHeaders) -> Duration? {
+        if let text = headers.first(name: "retry-after-ms"), let milliseconds = Double(text), milliseconds >= 0 {
+            return .microseconds(Int64(milliseconds * 1000))
+        }
+        if let text = headers.first(name: "retry-after"), let seconds = Double(text), seconds >= 0 {
+            return .microseconds(Int64(seconds * 1_000_000))
+        }
+        return nil
+    }
+
+    /// Reads (a bounded amount of) an unwanted body so the connection can be reused.
+    static func drain(_ response: HTTPClientResponse) async -> ByteBuffer? {
+        try? await withTimeLimit(.seconds(5), stage: .total) { try await response.body.collect(upTo: 1 << 20) }
+    }
+
+    static let contentFilterMarker = Array("content_filter".utf8)
+
+    static func isContentFilter(_ body: ByteBuffer) -> Bool {
+        body.readableBytesView.firstRange(of: contentFilterMarker) != nil
+    }
+}

@@ -1,0 +1,132 @@
+import Foundation
+import Logging
+import Prometheus
+import Synchronization
+import SwitchyardCore
+
+/// The data plane: holds the routing table and serves chat completions.
+///
+/// The table is an immutable value swapped as a whole, so a change is in
+/// effect for the very next request and a request in flight keeps the plan it
+/// started with.
+public final class Gateway: Sendable {
+    public struct Options: Sendable {
+        /// Largest request body accepted, in bytes; larger ones get `413`.
+        public var maxRequestBytes: Int
+        /// Largest non-streamed reply accepted from an upstream.
+        public var maxReplyBytes: Int
+        public var breakerPolicy: CircuitBreaker.Policy
+        /// Pooled connections per upstream host.
+        public var connectionsPerHost: Int
+        /// Environment consulted for upstream keys (`apiKeyEnv`).
+        public var environment: [String: String]
+
+        public init(
+            maxRequestBytes: Int = 8 << 20,
+            maxReplyBytes: Int = 64 << 20,
+            breakerPolicy: CircuitBreaker.Policy = .init(),
+            connectionsPerHost: Int = 256,
+            environment: [String: String] = ProcessInfo.processInfo.environment
+        ) {
+            self.maxRequestBytes = maxRequestBytes
+            self.maxReplyBytes = maxReplyBytes
+            self.breakerPolicy = breakerPolicy
+            self.connectionsPerHost = connectionsPerHost
+            self.environment = environment
+        }
+    }
+
+    public let options: Options
+    public let registry: PrometheusCollectorRegistry
+    let clock: any MomentClock
+    let logger: Logger
+    let clients: UpstreamClients
+    let access: ClientAccess
+    private let table = Mutex<[String: InstalledRoute]>([:])
+    private let runtimes = Mutex<[String: DeploymentRuntime]>([:])
+    private let installed = Atomic<Bool>(false)
+
+    public init(
+        options: Options = Options(),
+        access: AccessConfig = AccessConfig(),
+        clock: any MomentClock = SystemClock(),
+        registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
+        logger: Logger = Logger(label: "switchyard.gateway")
+    ) {
+        self.options = options
+        self.registry = registry
+        self.clock = clock
+        self.logger = logger
+        self.clients = UpstreamClients(connectionsPerHost: options.connectionsPerHost)
+        self.access = ClientAccess(keys: access.clientKeys)
+    }
+
+    /// Replaces the routing table. Each route keeps its sticky bucket
+    /// ownership from the previous table, so weight changes move only the
+    /// users they must.
+    public func install(_ routes: [Route]) throws(RouteError) {
+        let previous = table.withLock { $0 }
+        var next: [String: InstalledRoute] = [:]
+        for route in routes {
+            try route.validate()
+            let plan: RoutePlan
+            do {
+                plan = try RoutePlan(route: route, previous: previous[route.name]?.plan.allocation)
+            } catch {
+                throw .weights(route: route.name, error)
+            }
+            next[route.name] = InstalledRoute(
+                plan: plan,
+                targets: route.deployments.map { UpstreamTarget(deployment: $0, environment: options.environment, clients: clients) },
+                runtimes: route.deployments.map { runtime(route: route.name, deployment: $0.name) },
+                revisionHeader: String(route.revision)
+            )
+        }
+        for route in routes {
+            for deployment in route.deployments {
+                registry.makeGauge(descriptor: MetricNames.routeWeight, labels: [("route", route.name), ("deployment", deployment.name)])
+                    .set(deployment.weight.percent)
+            }
+            registry.makeGauge(descriptor: MetricNames.routeRevision, labels: [("route", route.name)]).set(Int64(route.revision))
+        }
+        table.withLock { $0 = next }
+        installed.store(true, ordering: .releasing)
+    }
+
+    /// Whether a routing table has been installed (for `/readyz`).
+    public var isReady: Bool { installed.load(ordering: .acquiring) }
+
+    /// The routes currently served, by name.
+    public var routes: [Route] {
+        table.withLock { $0.values.map(\.plan.route) }.sorted { $0.name < $1.name }
+    }
+
+    /// The plan of one route, as currently installed.
+    public func plan(route: String) -> RoutePlan? {
+        table.withLock { $0[route]?.plan }
+    }
+
+    func installedRoute(_ name: String) -> InstalledRoute? {
+        table.withLock { $0[name] }
+    }
+
+    var routeNames: [String] {
+        table.withLock { Array($0.keys) }.sorted()
+    }
+
+    /// The runtime (breaker and metrics) of one deployment, created on first use.
+    public func runtime(route: String, deployment: String) -> DeploymentRuntime {
+        let key = route + "\u{0}" + deployment
+        return runtimes.withLock { runtimes in
+            if let existing = runtimes[key] { return existing }
+            let created = DeploymentRuntime(route: route, deployment: deployment, policy: options.breakerPolicy, registry: registry)
+            runtimes[key] = created
+            return created
+        }
+    }
+
+    /// Closes upstream connections. Call after the HTTP server has stopped.
+    public func shutdown() async {
+        await clients.shutdown()
+    }
+}

@@ -1,0 +1,60 @@
+import Prometheus
+
+/// The gateway's Prometheus metrics, with their help text.
+/// (Computed: `MetricNameDescriptor` is not `Sendable`, so it cannot be a stored static.)
+enum MetricNames {
+    static var upstreamRequests: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "switchyard", metricName: "upstream_requests", unitName: "total",
+            helpText: "Upstream attempts by route, deployment and outcome (failovers count once per deployment tried)."
+        )
+    }
+    static var upstreamLatency: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "switchyard", metricName: "upstream_latency", unitName: "seconds",
+            helpText: "Time from sending a request upstream to the end of its reply."
+        )
+    }
+    static var upstreamTimeToFirstToken: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "switchyard", metricName: "upstream_ttft", unitName: "seconds",
+            helpText: "Time from sending a request upstream to its first reply bytes (first streamed chunk)."
+        )
+    }
+    static var tokens: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "switchyard", metricName: "tokens", unitName: "total",
+            helpText: "Tokens counted from upstream usage, by direction (input, output)."
+        )
+    }
+    static var cost: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "switchyard", metricName: "cost", unitName: "total",
+            helpText: "Cost of upstream usage at the deployment's configured price, in the price's currency."
+        )
+    }
+    static var breakerState: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "switchyard", metricName: "breaker", unitName: "state",
+            helpText: "Circuit breaker per deployment: 0 closed, 1 half-open, 2 open."
+        )
+    }
+    static var routeWeight: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "switchyard", metricName: "route_weight", unitName: "percent",
+            helpText: "Current share of a route's traffic per deployment."
+        )
+    }
+    static var routeRevision: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "switchyard", metricName: "route", unitName: "revision",
+            helpText: "Current revision of each route."
+        )
+    }
+    static var responses: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "switchyard", metricName: "responses", unitName: "total",
+            helpText: "Responses sent to clients, by route and HTTP status."
+        )
+    }
+}

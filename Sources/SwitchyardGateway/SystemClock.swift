@@ -1,0 +1,22 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import SwitchyardCore
+
+/// The source of `Moment`s for the I/O layers; the core never reads a clock.
+public protocol MomentClock: Sendable {
+    func now() -> Moment
+}
+
+/// Wall-clock time, so metric buckets line up across processes.
+public struct SystemClock: MomentClock {
+    public init() {}
+
+    public func now() -> Moment {
+        var spec = timespec()
+        clock_gettime(CLOCK_REALTIME, &spec)
+        return Moment(nanoseconds: Int64(spec.tv_sec) * 1_000_000_000 + Int64(spec.tv_nsec))
+    }
+}

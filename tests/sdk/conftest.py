@@ -1,0 +1,90 @@
+"""Starts real processes for the SDK conformance tests: simulated upstreams and
+a gateway, each on a free loopback port picked by the OS (port 0)."""
+
+import os
+import re
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+BIN = os.environ.get("SWITCHYARD_BIN", os.path.join(os.path.dirname(__file__), "../../.build/debug/switchyard"))
+LISTENING = re.compile(r"listening on http://[^:]+:(\d+)")
+
+
+class Process:
+    def __init__(self, args, env=None):
+        self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
+        self.proc = subprocess.Popen([BIN, *args], stdout=self.log, stderr=subprocess.STDOUT, env=env)
+        self.port = self._wait_for_port()
+
+    def _wait_for_port(self, timeout=30.0):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"process exited early:\n{self.output()}")
+            match = LISTENING.search(self.output())
+            if match and "notice" in self.output():
+                ports = [int(m) for m in LISTENING.findall(self.output())]
+                return ports[-1]
+            time.sleep(0.05)
+        raise RuntimeError(f"process did not start listening:\n{self.output()}")
+
+    def output(self):
+        with open(self.log.name) as f:
+            return f.read()
+
+    def stop(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        os.unlink(self.log.name)
+
+
+CONFIG = """
+routes:
+  - name: chat-prod
+    stable: stable
+    allowPinning: true
+    deployments:
+      - name: stable
+        weight: 90
+        model: gpt-4o
+        version: "2024-11-20"
+        upstream: {{ kind: openai, url: "http://127.0.0.1:{stable}/v1", apiKeyEnv: SIM_KEY }}
+        prompt: {{ version: p7, system: "You are a careful assistant." }}
+        params: {{ temperature: 0.2 }}
+        price: {{ inputPer1k: 0.0025, outputPer1k: 0.01 }}
+      - name: canary
+        weight: 10
+        model: gpt-4o
+        version: "2025-05-13"
+        upstream: {{ kind: azure, url: "http://127.0.0.1:{canary}", deployment: gpt-4o-0513, apiVersion: "2024-10-21", apiKeyEnv: SIM_KEY }}
+        priority: 2
+  - name: broken
+    stable: cut
+    deployments:
+      - name: cut
+        model: gpt-4o
+        version: "2024-11-20"
+        upstream: {{ kind: openai, url: "http://127.0.0.1:{cut}/v1" }}
+"""
+
+
+@pytest.fixture(scope="session")
+def gateway():
+    stable = Process(["simulate", "--listen", "127.0.0.1:0", "--version", "2024-11-20", "--require-key", "sim-secret", "--tokens-per-second", "500"])
+    canary = Process(["simulate", "--listen", "127.0.0.1:0", "--version", "2025-05-13", "--require-key", "sim-secret", "--tokens-per-second", "500"])
+    cut = Process(["simulate", "--listen", "127.0.0.1:0", "--error-rate", "1", "--error-kind", "cut-stream", "--tokens-per-second", "500"])
+    config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+    config.write(CONFIG.format(stable=stable.port, canary=canary.port, cut=cut.port))
+    config.close()
+    env = dict(os.environ, SIM_KEY="sim-secret")
+    gw = Process(["serve", "--config", config.name, "--listen", "127.0.0.1:0"], env=env)
+    yield f"http://127.0.0.1:{gw.port}"
+    for process in (gw, stable, canary, cut):
+        process.stop()
+    os.unlink(config.name)
