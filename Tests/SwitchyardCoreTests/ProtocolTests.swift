@@ -1,0 +1,120 @@
+import Testing
+@testable import SwitchyardCore
+
+@Suite("Chat-completions requests and streamed replies")
+struct ProtocolTests {
+    static let chunk = #"data: {"id":"c1","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"hi"},"finish_reason":null}],"usage":null}"# + "\n\n"
+    static let usage = #"data: {"id":"c1","object":"chat.completion.chunk","choices":[],"usage":{"prompt_tokens":12,"completion_tokens":34,"total_tokens":46}}"# + "\n\n"
+    static let done = "data: [DONE]\n\n"
+
+    @Test func eventsAreFoundWhereverTheChunksAreCut() throws {
+        let stream = Array((Self.chunk + ": keep-alive\n\n" + Self.chunk + Self.usage + Self.done).utf8)
+        var rng = StickyAssignmentTests.SplitMix(state: 7)
+        for _ in 0..<300 {
+            var splitter = ServerSentEventSplitter()
+            var kinds: [String] = []
+            var bytes: [UInt8] = []
+            var offset = 0
+            while offset < stream.count {
+                let length = Int.random(in: 1...40, using: &rng)
+                let end = min(stream.count, offset + length)
+                for event in try splitter.feed(stream[offset..<end]) {
+                    bytes += event.bytes
+                    switch event.kind {
+                    case .chunk: kinds.append("chunk")
+                    case .usage(let usage): kinds.append("usage \(usage.promptTokens)/\(usage.completionTokens)")
+                    case .done: kinds.append("done")
+                    case .error: kinds.append("error")
+                    case .other: kinds.append("other")
+                    }
+                }
+                offset = end
+            }
+            #expect(kinds == ["chunk", "other", "chunk", "usage 12/34", "done"])
+            #expect(bytes == stream, "events carry the original bytes")
+            #expect(splitter.pendingByteCount == 0)
+        }
+    }
+
+    @Test func crlfTerminatedEventsAndErrorsAreRecognised() throws {
+        var splitter = ServerSentEventSplitter()
+        let events = try splitter.feed(Array("data: {\"error\":{\"message\":\"boom\"}}\r\n\r\ndata: [DONE]\r\n\r\n".utf8))
+        #expect(events.count == 2)
+        #expect(events[0].kind == .error)
+        #expect(events[1].kind == .done)
+    }
+
+    @Test func usageIsReadFromRawBytes() {
+        let usage = TokenUsage(scanning: Array(#"{"usage": {"prompt_tokens": 7, "completion_tokens":9}}"#.utf8))
+        #expect(usage == TokenUsage(promptTokens: 7, completionTokens: 9))
+        #expect(TokenUsage(scanning: Array(#"{"usage":null}"#.utf8)) == nil)
+    }
+
+    @Test func invalidBodiesAreRefusedWithAMessageNamingTheProblem() {
+        func error(_ body: String, requireModel: Bool = true) -> APIError? {
+            do {
+                _ = try ChatCompletionRequest(bytes: Array(body.utf8), requireModel: requireModel)
+                return nil
+            } catch {
+                return error
+            }
+        }
+        #expect(error("{not json")?.code == "invalid_json")
+        #expect(error("[1,2]")?.message == "request body must be a JSON object")
+        #expect(error(#"{"model":"r"}"#)?.message == "'messages' is required")
+        #expect(error(#"{"model":"r","messages":[]}"#)?.code == "invalid_type")
+        #expect(error(#"{"model":"r","messages":["hi"]}"#)?.message.contains("messages[0]") == true)
+        #expect(error(#"{"messages":[{"role":"user","content":"x"}]}"#)?.message.contains("'model' is required") == true)
+        #expect(error(#"{"messages":[{"role":"user","content":"x"}]}"#, requireModel: false) == nil)
+        #expect(error(#"{"model":7,"messages":[{"role":"user"}]}"#)?.message == "'model' must be a string, not number")
+        #expect(error(#"{"model":"r","stream":"yes","messages":[{"role":"user"}]}"#)?.message.contains("'stream' must be a boolean") == true)
+        #expect(error("")?.status == 400)
+    }
+
+    @Test func theUpstreamBodyCarriesTheDeploymentsPromptParamsAndModel() throws {
+        var deployment = Fixtures.deployment("v1120", percent: 100)
+        deployment.prompt = PromptVersion(version: "p7", system: "You are careful.")
+        deployment.params = ["temperature": 0.2, "max_tokens": 800]
+        let request = try ChatCompletionRequest(
+            bytes: Array(#"{"model":"chat-prod","temperature":1.5,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#.utf8),
+            requireModel: true
+        )
+        guard case .object(let body) = try JSONText.decode(request.upstreamBody(for: deployment)) else {
+            Issue.record("not an object")
+            return
+        }
+        #expect(body["model"] == "gpt-4o-2024-11-20")
+        #expect(body["temperature"] == 0.2)
+        #expect(body["max_tokens"] == 800)
+        #expect(body["messages"]?.arrayValue?.first?["role"] == "system")
+        #expect(body["messages"]?.arrayValue?.first?["content"] == "You are careful.")
+        #expect(body["messages"]?.arrayValue?.count == 2)
+        #expect(body["stream_options"]?["include_usage"] == true)
+        #expect(!request.clientWantsStreamUsage)
+        #expect(String(decoding: request.upstreamBody(for: deployment), as: UTF8.self).contains("\"max_tokens\":800"))
+
+        deployment.upstream = Upstream(kind: .azure, url: "https://example.openai.azure.com", deployment: "gpt-4o-1120")
+        guard case .object(let azure) = try JSONText.decode(request.upstreamBody(for: deployment)) else { return }
+        #expect(azure["model"] == nil)
+        #expect(deployment.upstream.chatCompletionsURL(model: "x") == "https://example.openai.azure.com/openai/deployments/gpt-4o-1120/chat/completions?api-version=2024-10-21")
+    }
+
+    @Test func errorBodiesHaveTheOpenAIShape() throws {
+        let error = APIError.rateLimited("slow down", retryAfter: .milliseconds(1500))
+        let body = try JSONText.decode(error.body)
+        #expect(body["error"]?["message"] == "slow down")
+        #expect(body["error"]?["type"] == "rate_limit_error")
+        #expect(body["error"]?["code"] == "rate_limit_exceeded")
+        #expect(error.retryAfterSeconds == 2)
+    }
+
+    @Test func durationsReadAndWriteLikeAPersonWritesThem() {
+        #expect(DurationText.parse("250ms") == .milliseconds(250))
+        #expect(DurationText.parse("1m30s") == .seconds(90))
+        #expect(DurationText.parse("2h") == .seconds(7200))
+        #expect(DurationText.parse("10") == nil)
+        #expect(DurationText.parse("5x") == nil)
+        #expect(DurationText.format(.seconds(90)) == "1m30s")
+        #expect(DurationText.format(.milliseconds(250)) == "250ms")
+    }
+}
