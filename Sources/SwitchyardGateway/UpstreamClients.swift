@@ -22,6 +22,8 @@ final class UpstreamClients: Sendable {
                 idleTimeout: .seconds(60),
                 concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost
             )
+            // A refused connection should fail over at once, not be retried until the connect timeout.
+            configuration.connectionPool.retryConnectionEstablishment = false
             configuration.httpVersion = .automatic
             configuration.decompression = .disabled
             configuration.redirectConfiguration = .disallow

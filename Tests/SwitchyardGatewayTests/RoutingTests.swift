@@ -1,0 +1,122 @@
+import AsyncHTTPClient
+import NIOHTTP1
+import SwitchyardCore
+import SwitchyardSimulator
+import Testing
+@testable import SwitchyardGateway
+
+@Suite("Weighted sticky routing over real sockets")
+struct RoutingTests {
+    static func twoVersions(stable: Double, canary: Double, allowPinning: Bool = true) -> @Sendable ([Int]) -> [Route] {
+        { ports in
+            [
+                Route(
+                    name: "chat-prod",
+                    stable: "stable",
+                    allowPinning: allowPinning,
+                    deployments: [
+                        LiveCluster.deployment("stable", percent: stable, port: ports[0], version: "2024-11-20"),
+                        LiveCluster.deployment("canary", percent: canary, port: ports[1], version: "2025-05-13", priority: 2),
+                    ]
+                )
+            ]
+        }
+    }
+
+    static let simulators = [
+        SimulatorConfiguration(version: "2024-11-20", latencyMean: .milliseconds(1)),
+        SimulatorConfiguration(version: "2025-05-13", latencyMean: .milliseconds(1)),
+    ]
+
+    @Test func trafficSplitsByWeightAndEachUserStaysPut() async throws {
+        try await LiveCluster.run(simulators: Self.simulators, routes: Self.twoVersions(stable: 80, canary: 20)) { cluster in
+            var onCanary = 0
+            var canaryRequests = 0
+            let users = 400
+            for index in 0..<users {
+                let reply = try await cluster.post(body: LiveCluster.chat(user: "user-\(index)"))
+                #expect(reply.status == 200)
+                if reply.deployment == "canary" {
+                    onCanary += 1
+                    canaryRequests += 1
+                    #expect(reply.json?["model"] == "gpt-4o-2025-05-13")
+                    #expect(reply.headers.first(name: "x-switchyard-model-version") == "gpt-4o@2025-05-13")
+                }
+                if index % 40 == 0 {
+                    let again = try await cluster.post(body: LiveCluster.chat(user: "user-\(index)"))
+                    #expect(again.deployment == reply.deployment, "user-\(index) moved between two requests")
+                    if again.deployment == "canary" { canaryRequests += 1 }
+                }
+            }
+            // 400 users at 20 %: expect 80, allow for the binomial spread (σ = 8).
+            #expect((50...110).contains(onCanary), "\(onCanary) of \(users) users on the canary")
+            #expect(cluster.simulators[1].requestCount == canaryRequests, "the canary's upstream saw exactly the canary's requests")
+        }
+    }
+
+    @Test func raisingTheCanaryKeepsItsUsersAndTheNextRequestSeesTheNewRevision() async throws {
+        try await LiveCluster.run(simulators: Self.simulators, routes: Self.twoVersions(stable: 90, canary: 10)) { cluster in
+            var before: [String: String] = [:]
+            for index in 0..<200 {
+                let reply = try await cluster.post(body: LiveCluster.chat(user: "u\(index)"))
+                #expect(reply.headers.first(name: "x-switchyard-route-revision") == "1")
+                before["u\(index)"] = reply.deployment
+            }
+            let route = try #require(cluster.gateway.plan(route: "chat-prod")?.route)
+            try cluster.gateway.install([route.withWeights(WeightTable(percentages: [("stable", 50), ("canary", 50)]))])
+            var moved = 0
+            for index in 0..<200 {
+                let reply = try await cluster.post(body: LiveCluster.chat(user: "u\(index)"))
+                #expect(reply.headers.first(name: "x-switchyard-route-revision") == "2")
+                if before["u\(index)"] == "canary" {
+                    #expect(reply.deployment == "canary", "u\(index) was moved off the canary when it grew")
+                }
+                if before["u\(index)"] != reply.deployment { moved += 1 }
+            }
+            #expect(moved > 40, "about 40 % of users should move to the canary at 50 %, saw \(moved)")
+        }
+    }
+
+    @Test func thePinningHeaderPicksADeploymentWhenTheRouteAllowsIt() async throws {
+        try await LiveCluster.run(simulators: Self.simulators, routes: Self.twoVersions(stable: 100, canary: 0)) { cluster in
+            let pinned = try await cluster.post(body: LiveCluster.chat(), headers: [("x-switchyard-deployment", "canary")])
+            #expect(pinned.status == 200)
+            #expect(pinned.deployment == "canary")
+            let unknown = try await cluster.post(body: LiveCluster.chat(), headers: [("x-switchyard-deployment", "ghost")])
+            #expect(unknown.status == 400)
+            #expect(unknown.errorMessage?.contains("stable, canary") == true)
+        }
+        try await LiveCluster.run(simulators: Self.simulators, routes: Self.twoVersions(stable: 100, canary: 0, allowPinning: false)) { cluster in
+            let refused = try await cluster.post(body: LiveCluster.chat(), headers: [("x-switchyard-deployment", "canary")])
+            #expect(refused.status == 403)
+            #expect(refused.errorCode == "pinning_not_allowed")
+        }
+    }
+
+    @Test func theDeploymentsPromptParamsAndKeyReachTheUpstream() async throws {
+        var simulator = SimulatorConfiguration(latencyMean: .zero)
+        simulator.requiredKey = "upstream-secret"
+        let options = Gateway.Options(environment: ["SIM_KEY": "upstream-secret"])
+        try await LiveCluster.run(simulators: [simulator, simulator], options: options, routes: { ports in
+            var openai = LiveCluster.deployment("openai", percent: 100, port: ports[0])
+            openai.upstream.apiKeyEnv = "SIM_KEY"
+            openai.prompt = PromptVersion(version: "p7", system: "You are careful.")
+            openai.params = ["temperature": 0.2]
+            var azure = LiveCluster.deployment("azure", percent: 100, port: ports[1])
+            azure.upstream = Upstream(kind: .azure, url: "http://127.0.0.1:\(ports[1])", apiKeyEnv: "SIM_KEY", deployment: "gpt-4o-1120")
+            return [
+                Route(name: "chat-prod", stable: "openai", deployments: [openai]),
+                Route(name: "azure-route", stable: "azure", deployments: [azure]),
+            ]
+        }) { cluster in
+            let reply = try await cluster.post(body: LiveCluster.chat(extra: #""temperature":1.4"#))
+            #expect(reply.status == 200, "\(reply.body)")
+            let sent = try #require(cluster.simulators[0].lastRequest)
+            #expect(sent["model"] == "gpt-4o-2024-11-20")
+            #expect(sent["temperature"] == 0.2)
+            #expect(sent["messages"]?.arrayValue?.first?["content"] == "You are careful.")
+            let azure = try await cluster.post("/openai/deployments/azure-route/chat/completions?api-version=2024-10-21", body: #"{"messages":[{"role":"user","content":"hi"}]}"#)
+            #expect(azure.status == 200, "the azure upstream wants its key as api-key: \(azure.body)")
+        }
+    }
+}
