@@ -25,6 +25,9 @@ extension Gateway {
             }
             return await self.chatCompletions(request, routeFromPath: route)
         }
+        router.get("/v1/models") { _, _ in
+            self.modelList()
+        }
         router.get("/healthz") { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain"], body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\n")))
         }
@@ -48,6 +51,16 @@ extension Gateway {
             )
         }
         return router
+    }
+
+    /// The routes, listed the way OpenAI lists models, so `client.models.list()`
+    /// shows what a client may send as `model`.
+    func modelList() -> Response {
+        let models: [JSONValue] = routes.map { route in
+            ["id": .string(route.name), "object": "model", "created": 0, "owned_by": "switchyard"]
+        }
+        let body: JSONValue = ["object": "list", "data": .array(models)]
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONText.encode(body))))
     }
 
     /// A Hummingbird application serving the data plane on `host:port`

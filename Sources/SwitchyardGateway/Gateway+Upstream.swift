@@ -71,7 +71,7 @@ extension Gateway {
             // another deployment would refuse it too, so the client gets it as is.
             let body = await Self.drain(response) ?? ByteBuffer()
             let now = clock.now()
-            let outcome: RequestOutcome = Self.isContentFilter(body) ? .contentFilter : .client4xx
+            let outcome: RequestOutcome = ReplyScan.isContentFilterError(body.readableBytesView) ? .contentFilter : .client4xx
             context.runtime.record(.init(outcome: outcome, latency: now - started), breakerOutcome: .success, probe: context.probe, now: now)
             var headers = replyHeaders(context)
             headers[.contentType] = response.headers.first(name: "content-type") ?? "application/json"
@@ -144,7 +144,7 @@ extension Gateway {
         recordSuccess(
             context,
             usage: usage,
-            contentFiltered: Self.isContentFilter(body),
+            contentFiltered: ReplyScan.finishedByContentFilter(body.readableBytesView),
             latency: now - started,
             timeToFirstToken: headAt - started,
             now: now
@@ -208,11 +208,5 @@ extension Gateway {
     /// Reads (a bounded amount of) an unwanted body so the connection can be reused.
     static func drain(_ response: HTTPClientResponse) async -> ByteBuffer? {
         try? await withTimeLimit(.seconds(5), stage: .total) { try await response.body.collect(upTo: 1 << 20) }
-    }
-
-    static let contentFilterMarker = Array("content_filter".utf8)
-
-    static func isContentFilter(_ body: ByteBuffer) -> Bool {
-        body.readableBytesView.firstRange(of: contentFilterMarker) != nil
     }
 }

@@ -50,6 +50,13 @@ struct ProtocolTests {
         #expect(TokenUsage(scanning: Array(#"{"usage":null}"#.utf8)) == nil)
     }
 
+    @Test func contentFilterStopsAreToldApartFromTextThatMentionsThem() {
+        #expect(ReplyScan.finishedByContentFilter(Array(#"{"choices":[{"finish_reason":"content_filter"}]}"#.utf8)))
+        #expect(!ReplyScan.finishedByContentFilter(Array(#"{"choices":[{"message":{"content":"about content_filter"},"finish_reason":"stop"}]}"#.utf8)))
+        #expect(ReplyScan.isContentFilterError(Array(#"{"error":{"code":"content_filter","status":400}}"#.utf8)))
+        #expect(!ReplyScan.isContentFilterError(Array(#"{"error":{"code":"invalid_request"}}"#.utf8)))
+    }
+
     @Test func invalidBodiesAreRefusedWithAMessageNamingTheProblem() {
         func error(_ body: String, requireModel: Bool = true) -> APIError? {
             do {

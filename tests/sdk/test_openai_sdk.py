@@ -87,3 +87,8 @@ def test_a_stream_cut_mid_way_raises_instead_of_ending_cleanly(gateway):
         for _ in stream:
             pass
     assert "incomplete" in str(caught.value)
+
+
+def test_models_list_shows_the_routes(gateway):
+    ids = [model.id for model in openai_client(gateway).models.list()]
+    assert ids == ["broken", "chat-prod"]

@@ -109,6 +109,19 @@ public struct TokenUsage: Hashable, Sendable {
     }
 }
 
+/// Facts read from a reply's raw bytes without parsing it.
+public enum ReplyScan {
+    /// A completion (or chunk) the provider's content filter stopped.
+    public static func finishedByContentFilter(_ bytes: some Collection<UInt8>) -> Bool {
+        ByteSearch.containsAny(ByteSearch.contentFilterFinish, in: ArraySlice(bytes))
+    }
+
+    /// An error body whose code is `content_filter` (Azure's refusal of a prompt).
+    public static func isContentFilterError(_ bytes: some Collection<UInt8>) -> Bool {
+        ByteSearch.containsAny(ByteSearch.contentFilterCode, in: ArraySlice(bytes))
+    }
+}
+
 /// Byte-level searches used on the streaming path.
 enum ByteSearch {
     static let dataPrefix = Array("data:".utf8)
@@ -116,6 +129,7 @@ enum ByteSearch {
     static let errorPrefix = Array("{\"error\"".utf8)
     static let emptyChoices = [Array("\"choices\":[]".utf8), Array("\"choices\": []".utf8)]
     static let usageObject = [Array("\"usage\":{".utf8), Array("\"usage\": {".utf8)]
+    static let contentFilterCode = [Array("\"code\":\"content_filter\"".utf8), Array("\"code\": \"content_filter\"".utf8)]
     static let contentFilterFinish = [
         Array("\"finish_reason\":\"content_filter\"".utf8), Array("\"finish_reason\": \"content_filter\"".utf8),
     ]
