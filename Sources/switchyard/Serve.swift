@@ -58,22 +58,15 @@ struct Serve: AsyncParsableCommand {
         try await group.run()
     }
 
+    /// A refused file ends the process with status 1 and `Error: FILE:LINE: KEY: REASON`.
     private func loadRoutes() throws -> [Route] {
         guard let config else { return [] }
-        do {
-            return try RoutesFile.parse(try readText(config), file: config)
-        } catch let error as ConfigError {
-            throw CleanExit.message("error: \(error)")
-        }
+        return try RoutesFile.parse(try readText(config), file: config)
     }
 
     private func loadAccess() throws -> AccessConfig {
         guard let tokens else { return AccessConfig() }
-        do {
-            return try TokensFile.parse(try readText(tokens), file: tokens)
-        } catch let error as ConfigError {
-            throw CleanExit.message("error: \(error)")
-        }
+        return try TokensFile.parse(try readText(tokens), file: tokens)
     }
 }
 
@@ -82,7 +75,16 @@ func readText(_ path: String) throws -> String {
     do {
         return try String(contentsOfFile: path, encoding: .utf8)
     } catch {
-        throw ValidationError("cannot read \(path): \((error as NSError).localizedDescription)")
+        throw CommandFailure("cannot read \(path): \((error as NSError).localizedDescription)")
+    }
+}
+
+/// A failure to report in one line and exit with status 1 (not a usage error).
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }
 
