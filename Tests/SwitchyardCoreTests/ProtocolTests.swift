@@ -125,3 +125,22 @@ struct ProtocolTests {
         #expect(DurationText.format(.milliseconds(250)) == "250ms")
     }
 }
+
+@Suite("JSON text")
+struct JSONTextTests {
+    @Test func valuesRoundTripThroughText() throws {
+        let value: JSONValue = [
+            "s": "quote \" backslash \\ newline \n tab \t bell \u{7} é ✓",
+            "i": 800, "d": 0.2, "neg": -3.5, "big": 1e21, "t": true, "f": false, "n": nil,
+            "a": [1, "two", [3], ["k": "v"]],
+        ]
+        let text = JSONText.encode(value)
+        #expect(try JSONText.decode(text) == value)
+        #expect(String(decoding: JSONText.encode(["max_tokens": 800, "temperature": 0.2]), as: UTF8.self) == #"{"max_tokens":800,"temperature":0.2}"#)
+    }
+
+    @Test func booleansAndNumbersKeepTheirTypesWhenParsed() throws {
+        let parsed = try JSONText.decode(Array(#"{"a":true,"b":1,"c":0,"d":false,"e":1.5}"#.utf8))
+        #expect(parsed == ["a": true, "b": 1, "c": 0, "d": false, "e": 1.5])
+    }
+}
