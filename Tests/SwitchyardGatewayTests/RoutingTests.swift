@@ -77,6 +77,18 @@ struct RoutingTests {
         }
     }
 
+    @Test func theUserHeaderIsStickyAndTheAzureV1PathRoutesByModel() async throws {
+        try await LiveCluster.run(simulators: Self.simulators, routes: Self.twoVersions(stable: 50, canary: 50)) { cluster in
+            for index in 0..<20 {
+                let headers = [("x-switchyard-user", "header-user-\(index)")]
+                let first = try await cluster.post(body: LiveCluster.chat(), headers: headers)
+                let second = try await cluster.post("/openai/v1/chat/completions", body: LiveCluster.chat(), headers: headers + [("api-key", "x")])
+                #expect(first.status == 200 && second.status == 200)
+                #expect(first.deployment == second.deployment, "header-user-\(index) moved")
+            }
+        }
+    }
+
     @Test func thePinningHeaderPicksADeploymentWhenTheRouteAllowsIt() async throws {
         try await LiveCluster.run(simulators: Self.simulators, routes: Self.twoVersions(stable: 100, canary: 0)) { cluster in
             let pinned = try await cluster.post(body: LiveCluster.chat(), headers: [("x-switchyard-deployment", "canary")])
