@@ -139,6 +139,13 @@ struct TokensFileTests {
         #expect(access.clientKeys[0].limits == .init(requestsPerMinute: 600, tokensPerMinute: 200_000))
     }
 
+    @Test func theExampleTokensFileAcceptsItsDocumentedKey() throws {
+        let path = RoutesFileTests.repositoryRoot.appendingPathComponent("examples/tokens.yaml").path
+        let access = try TokensFile.parse(try String(contentsOfFile: path, encoding: .utf8), file: path)
+        #expect(access.clientKeys.first?.digest == SecretDigest.sha256("billing-app-key"))
+        #expect(access.tokens.first?.role == .operator_)
+    }
+
     @Test func aBadDigestOrRoleIsRefused() {
         #expect(throws: ConfigError.self) {
             try TokensFile.parse("tokens:\n  - { name: a, role: root, sha256: \(digest) }\n", file: "t.yaml")

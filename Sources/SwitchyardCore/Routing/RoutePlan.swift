@@ -62,30 +62,3 @@ public struct RoutePlan: Sendable {
         failoverOrder.contains(primary) ? failoverOrder.count : failoverOrder.count + 1
     }
 }
-
-/// Every route's plan, by name: the gateway's whole routing state, swapped
-/// as one value when anything changes.
-public struct RoutingTable: Sendable {
-    public let plans: [String: RoutePlan]
-
-    public init(plans: [String: RoutePlan] = [:]) {
-        self.plans = plans
-    }
-
-    /// Compiles routes into a table, keeping each route's previous bucket
-    /// ownership when `previous` has it.
-    public init(routes: [Route], previous: RoutingTable? = nil) throws(RouteError) {
-        var plans: [String: RoutePlan] = [:]
-        for route in routes {
-            try route.validate()
-            do {
-                plans[route.name] = try RoutePlan(route: route, previous: previous?.plans[route.name]?.allocation)
-            } catch {
-                throw .weights(route: route.name, error)
-            }
-        }
-        self.plans = plans
-    }
-
-    public subscript(route: String) -> RoutePlan? { plans[route] }
-}
