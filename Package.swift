@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
@@ -65,6 +66,28 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Durable state: routes, every revision, audit. SQLite through GRDB.
+        .target(
+            name: "SwitchyardStore",
+            dependencies: [
+                "SwitchyardCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The control plane: mutations as revisions, and the management API.
+        .target(
+            name: "SwitchyardControl",
+            dependencies: [
+                "SwitchyardCore",
+                "SwitchyardConfig",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // An OpenAI-compatible upstream with controllable latency and failures.
         .target(
             name: "SwitchyardSimulator",
@@ -84,6 +107,8 @@ let package = Package(
                 "SwitchyardConfig",
                 "SwitchyardGateway",
                 "SwitchyardSimulator",
+                "SwitchyardStore",
+                "SwitchyardControl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -102,6 +127,20 @@ let package = Package(
         .testTarget(
             name: "SwitchyardConfigTests",
             dependencies: ["SwitchyardConfig", "SwitchyardCore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SwitchyardControlTests",
+            dependencies: [
+                "SwitchyardCore",
+                "SwitchyardConfig",
+                "SwitchyardStore",
+                "SwitchyardControl",
+                "SwitchyardGateway",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -66,15 +66,22 @@ public final class Gateway: Sendable {
     /// users they must.
     public func install(_ routes: [Route]) throws(RouteError) {
         let previous = table.withLock { $0 }
-        var next: [String: InstalledRoute] = [:]
+        var plans: [RoutePlan] = []
         for route in routes {
             try route.validate()
-            let plan: RoutePlan
             do {
-                plan = try RoutePlan(route: route, previous: previous[route.name]?.plan.allocation)
+                plans.append(try RoutePlan(route: route, previous: previous[route.name]?.plan.allocation))
             } catch {
                 throw .weights(route: route.name, error)
             }
+        }
+        installPlans(plans)
+    }
+
+    func installPlans(_ plans: [RoutePlan]) {
+        var next: [String: InstalledRoute] = [:]
+        for plan in plans {
+            let route = plan.route
             next[route.name] = InstalledRoute(
                 plan: plan,
                 targets: route.deployments.map { UpstreamTarget(deployment: $0, environment: options.environment, clients: clients) },
@@ -82,7 +89,7 @@ public final class Gateway: Sendable {
                 revisionHeader: String(route.revision)
             )
         }
-        for route in routes {
+        for route in plans.map(\.route) {
             for deployment in route.deployments {
                 registry.makeGauge(descriptor: MetricNames.routeWeight, labels: [("route", route.name), ("deployment", deployment.name)])
                     .set(deployment.weight.percent)

@@ -5,8 +5,10 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 import SwitchyardConfig
+import SwitchyardControl
 import SwitchyardCore
 import SwitchyardGateway
+import SwitchyardStore
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -19,6 +21,12 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Gateway address, HOST:PORT.")
     var listen = ListenAddress(host: "127.0.0.1", port: 8080)
 
+    @Option(name: .long, help: "Management API address, HOST:PORT (keep it on loopback unless fronted by TLS).")
+    var adminListen = ListenAddress(host: "127.0.0.1", port: 8081)
+
+    @Option(name: .long, help: "State store: sqlite:PATH.")
+    var state = "sqlite:./switchyard.sqlite"
+
     @Option(name: .long, help: "YAML file of management tokens and client keys (SHA-256 digests only).")
     var tokens: String?
 
@@ -29,28 +37,60 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
+        _ = try statePath()
+    }
+
+    private func statePath() throws -> String {
+        if state.hasPrefix("sqlite:") {
+            let path = String(state.dropFirst("sqlite:".count))
+            guard !path.isEmpty else { throw ValidationError("--state sqlite:PATH needs a path") }
+            return path
+        }
+        if state.hasPrefix("postgres://") || state.hasPrefix("postgresql://") {
+            throw ValidationError("--state postgres://… is not available yet: PostgreSQL arrives with fleet mode; use sqlite:PATH")
+        }
+        throw ValidationError("--state must be sqlite:PATH")
     }
 
     func run() async throws {
         let logger = logging.bootstrap(label: "switchyard")
-        let routes = try loadRoutes()
         let access = try loadAccess()
         let gateway = Gateway(
             options: .init(maxRequestBytes: maxBodyBytes),
             access: access,
             logger: logger
         )
-        try gateway.install(routes)
-        for route in routes {
-            let split = route.deployments.map { "\($0.name)=\($0.weight)%" }.joined(separator: " ")
-            logger.info("route \(route.name) r\(route.revision): \(split)")
+        let store = try SQLiteStateStore(path: try statePath())
+        let control = ControlPlane(store: store, logger: logger) { plans in gateway.install(plans: plans) }
+        try await control.start(config: try loadConfig())
+        for plan in await control.currentPlans {
+            logger.info("route \(plan.route.name) r\(plan.route.revision): \(plan.route.splitSummary)")
         }
+        let adminToken = ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN"]
+        let management = ManagementAPI(
+            control: control,
+            auth: ManagementAuth(tokens: access.tokens, adminToken: adminToken),
+            metrics: gateway
+        )
+        if access.tokens.isEmpty, adminToken?.isEmpty ?? true {
+            logger.warning("no management tokens: set SWITCHYARD_ADMIN_TOKEN or pass --tokens; the management API refuses every call until then")
+        }
+        let adminHost = adminListen.host
+        let adminApp = Application(
+            router: management.buildRouter(),
+            configuration: .init(address: .hostname(adminListen.host, port: adminListen.port), serverName: "switchyard-admin"),
+            onServerRunning: { channel in
+                logger.notice("management API listening on http://\(adminHost):\(channel.localAddress?.port ?? 0)/api/v1")
+            },
+            logger: logger
+        )
+        let host = listen.host
         let app = gateway.buildApplication(host: listen.host, port: listen.port) { port in
-            logger.notice("gateway listening on http://\(listen.host):\(port)")
+            logger.notice("gateway listening on http://\(host):\(port)")
         }
         let group = ServiceGroup(
             configuration: .init(
-                services: [GatewayConnections(gateway: gateway), app],
+                services: [GatewayConnections(gateway: gateway), adminApp, app],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )
@@ -58,12 +98,14 @@ struct Serve: AsyncParsableCommand {
         try await group.run()
     }
 
-    /// A refused file ends the process with status 1 and `Error: FILE:LINE: KEY: REASON`.
-    private func loadRoutes() throws -> [Route] {
-        guard let config else { return [] }
-        return try RoutesFile.parse(try readText(config), file: config)
+    /// The config file's routes and fingerprint (SHA-256 of its bytes).
+    private func loadConfig() throws -> (routes: [Route], fingerprint: String, source: String)? {
+        guard let config else { return nil }
+        let text = try readText(config)
+        return (try RoutesFile.parse(text, file: config), Hex.encode(SecretDigest.sha256(text)), config)
     }
 
+    /// A refused file ends the process with status 1 and `Error: FILE:LINE: KEY: REASON`.
     private func loadAccess() throws -> AccessConfig {
         guard let tokens else { return AccessConfig() }
         return try TokensFile.parse(try readText(tokens), file: tokens)

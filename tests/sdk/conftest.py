@@ -10,24 +10,35 @@ import time
 import pytest
 
 BIN = os.environ.get("SWITCHYARD_BIN", os.path.join(os.path.dirname(__file__), "../../.build/debug/switchyard"))
-LISTENING = re.compile(r"listening on http://[^:]+:(\d+)")
+SIMULATOR = re.compile(r"simulated \S+ listening on http://[^:]+:(\d+)")
+GATEWAY = re.compile(r"gateway listening on http://[^:]+:(\d+)")
+MANAGEMENT = re.compile(r"management API listening on http://[^:]+:(\d+)")
+
+
+def serve_args(config, state_dir):
+    """`serve` on free ports with its state in a fresh folder."""
+    return ["serve", "--config", config, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+            "--state", f"sqlite:{state_dir}/state.sqlite"]
 
 
 class Process:
     def __init__(self, args, env=None):
         self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
         self.proc = subprocess.Popen([BIN, *args], stdout=self.log, stderr=subprocess.STDOUT, env=env)
-        self.port = self._wait_for_port()
+        if args[0] == "serve":
+            self.port = self._wait_for(GATEWAY)
+            self.admin_port = self._wait_for(MANAGEMENT)
+        else:
+            self.port = self._wait_for(SIMULATOR)
 
-    def _wait_for_port(self, timeout=30.0):
+    def _wait_for(self, pattern, timeout=60.0):
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"process exited early:\n{self.output()}")
-            match = LISTENING.search(self.output())
-            if match and "notice" in self.output():
-                ports = [int(m) for m in LISTENING.findall(self.output())]
-                return ports[-1]
+            match = pattern.search(self.output())
+            if match:
+                return int(match.group(1))
             time.sleep(0.05)
         raise RuntimeError(f"process did not start listening:\n{self.output()}")
 
@@ -83,8 +94,10 @@ def gateway():
     config.write(CONFIG.format(stable=stable.port, canary=canary.port, cut=cut.port))
     config.close()
     env = dict(os.environ, SIM_KEY="sim-secret")
-    gw = Process(["serve", "--config", config.name, "--listen", "127.0.0.1:0"], env=env)
+    state = tempfile.TemporaryDirectory()
+    gw = Process(serve_args(config.name, state.name), env=env)
     yield f"http://127.0.0.1:{gw.port}"
     for process in (gw, stable, canary, cut):
         process.stop()
     os.unlink(config.name)
+    state.cleanup()

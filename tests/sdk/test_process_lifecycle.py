@@ -9,7 +9,7 @@ import threading
 import http.client
 import json
 
-from conftest import BIN, Process
+from conftest import BIN, Process, serve_args
 
 SLOW_ROUTE = """
 routes:
@@ -27,7 +27,8 @@ def test_sigterm_lets_a_stream_in_flight_finish():
     config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
     config.write(SLOW_ROUTE.format(port=upstream.port))
     config.close()
-    gateway = Process(["serve", "--config", config.name, "--listen", "127.0.0.1:0"])
+    state = tempfile.TemporaryDirectory()
+    gateway = Process(serve_args(config.name, state.name))
     received = []
     first_chunk = threading.Event()
 
@@ -55,13 +56,16 @@ def test_sigterm_lets_a_stream_in_flight_finish():
         gateway.stop()
         upstream.stop()
         os.unlink(config.name)
+        state.cleanup()
 
 
 def test_an_invalid_config_is_refused_with_file_line_and_reason():
     config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
     config.write(SLOW_ROUTE.format(port=1).replace("version:", "wersion:"))
     config.close()
-    result = subprocess.run([BIN, "serve", "--config", config.name, "--listen", "127.0.0.1:0"], capture_output=True, text=True, timeout=30)
+    state = tempfile.TemporaryDirectory()
+    result = subprocess.run([BIN, *serve_args(config.name, state.name)], capture_output=True, text=True, timeout=30)
+    state.cleanup()
     os.unlink(config.name)
     assert result.returncode != 0
     assert f"{config.name}:7: routes[0].deployments[0].wersion: unknown key 'wersion'" in result.stdout + result.stderr

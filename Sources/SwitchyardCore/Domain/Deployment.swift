@@ -105,7 +105,7 @@ public struct Upstream: Hashable, Sendable {
 }
 
 /// The prompt written for a model version.
-public struct PromptVersion: Hashable, Sendable {
+public struct PromptVersion: Hashable, Sendable, Codable {
     public var version: String
     /// Sent as the first system message of every request.
     public var system: String?
@@ -117,7 +117,7 @@ public struct PromptVersion: Hashable, Sendable {
 }
 
 /// The provider's price, per 1 000 tokens.
-public struct Price: Hashable, Sendable {
+public struct Price: Hashable, Sendable, Codable {
     public var inputPer1k: Double
     public var outputPer1k: Double
 

@@ -1,0 +1,244 @@
+import Logging
+import SwitchyardCore
+
+/// The single writer of route state in a process. Every change is validated,
+/// committed to the store (durable before it is acknowledged), then handed to
+/// the data plane as a new set of plans — in effect for the very next request.
+public actor ControlPlane {
+    private let store: any StateStore
+    private let clock: any MomentClock
+    private let install: @Sendable ([RoutePlan]) -> Void
+    private let logger: Logger
+    private var plans: [String: RoutePlan] = [:]
+    private var deletedRevisions: [String: Int] = [:]
+    private var observers: [@Sendable (ControlEvent) -> Void] = []
+
+    public init(
+        store: any StateStore,
+        clock: any MomentClock = SystemClock(),
+        logger: Logger = Logger(label: "switchyard.control"),
+        install: @escaping @Sendable ([RoutePlan]) -> Void
+    ) {
+        self.store = store
+        self.clock = clock
+        self.logger = logger
+        self.install = install
+    }
+
+    /// Loads the stored routes and, when `config` is a file whose content
+    /// differs from the one applied last, applies it as the desired state.
+    /// An unchanged file changes nothing: run-time changes survive restarts.
+    public func start(config: (routes: [Route], fingerprint: String, source: String)?) async throws {
+        let state = try await store.load()
+        plans = Dictionary(uniqueKeysWithValues: state.plans.map { ($0.route.name, $0) })
+        deletedRevisions = state.deletedRouteRevisions
+        if let config, config.fingerprint != state.configFingerprint {
+            let outcome = try await apply(routes: config.routes, fingerprint: config.fingerprint, actor: "config", source: config.source)
+            logger.notice("applied \(config.source): \(outcome.summary)")
+        } else if config != nil {
+            logger.info("config file unchanged since it was last applied; keeping the stored state (\(plans.count) routes)")
+        }
+        install(Array(plans.values))
+    }
+
+    /// Registers a callback for every committed change (the event stream).
+    public func observe(_ observer: @escaping @Sendable (ControlEvent) -> Void) {
+        observers.append(observer)
+    }
+
+    /// The current plans, sorted by route name.
+    public var currentPlans: [RoutePlan] {
+        plans.values.sorted { $0.route.name < $1.route.name }
+    }
+
+    public func plan(_ route: String) -> RoutePlan? { plans[route] }
+
+    /// Applies one operator change to one route.
+    ///
+    /// - Parameter ifMatch: the revision the caller last saw; a different
+    ///   current revision refuses the change (`ControlError.stale`).
+    public func change(_ name: String, _ change: RouteChange, ifMatch: Int?, actor: String) async throws(ControlError) -> ChangeOutcome {
+        let started = clock.now()
+        guard let plan = plans[name] else { throw .unknownRoute(name, known: plans.keys.sorted()) }
+        if let ifMatch, ifMatch != plan.route.revision {
+            throw .stale(route: name, expected: ifMatch, actual: plan.route.revision)
+        }
+        let next: RoutePlan?
+        do {
+            next = try change.applied(to: plan)
+        } catch {
+            throw .invalid(error)
+        }
+        guard let next else {
+            return ChangeOutcome(route: plan.route, changed: false, serverTime: clock.now() - started, audit: nil)
+        }
+        let event = AuditEvent(
+            atMilliseconds: started.nanoseconds / 1_000_000,
+            actor: actor,
+            action: change.action,
+            route: name,
+            fromRevision: plan.route.revision,
+            toRevision: next.route.revision,
+            detail: next.route.splitSummary + (next.route.stable != plan.route.stable ? " stable=\(next.route.stable)" : "")
+        )
+        let stored: [AuditEvent]
+        do {
+            stored = try await store.commit(StoreCommit(writes: [.init(plan: next, expectedRevision: plan.route.revision)], audit: [event]))
+        } catch let error as StoreError {
+            throw .storage("\(error)")
+        } catch {
+            throw .storage("\(error)")
+        }
+        plans[name] = next
+        install(Array(plans.values))
+        notify(.routeChanged(next.route), stored)
+        logger.info("\(actor) \(change.action) \(name) r\(plan.route.revision)→r\(next.route.revision): \(next.route.splitSummary)")
+        return ChangeOutcome(route: next.route, changed: true, serverTime: clock.now() - started, audit: stored.first)
+    }
+
+    /// Makes the declared routes the desired state: creates, updates and
+    /// deletes routes so the store matches them, in one commit. Routes whose
+    /// declaration is unchanged keep their revision.
+    public func apply(routes declared: [Route], fingerprint: String?, actor: String, source: String) async throws(ControlError) -> ApplyOutcome {
+        let now = clock.now()
+        let milliseconds = now.nanoseconds / 1_000_000
+        var writes: [StoreCommit.Write] = []
+        var audit: [AuditEvent] = []
+        var outcome = ApplyOutcome()
+        for var route in declared {
+            do {
+                try route.validate()
+            } catch {
+                throw .invalidRoute("\(error)")
+            }
+            let current = plans[route.name]
+            if let current, current.route.sameDeclaration(as: route) {
+                outcome.unchanged.append(route.name)
+                continue
+            }
+            route.revision = (current?.route.revision ?? deletedRevisions[route.name] ?? 0) + 1
+            let plan: RoutePlan
+            do {
+                plan = try RoutePlan(route: route, previous: current?.allocation)
+            } catch {
+                throw .invalidRoute("route '\(route.name)': \(error)")
+            }
+            writes.append(.init(plan: plan, expectedRevision: current?.route.revision))
+            var detail = "from \(source): \(route.splitSummary)"
+            if let current, (try? current.route.weightTable()) != (try? route.weightTable()) {
+                detail += " (overrode run-time weights \(current.route.splitSummary))"
+            }
+            audit.append(
+                AuditEvent(
+                    atMilliseconds: milliseconds, actor: actor, action: current == nil ? "create" : "apply", route: route.name,
+                    fromRevision: current?.route.revision, toRevision: route.revision, detail: detail
+                )
+            )
+            if current == nil { outcome.created.append(route.name) } else { outcome.updated.append(route.name) }
+        }
+        let declaredNames = Set(declared.map(\.name))
+        var deletions: [(route: String, expectedRevision: Int)] = []
+        for (name, plan) in plans where !declaredNames.contains(name) {
+            deletions.append((name, plan.route.revision))
+            audit.append(
+                AuditEvent(
+                    atMilliseconds: milliseconds, actor: actor, action: "delete", route: name,
+                    fromRevision: plan.route.revision, toRevision: nil, detail: "not declared in \(source)"
+                )
+            )
+            outcome.deleted.append(name)
+        }
+        guard !writes.isEmpty || !deletions.isEmpty || fingerprint != nil else { return outcome }
+        let stored: [AuditEvent]
+        do {
+            stored = try await store.commit(StoreCommit(writes: writes, deletions: deletions, audit: audit, configFingerprint: fingerprint))
+        } catch {
+            throw .storage("\(error)")
+        }
+        for write in writes { plans[write.plan.route.name] = write.plan }
+        for deletion in deletions {
+            deletedRevisions[deletion.route] = deletion.expectedRevision
+            plans.removeValue(forKey: deletion.route)
+        }
+        install(Array(plans.values))
+        for write in writes { notify(.routeChanged(write.plan.route), []) }
+        for deletion in deletions { notify(.routeDeleted(deletion.route), []) }
+        notify(nil, stored)
+        return outcome
+    }
+
+    /// Audit entries, newest first.
+    public func auditEvents(route: String?, limit: Int, beforeID: Int64?) async throws(ControlError) -> [AuditEvent] {
+        do {
+            return try await store.auditEvents(route: route, limit: limit, beforeID: beforeID)
+        } catch {
+            throw .storage("\(error)")
+        }
+    }
+
+    private func notify(_ event: ControlEvent?, _ audit: [AuditEvent]) {
+        let events = (event.map { [$0] } ?? []) + audit.map(ControlEvent.audit)
+        for event in events {
+            for observer in observers { observer(event) }
+        }
+    }
+}
+
+/// Something the control plane committed, for live subscribers.
+public enum ControlEvent: Sendable {
+    case routeChanged(Route)
+    case routeDeleted(String)
+    case audit(AuditEvent)
+}
+
+/// The result of one change.
+public struct ChangeOutcome: Sendable {
+    public var route: Route
+    /// `false` when the change was already in effect (no new revision).
+    public var changed: Bool
+    /// How long the change took on the server, commit included.
+    public var serverTime: Duration
+    public var audit: AuditEvent?
+}
+
+/// What applying a routes file did.
+public struct ApplyOutcome: Sendable, Codable, Hashable {
+    public var created: [String] = []
+    public var updated: [String] = []
+    public var deleted: [String] = []
+    public var unchanged: [String] = []
+
+    public var summary: String {
+        "\(created.count) created, \(updated.count) updated, \(deleted.count) deleted, \(unchanged.count) unchanged"
+    }
+}
+
+/// Why the control plane refused something.
+public enum ControlError: Error, Sendable, CustomStringConvertible {
+    case unknownRoute(String, known: [String])
+    case stale(route: String, expected: Int, actual: Int)
+    case invalid(ChangeError)
+    case invalidRoute(String)
+    case storage(String)
+
+    public var description: String {
+        switch self {
+        case .unknownRoute(let name, let known):
+            "no route named '\(name)'" + (known.isEmpty ? "" : "; routes: \(known.joined(separator: ", "))")
+        case .stale(let route, let expected, let actual):
+            "route '\(route)' is at revision \(actual), not \(expected): someone changed it since you read it; reload and try again"
+        case .invalid(let error): "\(error)"
+        case .invalidRoute(let reason): reason
+        case .storage(let reason): "the change was not saved: \(reason)"
+        }
+    }
+}
+
+extension Route {
+    /// Equal in everything but the revision number.
+    func sameDeclaration(as other: Route) -> Bool {
+        var copy = other
+        copy.revision = revision
+        return copy == self
+    }
+}

@@ -1,0 +1,104 @@
+import SwitchyardCore
+
+/// `GET /api/v1/routes`
+struct RouteList: Encodable {
+    let routes: [Route]
+}
+
+/// `GET /api/v1/audit`
+struct AuditList: Encodable {
+    let events: [AuditEvent]
+}
+
+/// The reply to weights, rollback and promote.
+struct ChangeReply: Encodable {
+    let route: Route
+    let revision: Int
+    /// `false` when the change was already in effect (no new revision).
+    let changed: Bool
+    /// How long the change took on the server, durable commit included.
+    let serverTimeMs: Double
+}
+
+/// `GET /api/v1/routes/{route}/metrics?window=5m`
+struct RouteMetrics: Encodable {
+    let route: String
+    let revision: Int
+    let windowSeconds: Int
+    let deployments: [DeploymentMetrics]
+
+    init(plan: RoutePlan, window: Duration, metrics: any MetricsSource, now: Moment) {
+        route = plan.route.name
+        revision = plan.route.revision
+        windowSeconds = Int(window.secondsDouble)
+        deployments = plan.route.deployments.map { deployment in
+            DeploymentMetrics(
+                deployment: deployment,
+                total: metrics.aggregate(route: plan.route.name, deployment: deployment.name, window: window, now: now),
+                series: metrics.series(route: plan.route.name, deployment: deployment.name, window: window, now: now),
+                breaker: metrics.breakerState(route: plan.route.name, deployment: deployment.name)
+            )
+        }
+    }
+}
+
+struct DeploymentMetrics: Encodable {
+    let name: String
+    let modelVersion: String
+    let weight: Double
+    let breaker: String
+    let requests: Int
+    /// Attempts by outcome label (`success`, `upstream_5xx`, …).
+    let outcomes: [String: Int]
+    /// Deployment failures (5xx, timeouts, cut streams, connect failures) per attempt, in percent.
+    let errorRatePercent: Double?
+    let latencyMs: Quantiles?
+    let timeToFirstTokenMs: Quantiles?
+    let promptTokens: Int
+    let completionTokens: Int
+    let cost: Double
+    let costPerRequest: Double?
+    let series: [Point]
+
+    struct Quantiles: Encodable {
+        let p50: Double
+        let p95: Double
+        let p99: Double
+
+        init?(_ histogram: LatencyHistogram) {
+            guard let p50 = histogram.quantileMilliseconds(0.5), let p95 = histogram.quantileMilliseconds(0.95),
+                let p99 = histogram.quantileMilliseconds(0.99)
+            else { return nil }
+            self.p50 = p50
+            self.p95 = p95
+            self.p99 = p99
+        }
+    }
+
+    /// One 10-second bucket.
+    struct Point: Encodable {
+        let start: Int64
+        let requests: Int
+        let failures: Int
+        let p95Ms: Double?
+    }
+
+    init(deployment: Deployment, total: MetricsWindow.Bucket, series: [MetricsWindow.Bucket], breaker: CircuitBreaker.State) {
+        name = deployment.name
+        modelVersion = deployment.modelVersion
+        weight = deployment.weight.percent
+        self.breaker = breaker.name
+        requests = total.requests
+        outcomes = Dictionary(uniqueKeysWithValues: RequestOutcome.allCases.map { ($0.label, total.count($0)) })
+        errorRatePercent = total.requests > 0 ? Double(total.deploymentFailures) * 100 / Double(total.requests) : nil
+        latencyMs = Quantiles(total.latency)
+        timeToFirstTokenMs = Quantiles(total.timeToFirstToken)
+        promptTokens = total.promptTokens
+        completionTokens = total.completionTokens
+        cost = total.cost
+        costPerRequest = total.requests > 0 ? total.cost / Double(total.requests) : nil
+        self.series = series.map {
+            Point(start: $0.start, requests: $0.requests, failures: $0.deploymentFailures, p95Ms: $0.latency.quantileMilliseconds(0.95))
+        }
+    }
+}

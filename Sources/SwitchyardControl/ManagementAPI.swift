@@ -1,0 +1,262 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import SwitchyardCore
+
+/// The management API (`--admin-listen`, default 127.0.0.1:8081): routes,
+/// weights, rollback, promote, audit and metrics, as JSON with bearer tokens.
+public struct ManagementAPI: Sendable {
+    let control: ControlPlane
+    let auth: ManagementAuth
+    let metrics: any MetricsSource
+    let clock: any MomentClock
+    /// Largest request body accepted.
+    let maxBodyBytes = 1 << 20
+
+    public init(control: ControlPlane, auth: ManagementAuth, metrics: any MetricsSource, clock: any MomentClock = SystemClock()) {
+        self.control = control
+        self.auth = auth
+        self.metrics = metrics
+        self.clock = clock
+    }
+
+    public func buildRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        let api = router.group("/api/v1")
+        api.get("/routes") { request, _ in
+            await self.respond(request, role: .viewer) { _ in
+                let routes = await self.control.currentPlans.map(\.route)
+                return try .ok(RouteList(routes: routes))
+            }
+        }
+        api.get("/routes/{route}") { request, context in
+            await self.respond(request, role: .viewer) { _ in
+                let name = context.parameters.get("route") ?? ""
+                guard let plan = await self.control.plan(name) else {
+                    throw Self.notFound(name, known: await self.control.currentPlans.map(\.route.name))
+                }
+                return try .ok(plan.route, etag: plan.route.revision)
+            }
+        }
+        api.put("/routes/{route}/weights") { request, context in
+            await self.respond(request, role: .operator_) { caller in
+                let name = context.parameters.get("route") ?? ""
+                let body = try await self.readObject(request)
+                let table = try await self.weights(from: body, route: name)
+                return try await self.change(name, .setWeights(table), request: request, caller: caller)
+            }
+        }
+        api.post("/routes/{route}/rollback") { request, context in
+            await self.respond(request, role: .operator_) { caller in
+                try await self.change(context.parameters.get("route") ?? "", .rollback, request: request, caller: caller)
+            }
+        }
+        api.post("/routes/{route}/promote") { request, context in
+            await self.respond(request, role: .operator_) { caller in
+                let body = try await self.readObject(request, optional: true)
+                var deployment: String?
+                if let value = body["deployment"] {
+                    guard let name = value.stringValue else {
+                        throw APIError(status: 400, message: "'deployment' must be a string", type: "invalid_request_error", code: "invalid_type")
+                    }
+                    deployment = name
+                }
+                return try await self.change(context.parameters.get("route") ?? "", .promote(deployment: deployment), request: request, caller: caller)
+            }
+        }
+        api.get("/audit") { request, _ in
+            await self.respond(request, role: .viewer) { _ in
+                let query = request.uri.queryParameters
+                let limit = try Self.integer(query["limit"].map(String.init), name: "limit", range: 1...1000) ?? 100
+                let before = try Self.integer(query["before"].map(String.init), name: "before", range: 1...Int.max).map(Int64.init)
+                let events = try await self.control.auditEvents(route: query["route"].map(String.init), limit: limit, beforeID: before)
+                return try .ok(AuditList(events: events))
+            }
+        }
+        api.get("/routes/{route}/metrics") { request, context in
+            await self.respond(request, role: .viewer) { _ in
+                let name = context.parameters.get("route") ?? ""
+                guard let plan = await self.control.plan(name) else {
+                    throw Self.notFound(name, known: await self.control.currentPlans.map(\.route.name))
+                }
+                let windowText = request.uri.queryParameters["window"].map(String.init) ?? "5m"
+                guard let window = DurationText.parse(windowText), window >= .seconds(10), window <= .seconds(3600) else {
+                    throw APIError(
+                        status: 400, message: "window '\(windowText)' must be a duration from 10s to 1h, e.g. 5m",
+                        type: "invalid_request_error", code: "invalid_window"
+                    )
+                }
+                return try .ok(RouteMetrics(plan: plan, window: window, metrics: self.metrics, now: self.clock.now()))
+            }
+        }
+        return router
+    }
+
+    // MARK: Mutations
+
+    private func change(_ name: String, _ change: RouteChange, request: Request, caller: TokenEntry) async throws -> Reply {
+        let ifMatch = try Self.ifMatch(request.headers[.ifMatch])
+        let outcome = try await control.change(name, change, ifMatch: ifMatch, actor: caller.name)
+        return try .ok(
+            ChangeReply(
+                route: outcome.route,
+                revision: outcome.route.revision,
+                changed: outcome.changed,
+                serverTimeMs: outcome.serverTime.millisecondsDouble
+            ),
+            etag: outcome.route.revision
+        )
+    }
+
+    /// `{"weights": {"stable": 90, "canary": 10}}` → a weight table; deployments
+    /// not named get 0.
+    private func weights(from body: [String: JSONValue], route name: String) async throws(APIError) -> WeightTable {
+        for key in body.keys where key != "weights" {
+            throw APIError(status: 400, message: "unknown field '\(key)'; send {\"weights\": {\"DEPLOYMENT\": PERCENT, …}}", type: "invalid_request_error", code: "unknown_field")
+        }
+        guard case .object(let members)? = body["weights"], !members.isEmpty else {
+            throw APIError(status: 400, message: "'weights' must be an object of deployment names to percentages", type: "invalid_request_error", code: "invalid_type")
+        }
+        guard let plan = await control.plan(name) else {
+            throw Self.notFound(name, known: await control.currentPlans.map(\.route.name))
+        }
+        let known = plan.route.deployments.map(\.name)
+        var entries: [WeightTable.Entry] = []
+        for (deployment, value) in members {
+            guard known.contains(deployment) else {
+                throw APIError(
+                    status: 422, message: "route '\(name)' has no deployment '\(deployment)'; it has \(known.joined(separator: ", "))",
+                    type: "invalid_request_error", code: "unknown_deployment"
+                )
+            }
+            guard case .number(let percent) = value else {
+                throw APIError(status: 422, message: "weight of '\(deployment)' must be a number, not \(value.typeName)", type: "invalid_request_error", code: "invalid_weight")
+            }
+            do {
+                entries.append(.init(deployment: deployment, weight: try Weight(percent: percent)))
+            } catch {
+                throw APIError(status: 422, message: "weight of '\(deployment)': \(error)", type: "invalid_request_error", code: "invalid_weight")
+            }
+        }
+        for deployment in known where members[deployment] == nil {
+            entries.append(.init(deployment: deployment, weight: .zero))
+        }
+        entries.sort { known.firstIndex(of: $0.deployment)! < known.firstIndex(of: $1.deployment)! }
+        do {
+            return try WeightTable(entries)
+        } catch {
+            throw APIError(status: 422, message: "\(error)", type: "invalid_request_error", code: "invalid_weights")
+        }
+    }
+
+    // MARK: Plumbing
+
+    /// What a handler returns: a JSON value and, for single routes, its revision as ETag.
+    struct Reply {
+        var status: HTTPResponse.Status
+        var body: Data
+        var etag: Int?
+
+        static func ok(_ value: some Encodable, etag: Int? = nil) throws(APIError) -> Reply {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            do {
+                return Reply(status: .ok, body: try encoder.encode(value), etag: etag)
+            } catch {
+                throw APIError(status: 500, message: "could not encode the reply: \(error)", type: "server_error")
+            }
+        }
+    }
+
+    private func respond(
+        _ request: Request,
+        role: Role,
+        _ handler: (TokenEntry) async throws -> Reply
+    ) async -> Response {
+        do {
+            let caller = try auth.authorize(request.headers[.authorization], role: role)
+            let reply = try await handler(caller)
+            var headers: HTTPFields = [.contentType: "application/json"]
+            if let etag = reply.etag { headers[.eTag] = "\"\(etag)\"" }
+            return Response(status: reply.status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply.body)))
+        } catch let error as ControlError {
+            return Self.errorResponse(Self.apiError(error))
+        } catch let error as APIError {
+            return Self.errorResponse(error)
+        } catch {
+            return Self.errorResponse(APIError(status: 500, message: "unexpected error: \(error)", type: "server_error"))
+        }
+    }
+
+    static func errorResponse(_ error: APIError) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if error.status == 401 { headers[.wwwAuthenticate] = "Bearer" }
+        return Response(status: .init(code: error.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: error.body)))
+    }
+
+    private func readObject(_ request: Request, optional: Bool = false) async throws(APIError) -> [String: JSONValue] {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxBodyBytes)
+        } catch {
+            throw APIError(status: 413, message: "request body is larger than \(maxBodyBytes) bytes", type: "invalid_request_error", code: "request_too_large")
+        }
+        if buffer.readableBytes == 0 {
+            if optional { return [:] }
+            throw APIError(status: 400, message: "request body is empty; send a JSON object", type: "invalid_request_error", code: "invalid_json")
+        }
+        guard case .object(let members) = try JSONText.decode(buffer.readableBytesView) else {
+            throw APIError(status: 400, message: "request body must be a JSON object", type: "invalid_request_error", code: "invalid_json")
+        }
+        return members
+    }
+
+    /// `If-Match: "7"`, `7` or `W/"7"`.
+    static func ifMatch(_ header: String?) throws(APIError) -> Int? {
+        guard var text = header?.trimmingCharacters(in: .whitespaces), !text.isEmpty, text != "*" else { return nil }
+        if text.hasPrefix("W/") { text.removeFirst(2) }
+        text = text.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
+        guard let revision = Int(text), revision > 0 else {
+            throw APIError(status: 400, message: "If-Match must be a route revision such as \"7\", not \(header ?? "")", type: "invalid_request_error", code: "invalid_if_match")
+        }
+        return revision
+    }
+
+    static func integer(_ text: String?, name: String, range: ClosedRange<Int>) throws(APIError) -> Int? {
+        guard let text else { return nil }
+        guard let value = Int(text), range.contains(value) else {
+            throw APIError(status: 400, message: "'\(name)' must be a whole number from \(range.lowerBound) to \(range.upperBound)", type: "invalid_request_error", code: "invalid_parameter")
+        }
+        return value
+    }
+
+    static func notFound(_ name: String, known: [String]) -> APIError {
+        APIError(
+            status: 404, message: "no route named '\(name)'" + (known.isEmpty ? "" : "; routes: \(known.joined(separator: ", "))"),
+            type: "invalid_request_error", code: "route_not_found"
+        )
+    }
+
+    static func apiError(_ error: ControlError) -> APIError {
+        switch error {
+        case .unknownRoute(let name, let known):
+            return notFound(name, known: known)
+        case .stale:
+            return APIError(status: 412, message: "\(error)", type: "invalid_request_error", code: "stale_revision")
+        case .invalid(.nothingToPromote), .invalid(.ambiguousCanary):
+            return APIError(status: 409, message: "\(error)", type: "invalid_request_error", code: "nothing_to_promote")
+        case .invalid, .invalidRoute:
+            return APIError(status: 422, message: "\(error)", type: "invalid_request_error", code: "invalid_change")
+        case .storage:
+            return APIError(status: 503, message: "\(error)", type: "server_error", code: "state_store_unavailable")
+        }
+    }
+}
+
+extension HTTPField.Name {
+    static let ifMatch = Self("If-Match")!
+    static let eTag = Self("ETag")!
+    static let wwwAuthenticate = Self("WWW-Authenticate")!
+}

@@ -1,0 +1,77 @@
+/// Durable state behind the control plane. Implementations: SQLite (embedded)
+/// and, for fleets, PostgreSQL. A commit is all or nothing and durable when it
+/// returns.
+public protocol StateStore: Sendable {
+    /// Every current route with its bucket allocation, and the fingerprint of
+    /// the config file applied last.
+    func load() async throws -> StoredState
+
+    /// Writes new route revisions, deletions and audit entries in one
+    /// transaction. Each write names the revision it expects to replace
+    /// (`nil`: the route must not exist); any mismatch fails the whole commit
+    /// with `StoreError.conflict` and writes nothing.
+    func commit(_ commit: StoreCommit) async throws -> [AuditEvent]
+
+    /// Audit entries, newest first.
+    func auditEvents(route: String?, limit: Int, beforeID: Int64?) async throws -> [AuditEvent]
+}
+
+/// What the store holds now.
+public struct StoredState: Sendable {
+    public var plans: [RoutePlan]
+    /// The SHA-256 of the last config file applied, hex.
+    public var configFingerprint: String?
+    /// The last revision of each deleted route, so a route created again under
+    /// the same name continues its numbering and its history stays whole.
+    public var deletedRouteRevisions: [String: Int]
+
+    public init(plans: [RoutePlan], configFingerprint: String?, deletedRouteRevisions: [String: Int] = [:]) {
+        self.plans = plans
+        self.configFingerprint = configFingerprint
+        self.deletedRouteRevisions = deletedRouteRevisions
+    }
+}
+
+/// One atomic write.
+public struct StoreCommit: Sendable {
+    public struct Write: Sendable {
+        public var plan: RoutePlan
+        public var expectedRevision: Int?
+
+        public init(plan: RoutePlan, expectedRevision: Int?) {
+            self.plan = plan
+            self.expectedRevision = expectedRevision
+        }
+    }
+
+    public var writes: [Write]
+    /// Route names to delete, with the revision each is expected to be at.
+    public var deletions: [(route: String, expectedRevision: Int)]
+    /// Entries to append; the store assigns their ids.
+    public var audit: [AuditEvent]
+    /// Set when this commit applies a config file.
+    public var configFingerprint: String?
+
+    public init(writes: [Write] = [], deletions: [(route: String, expectedRevision: Int)] = [], audit: [AuditEvent], configFingerprint: String? = nil) {
+        self.writes = writes
+        self.deletions = deletions
+        self.audit = audit
+        self.configFingerprint = configFingerprint
+    }
+}
+
+public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The route is at another revision than the write expected.
+    case conflict(route: String, expected: Int?, actual: Int?)
+    /// The stored data cannot be read back (a damaged or foreign file).
+    case corrupt(String)
+
+    public var description: String {
+        switch self {
+        case .conflict(let route, let expected, let actual):
+            "route '\(route)' is at revision \(actual.map(String.init) ?? "none"), not \(expected.map(String.init) ?? "none")"
+        case .corrupt(let reason):
+            "the state store cannot be read: \(reason)"
+        }
+    }
+}

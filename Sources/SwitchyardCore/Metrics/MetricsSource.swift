@@ -1,0 +1,10 @@
+/// Read access to the data plane's per-deployment measurements, for the
+/// management API and, later, the rollout gates.
+public protocol MetricsSource: Sendable {
+    /// The merged figures of the last `window`.
+    func aggregate(route: String, deployment: String, window: Duration, now: Moment) -> MetricsWindow.Bucket
+    /// The 10-second buckets of the last `window`, oldest first.
+    func series(route: String, deployment: String, window: Duration, now: Moment) -> [MetricsWindow.Bucket]
+    /// The deployment's circuit breaker.
+    func breakerState(route: String, deployment: String) -> CircuitBreaker.State
+}

@@ -1,0 +1,21 @@
+import SwitchyardCore
+
+extension Gateway: MetricsSource {
+    public func aggregate(route: String, deployment: String, window: Duration, now: Moment) -> MetricsWindow.Bucket {
+        runtime(route: route, deployment: deployment).aggregate(window: window, now: now)
+    }
+
+    public func series(route: String, deployment: String, window: Duration, now: Moment) -> [MetricsWindow.Bucket] {
+        runtime(route: route, deployment: deployment).series(window: window, now: now)
+    }
+
+    public func breakerState(route: String, deployment: String) -> CircuitBreaker.State {
+        runtime(route: route, deployment: deployment).breakerState
+    }
+
+    /// Replaces the routing table with plans whose bucket allocations were
+    /// decided (and persisted) by the control plane.
+    public func install(plans: [RoutePlan]) {
+        installPlans(plans)
+    }
+}

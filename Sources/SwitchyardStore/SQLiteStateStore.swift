@@ -1,0 +1,180 @@
+import Foundation
+import GRDB
+import SwitchyardCore
+
+/// The embedded state store: one SQLite file in WAL mode, written with
+/// `synchronous = FULL` so an acknowledged change survives a crash or power loss.
+public final class SQLiteStateStore: StateStore {
+    private let pool: DatabasePool
+    public let path: String
+
+    /// Opens (creating if needed) the database at `path` and migrates its schema.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        self.path = path
+        self.pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: routes, revisions, audit, settings") { db in
+            try db.create(table: "routes") { table in
+                table.column("name", .text).primaryKey()
+                table.column("revision", .integer).notNull()
+                table.column("document", .text).notNull()
+                table.column("allocation", .text).notNull()
+            }
+            try db.create(table: "route_revisions") { table in
+                table.column("route", .text).notNull()
+                table.column("revision", .integer).notNull()
+                table.column("document", .text).notNull()
+                table.column("allocation", .text).notNull()
+                table.column("created_ms", .integer).notNull()
+                table.primaryKey(["route", "revision"])
+            }
+            try db.create(table: "audit") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("at_ms", .integer).notNull()
+                table.column("actor", .text).notNull()
+                table.column("action", .text).notNull()
+                table.column("route", .text)
+                table.column("from_revision", .integer)
+                table.column("to_revision", .integer)
+                table.column("detail", .text).notNull()
+            }
+            try db.create(index: "audit_by_route", on: "audit", columns: ["route", "id"])
+            try db.create(table: "settings") { table in
+                table.column("key", .text).primaryKey()
+                table.column("value", .text).notNull()
+            }
+        }
+        return migrator
+    }
+
+    public func load() async throws -> StoredState {
+        try await pool.read { db in
+            var plans: [RoutePlan] = []
+            for row in try Row.fetchAll(db, sql: "SELECT name, document, allocation FROM routes ORDER BY name") {
+                let name: String = row["name"]
+                plans.append(try Self.plan(document: row["document"], allocation: row["allocation"], route: name))
+            }
+            let fingerprint = try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'config_fingerprint'")
+            var deleted: [String: Int] = [:]
+            for row in try Row.fetchAll(
+                db,
+                sql: "SELECT route, MAX(revision) AS revision FROM route_revisions WHERE route NOT IN (SELECT name FROM routes) GROUP BY route"
+            ) {
+                deleted[row["route"]] = row["revision"]
+            }
+            return StoredState(plans: plans, configFingerprint: fingerprint, deletedRouteRevisions: deleted)
+        }
+    }
+
+    public func commit(_ commit: StoreCommit) async throws -> [AuditEvent] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var prepared: [(name: String, revision: Int, expected: Int?, document: String, allocation: String)] = []
+        for write in commit.writes {
+            let document = String(decoding: try encoder.encode(write.plan.route), as: UTF8.self)
+            let allocation = String(decoding: try encoder.encode(write.plan.allocation.ranges), as: UTF8.self)
+            prepared.append((write.plan.route.name, write.plan.route.revision, write.expectedRevision, document, allocation))
+        }
+        let createdAt = commit.audit.first?.atMilliseconds ?? 0
+        let rows = prepared
+        return try await pool.write { db in
+            for write in rows {
+                let current = try Int.fetchOne(db, sql: "SELECT revision FROM routes WHERE name = ?", arguments: [write.name])
+                guard current == write.expected else {
+                    throw StoreError.conflict(route: write.name, expected: write.expected, actual: current)
+                }
+                try db.execute(
+                    sql: """
+                        INSERT INTO routes (name, revision, document, allocation) VALUES (?, ?, ?, ?)
+                        ON CONFLICT(name) DO UPDATE SET revision = excluded.revision, document = excluded.document, allocation = excluded.allocation
+                        """,
+                    arguments: [write.name, write.revision, write.document, write.allocation]
+                )
+                try db.execute(
+                    sql: "INSERT INTO route_revisions (route, revision, document, allocation, created_ms) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [write.name, write.revision, write.document, write.allocation, createdAt]
+                )
+            }
+            for deletion in commit.deletions {
+                let current = try Int.fetchOne(db, sql: "SELECT revision FROM routes WHERE name = ?", arguments: [deletion.route])
+                guard current == deletion.expectedRevision else {
+                    throw StoreError.conflict(route: deletion.route, expected: deletion.expectedRevision, actual: current)
+                }
+                try db.execute(sql: "DELETE FROM routes WHERE name = ?", arguments: [deletion.route])
+            }
+            if let fingerprint = commit.configFingerprint {
+                try db.execute(
+                    sql: "INSERT INTO settings (key, value) VALUES ('config_fingerprint', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    arguments: [fingerprint]
+                )
+            }
+            var stored: [AuditEvent] = []
+            for var event in commit.audit {
+                try db.execute(
+                    sql: "INSERT INTO audit (at_ms, actor, action, route, from_revision, to_revision, detail) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    arguments: [event.atMilliseconds, event.actor, event.action, event.route, event.fromRevision, event.toRevision, event.detail]
+                )
+                event.id = db.lastInsertedRowID
+                stored.append(event)
+            }
+            return stored
+        }
+    }
+
+    public func auditEvents(route: String?, limit: Int, beforeID: Int64?) async throws -> [AuditEvent] {
+        try await pool.read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let route {
+                conditions.append("route = ?")
+                _ = arguments.append(contentsOf: [route])
+            }
+            if let beforeID {
+                conditions.append("id < ?")
+                _ = arguments.append(contentsOf: [beforeID])
+            }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            _ = arguments.append(contentsOf: [limit])
+            return try Row.fetchAll(db, sql: "SELECT * FROM audit \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments).map { row in
+                AuditEvent(
+                    id: row["id"],
+                    atMilliseconds: row["at_ms"],
+                    actor: row["actor"],
+                    action: row["action"],
+                    route: row["route"],
+                    fromRevision: row["from_revision"],
+                    toRevision: row["to_revision"],
+                    detail: row["detail"]
+                )
+            }
+        }
+    }
+
+    /// Every stored revision of one route, oldest first.
+    public func revisions(of route: String) async throws -> [Route] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT document FROM route_revisions WHERE route = ? ORDER BY revision", arguments: [route]).map { document in
+                try JSONDecoder().decode(Route.self, from: Data(document.utf8))
+            }
+        }
+    }
+
+    private static func plan(document: String, allocation: String, route name: String) throws -> RoutePlan {
+        do {
+            let route = try JSONDecoder().decode(Route.self, from: Data(document.utf8))
+            let ranges = try JSONDecoder().decode([BucketAllocation.OwnedRange].self, from: Data(allocation.utf8))
+            return try RoutePlan(route: route, allocation: try BucketAllocation(ranges: ranges))
+        } catch {
+            throw StoreError.corrupt("route '\(name)': \(error)")
+        }
+    }
+}
