@@ -1,0 +1,144 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import SwitchyardConfig
+import SwitchyardControl
+import SwitchyardCore
+import SwitchyardGateway
+import Testing
+
+@Suite("Management API")
+struct ManagementAPITests {
+    static let tokens = [
+        TokenEntry(name: "vera", role: .viewer, digest: SecretDigest.sha256("viewer-secret")),
+        TokenEntry(name: "otto", role: .operator_, digest: SecretDigest.sha256("operator-secret")),
+    ]
+    static let secrets: [Role: String] = [.viewer: "viewer-secret", .operator_: "operator-secret", .admin: "admin-secret"]
+
+    /// The API over a real control plane and store, with a gateway as its metrics source.
+    static func withAPI(_ body: @Sendable (any TestClientProtocol, ControlPlane) async throws -> Void) async throws {
+        let store = TemporaryStore()
+        defer { store.remove() }
+        let gateway = Gateway(options: .init(environment: [:]))
+        let control = ControlPlane(store: try store.open()) { gateway.install(plans: $0) }
+        try await control.start(config: ([ControlFixtures.route()], "f1", "test.yaml"))
+        let api = ManagementAPI(control: control, auth: ManagementAuth(tokens: tokens, adminToken: "admin-secret"), metrics: gateway)
+        let app = Application(router: api.buildRouter())
+        try await app.test(.router) { client in try await body(client, control) }
+        await gateway.shutdown()
+    }
+
+    static func headers(_ role: Role?, _ extra: HTTPFields = [:]) -> HTTPFields {
+        var fields = extra
+        if let role { fields[.authorization] = "Bearer \(secrets[role]!)" }
+        return fields
+    }
+
+    static func json(_ buffer: ByteBuffer) -> JSONValue? {
+        try? JSONText.decode(buffer.readableBytesView)
+    }
+
+    struct Call: Sendable, CustomStringConvertible {
+        let method: HTTPRequest.Method
+        let uri: String
+        let body: String?
+        let needs: Role
+        var description: String { "\(method) \(uri)" }
+    }
+
+    static let calls: [Call] = [
+        Call(method: .get, uri: "/api/v1/routes", body: nil, needs: .viewer),
+        Call(method: .get, uri: "/api/v1/routes/chat-prod", body: nil, needs: .viewer),
+        Call(method: .get, uri: "/api/v1/routes/chat-prod/metrics?window=5m", body: nil, needs: .viewer),
+        Call(method: .get, uri: "/api/v1/audit", body: nil, needs: .viewer),
+        Call(method: .put, uri: "/api/v1/routes/chat-prod/weights", body: #"{"weights":{"stable":80,"canary":20}}"#, needs: .operator_),
+        Call(method: .post, uri: "/api/v1/routes/chat-prod/rollback", body: nil, needs: .operator_),
+    ]
+
+    @Test(arguments: calls)
+    func eachEndpointChecksTheTokenAndItsRole(_ call: Call) async throws {
+        try await Self.withAPI { client, _ in
+            for role in [nil, Role.viewer, .operator_, .admin] {
+                try await client.execute(uri: call.uri, method: call.method, headers: Self.headers(role), body: call.body.map { ByteBuffer(string: $0) }) { response in
+                    let expected: HTTPResponse.Status = role == nil ? .unauthorized : (role! >= call.needs ? .ok : .forbidden)
+                    #expect(response.status == expected, "\(call) as \(role?.rawValue ?? "nobody")")
+                    #expect(response.headers[.contentType] == "application/json")
+                    if response.status != .ok {
+                        #expect(Self.json(response.body)?["error"]?["message"]?.stringValue?.isEmpty == false)
+                    }
+                }
+            }
+            try await client.execute(uri: call.uri, method: call.method, headers: [.authorization: "Bearer wrong"]) { response in
+                #expect(response.status == .unauthorized)
+            }
+        }
+    }
+
+    @Test func weightsNeedTheCurrentRevisionAndNameTheProblemWhenInvalid() async throws {
+        try await Self.withAPI { client, control in
+            try await client.execute(uri: "/api/v1/routes/chat-prod", method: .get, headers: Self.headers(.viewer)) { response in
+                #expect(response.headers[.init("ETag")!] == "\"1\"")
+            }
+            let cases: [(String, HTTPResponse.Status, String)] = [
+                (#"{"weights":{"stable":80,"canary":10}}"#, .unprocessableContent, "weights sum to 90, not 100"),
+                (#"{"weights":{"stable":80,"ghost":20}}"#, .unprocessableContent, "no deployment 'ghost'"),
+                (#"{"weights":{"stable":80.123,"canary":19.877}}"#, .unprocessableContent, "more than two decimals"),
+                (#"{"weights":{"stable":"80","canary":20}}"#, .unprocessableContent, "must be a number"),
+                (#"{"weights":{"stable":120,"canary":-20}}"#, .unprocessableContent, "outside 0…100"),
+                (#"{"wieghts":{}}"#, .badRequest, "unknown field 'wieghts'"),
+                ("{not json", .badRequest, "not valid JSON"),
+            ]
+            for (body, status, message) in cases {
+                try await client.execute(uri: "/api/v1/routes/chat-prod/weights", method: .put, headers: Self.headers(.operator_), body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == status, "\(body)")
+                    let text = Self.json(response.body)?["error"]?["message"]?.stringValue ?? ""
+                    #expect(text.contains(message), "\(body): \(text)")
+                }
+            }
+            #expect(await control.plan("chat-prod")?.route.revision == 1, "refused changes change nothing")
+            let good = ByteBuffer(string: #"{"weights":{"stable":50,"canary":50}}"#)
+            try await client.execute(uri: "/api/v1/routes/chat-prod/weights", method: .put, headers: Self.headers(.operator_, [.init("If-Match")!: "\"1\""]), body: good) { response in
+                #expect(response.status == .ok)
+                let body = Self.json(response.body)
+                #expect(body?["revision"] == 2)
+                #expect(body?["changed"] == true)
+                #expect(body?["serverTimeMs"]?.doubleValue != nil)
+            }
+            try await client.execute(uri: "/api/v1/routes/chat-prod/weights", method: .put, headers: Self.headers(.operator_, [.init("If-Match")!: "1"]), body: good) { response in
+                #expect(response.status == .preconditionFailed)
+                #expect(Self.json(response.body)?["error"]?["code"] == "stale_revision")
+            }
+            try await client.execute(uri: "/api/v1/routes/nope/rollback", method: .post, headers: Self.headers(.operator_)) { response in
+                #expect(response.status == .notFound)
+            }
+            try await client.execute(uri: "/api/v1/routes/chat-prod/metrics?window=forever", method: .get, headers: Self.headers(.viewer)) { response in
+                #expect(response.status == .badRequest)
+            }
+        }
+    }
+
+    @Test func rollbackSaysTheNewRevisionAndIsIdempotent() async throws {
+        try await Self.withAPI { client, _ in
+            try await client.execute(uri: "/api/v1/routes/chat-prod/rollback", method: .post, headers: Self.headers(.operator_)) { response in
+                #expect(response.status == .ok)
+                #expect(Self.json(response.body)?["revision"] == 2)
+                #expect(Self.json(response.body)?["route"]?["deployments"]?.arrayValue?.first?["weight"] == 100)
+            }
+            try await client.execute(uri: "/api/v1/routes/chat-prod/rollback", method: .post, headers: Self.headers(.operator_)) { response in
+                #expect(response.status == .ok)
+                #expect(Self.json(response.body)?["revision"] == 2)
+                #expect(Self.json(response.body)?["changed"] == false)
+            }
+            try await client.execute(uri: "/api/v1/routes/chat-prod/promote", method: .post, headers: Self.headers(.operator_)) { response in
+                #expect(response.status == .conflict, "after a rollback there is no canary to promote")
+            }
+            try await client.execute(uri: "/api/v1/audit?route=chat-prod&limit=5", method: .get, headers: Self.headers(.viewer)) { response in
+                let events = Self.json(response.body)?["events"]?.arrayValue ?? []
+                #expect(events.map { $0["action"]?.stringValue } == ["rollback", "create"])
+                #expect(events.first?["actor"] == "otto")
+            }
+        }
+    }
+}
