@@ -1,0 +1,85 @@
+"""The management API of a real `serve` process: changes take effect at once
+and survive kill -9."""
+
+import json
+import os
+import signal
+import tempfile
+import urllib.error
+import urllib.request
+
+from openai import OpenAI
+
+from conftest import Process, serve_args
+
+CONFIG = """
+routes:
+  - name: chat-prod
+    stable: stable
+    deployments:
+      - name: stable
+        weight: 50
+        model: gpt-4o
+        version: "2024-11-20"
+        upstream: {{ url: "http://127.0.0.1:{stable}/v1" }}
+      - name: canary
+        weight: 50
+        model: gpt-4o
+        version: "2025-05-13"
+        upstream: {{ url: "http://127.0.0.1:{canary}/v1" }}
+"""
+TOKEN = "test-admin-token"
+
+
+def call(port, method, path, body=None, token=TOKEN):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1{path}", method=method, data=json.dumps(body).encode() if body is not None else None)
+    request.add_header("Authorization", f"Bearer {token}")
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def deployments_seen(gateway_port, users=60):
+    client = OpenAI(base_url=f"http://127.0.0.1:{gateway_port}/v1", api_key="-", max_retries=0)
+    seen = set()
+    for index in range(users):
+        raw = client.chat.completions.with_raw_response.create(model="chat-prod", messages=[{"role": "user", "content": "hi"}], user=f"user-{index}")
+        seen.add(raw.headers["x-switchyard-deployment"])
+    return seen
+
+
+def test_rollback_takes_effect_at_once_and_survives_kill_9():
+    stable = Process(["simulate", "--listen", "127.0.0.1:0", "--latency-ms", "1"])
+    canary = Process(["simulate", "--listen", "127.0.0.1:0", "--version", "2025-05-13", "--latency-ms", "1"])
+    config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+    config.write(CONFIG.format(stable=stable.port, canary=canary.port))
+    config.close()
+    state = tempfile.TemporaryDirectory()
+    env = dict(os.environ, SWITCHYARD_ADMIN_TOKEN=TOKEN)
+    gateway = Process(serve_args(config.name, state.name), env=env)
+    try:
+        assert deployments_seen(gateway.port) == {"stable", "canary"}
+
+        status, body = call(gateway.admin_port, "POST", "/routes/chat-prod/rollback")
+        assert status == 200 and body["revision"] == 2 and body["changed"] is True
+        assert deployments_seen(gateway.port) == {"stable"}, "no request reaches the canary after the rollback returned"
+
+        status, _ = call(gateway.admin_port, "GET", "/routes", token="wrong")
+        assert status == 401
+
+        gateway.proc.send_signal(signal.SIGKILL)
+        gateway.proc.wait(10)
+        gateway.stop()
+        gateway = Process(serve_args(config.name, state.name), env=env)
+        status, route = call(gateway.admin_port, "GET", "/routes/chat-prod")
+        assert status == 200 and route["revision"] == 2
+        assert deployments_seen(gateway.port) == {"stable"}, "the unchanged config file did not undo the rollback"
+    finally:
+        gateway.stop()
+        stable.stop()
+        canary.stop()
+        os.unlink(config.name)
+        state.cleanup()
