@@ -11,15 +11,34 @@ public struct ManagementAPI: Sendable {
     let control: ControlPlane
     let auth: ManagementAuth
     let metrics: any MetricsSource
+    let hub: EventHub
     let clock: any MomentClock
     /// Largest request body accepted.
     let maxBodyBytes = 1 << 20
 
-    public init(control: ControlPlane, auth: ManagementAuth, metrics: any MetricsSource, clock: any MomentClock = SystemClock()) {
+    public init(control: ControlPlane, auth: ManagementAuth, metrics: any MetricsSource, hub: EventHub = EventHub(), clock: any MomentClock = SystemClock()) {
         self.control = control
         self.auth = auth
         self.metrics = metrics
+        self.hub = hub
         self.clock = clock
+    }
+
+    /// Forwards every committed change to the event stream. Call once.
+    public func connectEvents() async {
+        let hub = self.hub
+        await control.observe { event in
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            switch event {
+            case .routeChanged(let route):
+                if let data = try? encoder.encode(route) { hub.publish(name: "route", data: Array(data)) }
+            case .routeDeleted(let name):
+                hub.publish(name: "route-deleted", data: JSONText.encode(["route": .string(name)]))
+            case .audit(let entry):
+                if let data = try? encoder.encode(entry) { hub.publish(name: "audit", data: Array(data)) }
+            }
+        }
     }
 
     public func buildRouter() -> Router<BasicRequestContext> {
@@ -65,6 +84,27 @@ public struct ManagementAPI: Sendable {
                 }
                 return try await self.change(context.parameters.get("route") ?? "", .promote(deployment: deployment), request: request, caller: caller)
             }
+        }
+        api.get("/events") { request, _ in
+            do throws(APIError) {
+                _ = try self.auth.authorize(request.headers[.authorization], role: .viewer)
+            } catch {
+                return Self.errorResponse(error)
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let snapshot = (try? encoder.encode(RouteList(routes: await self.control.currentPlans.map(\.route)))) ?? Data()
+            let stream = self.hub.subscribe(first: ("snapshot", Array(snapshot)))
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                body: ResponseBody { writer in
+                    for await event in stream {
+                        try await writer.write(ByteBuffer(bytes: event.serverSentEvent))
+                    }
+                    try await writer.finish(nil)
+                }
+            )
         }
         api.get("/audit") { request, _ in
             await self.respond(request, role: .viewer) { _ in

@@ -67,11 +67,14 @@ struct Serve: AsyncParsableCommand {
             logger.info("route \(plan.route.name) r\(plan.route.revision): \(plan.route.splitSummary)")
         }
         let adminToken = ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN"]
+        let hub = EventHub()
         let management = ManagementAPI(
             control: control,
             auth: ManagementAuth(tokens: access.tokens, adminToken: adminToken),
-            metrics: gateway
+            metrics: gateway,
+            hub: hub
         )
+        await management.connectEvents()
         if access.tokens.isEmpty, adminToken?.isEmpty ?? true {
             logger.warning("no management tokens: set SWITCHYARD_ADMIN_TOKEN or pass --tokens; the management API refuses every call until then")
         }
@@ -90,7 +93,9 @@ struct Serve: AsyncParsableCommand {
         }
         let group = ServiceGroup(
             configuration: .init(
-                services: [GatewayConnections(gateway: gateway), adminApp, app],
+                // Shut down last to first: the gateway drains, then the ticker
+                // ends the event streams so the management API can drain too.
+                services: [GatewayConnections(gateway: gateway), adminApp, MetricsTicker(hub: hub, control: control, metrics: gateway), app],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

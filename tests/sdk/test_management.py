@@ -83,3 +83,58 @@ def test_rollback_takes_effect_at_once_and_survives_kill_9():
         canary.stop()
         os.unlink(config.name)
         state.cleanup()
+
+
+def read_events(response, count):
+    """The next `count` server-sent events as (name, data) pairs."""
+    events, name, data = [], None, None
+    while len(events) < count:
+        line = response.readline().decode()
+        if not line:
+            break
+        line = line.rstrip("\n")
+        if line.startswith("event: "):
+            name = line[len("event: "):]
+        elif line.startswith("data: "):
+            data = json.loads(line[len("data: "):])
+        elif line == "" and name is not None:
+            events.append((name, data))
+            name, data = None, None
+    return events
+
+
+def test_events_stream_a_snapshot_then_changes_in_order_then_metrics():
+    import http.client
+
+    stable = Process(["simulate", "--listen", "127.0.0.1:0", "--latency-ms", "1"])
+    config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+    config.write(CONFIG.format(stable=stable.port, canary=stable.port))
+    config.close()
+    state = tempfile.TemporaryDirectory()
+    gateway = Process(serve_args(config.name, state.name), env=dict(os.environ, SWITCHYARD_ADMIN_TOKEN=TOKEN))
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", gateway.admin_port, timeout=10)
+        connection.request("GET", "/api/v1/events", headers={"Authorization": f"Bearer {TOKEN}"})
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.getheader("content-type") == "text/event-stream"
+        (name, snapshot), = read_events(response, 1)
+        assert name == "snapshot" and snapshot["routes"][0]["revision"] == 1
+
+        status, _ = call(gateway.admin_port, "PUT", "/routes/chat-prod/weights", {"weights": {"stable": 70, "canary": 30}})
+        assert status == 200
+        events = read_events(response, 3)
+        names = [name for name, _ in events]
+        assert names[:2] == ["route", "audit"], names
+        assert events[0][1]["revision"] == 2
+        assert events[1][1]["action"] == "weights" and events[1][1]["actor"] == "admin"
+        # A metrics tick arrives every second while someone listens.
+        assert "metrics" in names or read_events(response, 1)[0][0] == "metrics"
+        # An open event stream does not hold up a graceful shutdown.
+        gateway.proc.send_signal(signal.SIGTERM)
+        assert gateway.proc.wait(10) == 0
+    finally:
+        gateway.stop()
+        stable.stop()
+        os.unlink(config.name)
+        state.cleanup()

@@ -1,0 +1,88 @@
+import Foundation
+import Synchronization
+import SwitchyardCore
+
+/// Fans control-plane events out to live subscribers (`GET /api/v1/events`).
+///
+/// Publishing never waits: each subscriber has a bounded buffer, and one that
+/// falls `capacity` events behind gets a final `dropped` event and is cut
+/// off, so a slow console can never slow the gateway or other subscribers.
+public final class EventHub: Sendable {
+    /// One event as sent on the wire.
+    public struct Event: Sendable, Hashable {
+        public var id: Int64
+        /// `snapshot`, `route`, `route-deleted`, `audit`, `metrics`, `dropped`.
+        public var name: String
+        /// The JSON payload.
+        public var data: [UInt8]
+
+        /// `id: 7\nevent: route\ndata: {…}\n\n`
+        public var serverSentEvent: [UInt8] {
+            Array("id: \(id)\nevent: \(name)\ndata: ".utf8) + data + Array("\n\n".utf8)
+        }
+    }
+
+    private struct State {
+        var nextID: Int64 = 1
+        var subscribers: [UUID: AsyncStream<Event>.Continuation] = [:]
+    }
+
+    private let state = Mutex(State())
+    public let capacity: Int
+
+    public init(capacity: Int = 256) {
+        self.capacity = capacity
+    }
+
+    /// How many subscribers are connected.
+    public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
+
+    /// A new subscription whose first event is `first` (the snapshot).
+    public func subscribe(first: (name: String, data: [UInt8])) -> AsyncStream<Event> {
+        // One slot more than the capacity, kept for the final `dropped` event.
+        let (stream, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingOldest(capacity + 1))
+        let key = UUID()
+        continuation.onTermination = { [weak self] _ in
+            _ = self?.state.withLock { $0.subscribers.removeValue(forKey: key) }
+        }
+        state.withLock { state in
+            continuation.yield(Event(id: state.nextID, name: first.name, data: first.data))
+            state.nextID += 1
+            state.subscribers[key] = continuation
+        }
+        return stream
+    }
+
+    /// Sends an event to every subscriber without waiting for any of them.
+    public func publish(name: String, data: [UInt8]) {
+        let notice = JSONText.encode([
+            "reason": .string("this subscriber fell \(capacity) events behind and was disconnected; reconnect for a fresh snapshot")
+        ])
+        // Finishing runs the stream's termination handler, which takes the
+        // lock: so the laggards are finished after it is released.
+        let laggards = state.withLock { state in
+            let event = Event(id: state.nextID, name: name, data: data)
+            state.nextID += 1
+            var laggards: [AsyncStream<Event>.Continuation] = []
+            for (key, continuation) in state.subscribers {
+                if case .enqueued(let remaining) = continuation.yield(event), remaining <= 1 {
+                    continuation.yield(Event(id: state.nextID, name: "dropped", data: notice))
+                    state.nextID += 1
+                    state.subscribers.removeValue(forKey: key)
+                    laggards.append(continuation)
+                }
+            }
+            return laggards
+        }
+        for continuation in laggards { continuation.finish() }
+    }
+
+    /// Ends every subscription (on shutdown).
+    public func finishAll() {
+        let all = state.withLock { state in
+            defer { state.subscribers.removeAll() }
+            return Array(state.subscribers.values)
+        }
+        for continuation in all { continuation.finish() }
+    }
+}

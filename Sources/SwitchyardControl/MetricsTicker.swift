@@ -1,0 +1,51 @@
+import ServiceLifecycle
+import SwitchyardCore
+
+/// Publishes a `metrics` event every interval while anyone is subscribed:
+/// per deployment, the last minute's requests, error rate and p95.
+public struct MetricsTicker: Service {
+    let hub: EventHub
+    let control: ControlPlane
+    let metrics: any MetricsSource
+    let clock: any MomentClock
+    let interval: Duration
+
+    public init(hub: EventHub, control: ControlPlane, metrics: any MetricsSource, clock: any MomentClock = SystemClock(), interval: Duration = .seconds(1)) {
+        self.hub = hub
+        self.control = control
+        self.metrics = metrics
+        self.clock = clock
+        self.interval = interval
+    }
+
+    public func run() async throws {
+        // Shutdown cancels the loop's sleep; that is the normal way out.
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: interval)
+                guard hub.subscriberCount > 0 else { continue }
+                hub.publish(name: "metrics", data: await tick())
+            }
+        }
+        hub.finishAll()
+    }
+
+    func tick() async -> [UInt8] {
+        let now = clock.now()
+        let routes: [JSONValue] = await control.currentPlans.map { plan in
+            let deployments: [JSONValue] = plan.route.deployments.map { deployment in
+                let minute = metrics.aggregate(route: plan.route.name, deployment: deployment.name, window: .seconds(60), now: now)
+                return [
+                    "name": .string(deployment.name),
+                    "weight": .number(deployment.weight.percent),
+                    "requests": .number(Double(minute.requests)),
+                    "errorRatePercent": minute.requests > 0 ? .number(Double(minute.deploymentFailures) * 100 / Double(minute.requests)) : .null,
+                    "p95Ms": minute.latency.quantileMilliseconds(0.95).map(JSONValue.number) ?? .null,
+                    "breaker": .string(metrics.breakerState(route: plan.route.name, deployment: deployment.name).name),
+                ]
+            }
+            return ["route": .string(plan.route.name), "revision": .number(Double(plan.route.revision)), "deployments": .array(deployments)]
+        }
+        return JSONText.encode(["atMs": .number(Double(now.nanoseconds / 1_000_000)), "routes": .array(routes)])
+    }
+}
