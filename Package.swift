@@ -89,6 +89,17 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // `switchyard ctl`: a client of the management API, with readable tables.
+        .target(
+            name: "SwitchyardCtl",
+            dependencies: [
+                "SwitchyardCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // An OpenAI-compatible upstream with controllable latency and failures.
         .target(
             name: "SwitchyardSimulator",
@@ -110,6 +121,7 @@ let package = Package(
                 "SwitchyardSimulator",
                 "SwitchyardStore",
                 "SwitchyardControl",
+                "SwitchyardCtl",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -138,6 +150,7 @@ let package = Package(
                 "SwitchyardStore",
                 "SwitchyardControl",
                 "SwitchyardGateway",
+                "SwitchyardCtl",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

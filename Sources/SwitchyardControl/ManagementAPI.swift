@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import Logging
 import NIOCore
+import SwitchyardConfig
 import SwitchyardCore
 
 /// The management API (`--admin-listen`, default 127.0.0.1:8081): routes,
@@ -83,6 +84,33 @@ public struct ManagementAPI: Sendable {
                     deployment = name
                 }
                 return try await self.change(context.parameters.get("route") ?? "", .promote(deployment: deployment), request: request, caller: caller)
+            }
+        }
+        api.put("/routes") { request, _ in
+            await self.respond(request, role: .admin) { caller in
+                let text = try await self.readText(request)
+                let routes: [Route]
+                do {
+                    routes = try RoutesFile.parse(text, file: "request body")
+                } catch {
+                    throw APIError(status: 422, message: "\(error)", type: "invalid_request_error", code: "invalid_config")
+                }
+                let outcome = try await self.control.apply(routes: routes, fingerprint: nil, actor: caller.name, source: "ctl apply")
+                return try .ok(outcome)
+            }
+        }
+        for action in ["pause", "resume"] {
+            api.post("/routes/{route}/\(action)") { request, context in
+                await self.respond(request, role: .operator_) { _ in
+                    let name = context.parameters.get("route") ?? ""
+                    guard await self.control.plan(name) != nil else {
+                        throw Self.notFound(name, known: await self.control.currentPlans.map(\.route.name))
+                    }
+                    throw APIError(
+                        status: 409, message: "route '\(name)' has no rollout in progress to \(action)",
+                        type: "invalid_request_error", code: "no_rollout"
+                    )
+                }
             }
         }
         api.get("/events") { request, _ in
@@ -234,6 +262,19 @@ public struct ManagementAPI: Sendable {
         var headers: HTTPFields = [.contentType: "application/json"]
         if error.status == 401 { headers[.wwwAuthenticate] = "Bearer" }
         return Response(status: .init(code: error.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: error.body)))
+    }
+
+    private func readText(_ request: Request) async throws(APIError) -> String {
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxBodyBytes)
+        } catch {
+            throw APIError(status: 413, message: "request body is larger than \(maxBodyBytes) bytes", type: "invalid_request_error", code: "request_too_large")
+        }
+        guard let text = String(validating: buffer.readableBytesView, as: UTF8.self) else {
+            throw APIError(status: 400, message: "request body is not UTF-8 text", type: "invalid_request_error", code: "invalid_encoding")
+        }
+        return text
     }
 
     private func readObject(_ request: Request, optional: Bool = false) async throws(APIError) -> [String: JSONValue] {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import NIOCore
 import NIOPosix
 
@@ -7,7 +8,7 @@ struct Switchyard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard",
         abstract: "Progressive delivery for LLM model versions: a gateway that splits traffic across pinned model deployments.",
-        subcommands: [Serve.self, Simulate.self]
+        subcommands: [Serve.self, Ctl.self, Simulate.self]
     )
 
     @MainActor
@@ -16,6 +17,21 @@ struct Switchyard: AsyncParsableCommand {
         // between the concurrency pool and the loop that owns its sockets. This
         // must happen on the main thread before the command starts any task.
         _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
-        await main(nil)
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            // Usage errors exit with 2, the convention scripts expect (ArgumentParser uses 64).
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
     }
 }

@@ -138,3 +138,50 @@ def test_events_stream_a_snapshot_then_changes_in_order_then_metrics():
         stable.stop()
         os.unlink(config.name)
         state.cleanup()
+
+
+def test_ctl_exit_codes_and_round_trip():
+    import subprocess
+
+    from conftest import BIN
+
+    stable = Process(["simulate", "--listen", "127.0.0.1:0", "--latency-ms", "1"])
+    config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+    config.write(CONFIG.format(stable=stable.port, canary=stable.port))
+    config.close()
+    state = tempfile.TemporaryDirectory()
+    gateway = Process(serve_args(config.name, state.name), env=dict(os.environ, SWITCHYARD_ADMIN_TOKEN=TOKEN))
+    api = f"http://127.0.0.1:{gateway.admin_port}"
+
+    def ctl(*args, token=TOKEN):
+        env = dict(os.environ, SWITCHYARD_TOKEN=token)
+        return subprocess.run([BIN, "ctl", *args, "--api", api], capture_output=True, text=True, timeout=30, env=env)
+
+    try:
+        listed = ctl("routes")
+        assert listed.returncode == 0 and "chat-prod" in listed.stdout and "stable=50%" in listed.stdout
+        assert json.loads(ctl("routes", "--output", "json").stdout)["routes"][0]["name"] == "chat-prod"
+
+        refused = ctl("weights", "chat-prod", "stable=80", "canary=10")
+        assert refused.returncode == 1 and "weights sum to 90, not 100" in refused.stderr
+        assert ctl("routes", token="wrong").returncode == 1
+        assert ctl("weights", "chat-prod", "stable=eighty").returncode == 2
+        assert ctl("frobnicate").returncode == 2
+
+        moved = ctl("weights", "chat-prod", "stable=80", "canary=20", "--if-match", "1")
+        assert moved.returncode == 0 and "r2" in moved.stdout
+        assert ctl("weights", "chat-prod", "stable=70", "canary=30", "--if-match", "1").returncode == 1
+
+        exported = ctl("export")
+        path = os.path.join(state.name, "export.yaml")
+        with open(path, "w") as f:
+            f.write(exported.stdout)
+        applied = ctl("apply", "-f", path)
+        assert applied.returncode == 0 and "unchanged 1" in applied.stdout, applied.stdout + applied.stderr
+        audit = ctl("audit", "--route", "chat-prod")
+        assert audit.returncode == 0 and "weights" in audit.stdout and "admin" in audit.stdout
+    finally:
+        gateway.stop()
+        stable.stop()
+        os.unlink(config.name)
+        state.cleanup()

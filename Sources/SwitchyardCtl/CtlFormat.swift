@@ -1,0 +1,112 @@
+import Foundation
+import SwitchyardCore
+
+/// What `ctl` prints by default: aligned tables a person reads at a glance.
+public enum CtlFormat {
+    /// Columns padded to their widest cell, two spaces apart.
+    public static func table(_ header: [String], _ rows: [[String]]) -> String {
+        let all = [header] + rows
+        var widths = Array(repeating: 0, count: header.count)
+        for row in all {
+            for (index, cell) in row.enumerated() { widths[index] = max(widths[index], cell.count) }
+        }
+        return all.map { row in
+            row.enumerated().map { index, cell in
+                index == row.count - 1 ? cell : cell.padding(toLength: widths[index], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n") + "\n"
+    }
+
+    public static func routes(_ routes: [Route]) -> String {
+        table(
+            ["ROUTE", "REV", "ENV", "STABLE", "SPLIT"],
+            routes.map { route in
+                [route.name, "r\(route.revision)", route.environment.rawValue, route.stable, route.deployments.map { "\($0.name)=\($0.weight)%" }.joined(separator: " ")]
+            }
+        )
+    }
+
+    /// One route and its last window of measurements.
+    public static func status(_ route: Route, metrics: RouteMetricsView?) -> String {
+        var text = "\(route.name)  r\(route.revision)  \(route.environment.rawValue)  stable \(route.stable)"
+        text += route.allowPinning ? "  pinning allowed\n" : "\n"
+        let window = metrics.map { "\($0.windowSeconds / 60)m" } ?? "5m"
+        let rows = route.deployments.map { deployment -> [String] in
+            let measured = metrics?.deployments.first { $0.name == deployment.name }
+            return [
+                deployment.name,
+                deployment.modelVersion,
+                "\(deployment.weight)%",
+                measured.map { String($0.requests) } ?? "-",
+                measured?.errorRatePercent.map { String(format: "%.2f", $0) } ?? "-",
+                measured?.latencyMs.map { String(format: "%.0f", $0.p95) } ?? "-",
+                measured?.timeToFirstTokenMs.map { String(format: "%.0f", $0.p95) } ?? "-",
+                measured?.costPerRequest.map { String(format: "%.5f", $0) } ?? "-",
+                measured?.breaker ?? "-",
+            ]
+        }
+        text += table(["DEPLOYMENT", "MODEL@VERSION", "WEIGHT", "REQ/\(window)", "ERR%", "P95MS", "TTFT95MS", "$/REQ", "BREAKER"], rows)
+        return text
+    }
+
+    public static func audit(_ events: [AuditEvent]) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return table(
+            ["ID", "TIME", "ACTOR", "ACTION", "ROUTE", "REVISION", "DETAIL"],
+            events.map { event in
+                let revisions: String
+                switch (event.fromRevision, event.toRevision) {
+                case (let from?, let to?): revisions = "r\(from)→r\(to)"
+                case (nil, let to?): revisions = "→r\(to)"
+                case (let from?, nil): revisions = "r\(from)→"
+                case (nil, nil): revisions = "-"
+                }
+                return [
+                    String(event.id),
+                    formatter.string(from: Date(timeIntervalSince1970: Double(event.atMilliseconds) / 1000)),
+                    event.actor, event.action, event.route ?? "-", revisions, event.detail,
+                ]
+            }
+        )
+    }
+}
+
+/// The parts of `GET /routes/{route}/metrics` that ctl shows.
+public struct RouteMetricsView: Decodable, Sendable {
+    public struct Deployment: Decodable, Sendable {
+        public struct Quantiles: Decodable, Sendable {
+            public let p50: Double
+            public let p95: Double
+            public let p99: Double
+        }
+
+        public let name: String
+        public let requests: Int
+        public let errorRatePercent: Double?
+        public let latencyMs: Quantiles?
+        public let timeToFirstTokenMs: Quantiles?
+        public let costPerRequest: Double?
+        public let breaker: String
+    }
+
+    public let windowSeconds: Int
+    public let deployments: [Deployment]
+}
+
+/// `GET /routes` and `GET /audit` bodies.
+public struct RouteListView: Decodable, Sendable {
+    public let routes: [Route]
+}
+
+public struct AuditListView: Decodable, Sendable {
+    public let events: [AuditEvent]
+}
+
+/// The reply to weights, rollback and promote.
+public struct ChangeView: Decodable, Sendable {
+    public let route: Route
+    public let revision: Int
+    public let changed: Bool
+    public let serverTimeMs: Double
+}

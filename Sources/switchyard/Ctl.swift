@@ -1,0 +1,256 @@
+import ArgumentParser
+import Foundation
+import NIOHTTP1
+import SwitchyardConfig
+import SwitchyardCore
+import SwitchyardCtl
+
+/// `switchyard ctl …`: scripts and humans drive the management API.
+/// Exit status: 0 ok, 1 refused by the server (or unreachable), 2 usage.
+struct Ctl: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Drive the management API from scripts: routes, weights, rollback, audit, routes as code.",
+        subcommands: [
+            CtlRoutes.self, CtlStatus.self, CtlWeights.self, CtlRollback.self, CtlPromote.self, CtlPause.self, CtlResume.self,
+            CtlAudit.self, CtlApply.self, CtlExport.self,
+        ]
+    )
+}
+
+/// `--api`, `--token` and `--output`, shared by every ctl command.
+struct CtlOptions: ParsableArguments {
+    @Option(name: .long, help: "Management API base URL.")
+    var api = "http://127.0.0.1:8081"
+
+    @Option(name: .long, help: "Bearer token (default: $SWITCHYARD_TOKEN).")
+    var token: String?
+
+    @Option(name: .long, help: "table or json.")
+    var output: OutputFormat = .table
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+        case table
+        case json
+    }
+
+    var client: ManagementClient {
+        ManagementClient(baseURL: api, token: token ?? ProcessInfo.processInfo.environment["SWITCHYARD_TOKEN"])
+    }
+
+    /// Prints the server's JSON as is, or the table.
+    func emit(json bytes: [UInt8], table: @autoclosure () -> String) {
+        switch output {
+        case .json: print(String(decoding: bytes, as: UTF8.self))
+        case .table: print(table(), terminator: "")
+        }
+    }
+}
+
+/// Runs a ctl body, turning server refusals into exit status 1 with the server's words.
+func runCtl(_ body: () async throws(CtlError) -> Void) async throws {
+    do {
+        try await body()
+    } catch {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(1)
+    }
+}
+
+struct CtlRoutes: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "routes", abstract: "List routes with their revision and split.")
+    @OptionGroup var options: CtlOptions
+
+    func run() async throws {
+        try await runCtl { () throws(CtlError) in
+            let (list, bytes) = try await options.client.get("/routes", as: RouteListView.self)
+            options.emit(json: bytes, table: CtlFormat.routes(list.routes))
+        }
+    }
+}
+
+struct CtlStatus: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "One route: deployments, weights and the last 5 minutes of measurements.")
+    @OptionGroup var options: CtlOptions
+    @Argument(help: "Route name.") var route: String
+    @Option(name: .long, help: "Measurement window, e.g. 5m, 15m, 1h.") var window = "5m"
+
+    func run() async throws {
+        try await runCtl { () throws(CtlError) in
+            let name = route.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? route
+            let (detail, bytes) = try await options.client.get("/routes/\(name)", as: Route.self)
+            let (metrics, metricBytes) = try await options.client.get("/routes/\(name)/metrics?window=\(window)", as: RouteMetricsView.self)
+            switch options.output {
+            case .json:
+                print("{\"route\":\(String(decoding: bytes, as: UTF8.self)),\"metrics\":\(String(decoding: metricBytes, as: UTF8.self))}")
+            case .table:
+                print(CtlFormat.status(detail, metrics: metrics), terminator: "")
+            }
+        }
+    }
+}
+
+/// Prints a change's outcome: the new revision and the server's time.
+func reportChange(_ bytes: [UInt8], options: CtlOptions) throws(CtlError) {
+    guard let change = try? JSONDecoder().decode(ChangeView.self, from: Data(bytes)) else {
+        throw .unreachable("unexpected reply: \(String(decoding: bytes, as: UTF8.self))")
+    }
+    let summary = change.changed
+        ? "\(change.route.name) r\(change.revision): \(change.route.splitSummary)  (server \(String(format: "%.1f", change.serverTimeMs)) ms)\n"
+        : "\(change.route.name) r\(change.revision): already in effect, nothing changed\n"
+    options.emit(json: bytes, table: summary)
+}
+
+struct CtlWeights: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "weights",
+        abstract: "Set a route's split: ctl weights chat-prod stable=50 canary=50 (unnamed deployments get 0)."
+    )
+    @OptionGroup var options: CtlOptions
+    @Argument(help: "Route name.") var route: String
+    @Argument(help: "DEPLOYMENT=PERCENT, summing to 100.") var weights: [String]
+    @Option(name: .long, help: "Refuse unless the route is still at this revision.") var ifMatch: Int?
+
+    func parsed() throws -> [String: JSONValue] {
+        var result: [String: JSONValue] = [:]
+        for item in weights {
+            let parts = item.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2, let percent = Double(parts[1]) else {
+                throw ValidationError("'\(item)' is not DEPLOYMENT=PERCENT, e.g. canary=25")
+            }
+            result[String(parts[0])] = .number(percent)
+        }
+        return result
+    }
+
+    func validate() throws {
+        guard !weights.isEmpty else { throw ValidationError("name at least one DEPLOYMENT=PERCENT") }
+        _ = try parsed()
+    }
+
+    func run() async throws {
+        let body = JSONText.encode(["weights": .object(try parsed())])
+        try await runCtl { () throws(CtlError) in
+            let bytes = try await options.client.send(.PUT, "/routes/\(route)/weights", body: body, ifMatch: ifMatch)
+            try reportChange(bytes, options: options)
+        }
+    }
+}
+
+struct CtlRollback: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rollback", abstract: "All traffic to the route's stable deployment, now.")
+    @OptionGroup var options: CtlOptions
+    @Argument(help: "Route name.") var route: String
+
+    func run() async throws {
+        try await runCtl { () throws(CtlError) in
+            try reportChange(try await options.client.send(.POST, "/routes/\(route)/rollback"), options: options)
+        }
+    }
+}
+
+struct CtlPromote: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "promote", abstract: "The canary becomes the stable deployment at 100 %.")
+    @OptionGroup var options: CtlOptions
+    @Argument(help: "Route name.") var route: String
+    @Option(name: .long, help: "The deployment to promote (default: the only canary with traffic).") var deployment: String?
+
+    func run() async throws {
+        let body = deployment.map { JSONText.encode(["deployment": .string($0)]) }
+        try await runCtl { () throws(CtlError) in
+            try reportChange(try await options.client.send(.POST, "/routes/\(route)/promote", body: body), options: options)
+        }
+    }
+}
+
+struct CtlPause: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "pause", abstract: "Hold the route's automated rollout.")
+    @OptionGroup var options: CtlOptions
+    @Argument(help: "Route name.") var route: String
+
+    func run() async throws {
+        try await runCtl { () throws(CtlError) in
+            options.emit(json: try await options.client.send(.POST, "/routes/\(route)/pause"), table: "\(route): paused\n")
+        }
+    }
+}
+
+struct CtlResume: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "resume", abstract: "Continue the route's automated rollout.")
+    @OptionGroup var options: CtlOptions
+    @Argument(help: "Route name.") var route: String
+
+    func run() async throws {
+        try await runCtl { () throws(CtlError) in
+            options.emit(json: try await options.client.send(.POST, "/routes/\(route)/resume"), table: "\(route): resumed\n")
+        }
+    }
+}
+
+struct CtlAudit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "audit", abstract: "Who changed what, when, from which revision to which.")
+    @OptionGroup var options: CtlOptions
+    @Option(name: .long, help: "Only this route.") var route: String?
+    @Option(name: .long, help: "How many entries, newest first.") var limit = 50
+
+    func validate() throws {
+        guard (1...1000).contains(limit) else { throw ValidationError("--limit must be 1…1000") }
+    }
+
+    func run() async throws {
+        var path = "/audit?limit=\(limit)"
+        if let route { path += "&route=\(route.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? route)" }
+        try await runCtl { () throws(CtlError) in
+            let (list, bytes) = try await options.client.get(path, as: AuditListView.self)
+            options.emit(json: bytes, table: CtlFormat.audit(list.events))
+        }
+    }
+}
+
+struct CtlApply: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Make a routes file the desired state (declarative: unchanged routes keep their revision, undeclared ones are deleted)."
+    )
+    @OptionGroup var options: CtlOptions
+    @Option(name: .shortAndLong, help: "The routes file.") var file: String
+
+    func run() async throws {
+        let text = try readText(file)
+        // Refuse a bad file here, with its real name and line, before sending it.
+        do {
+            _ = try RoutesFile.parse(text, file: file)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        try await runCtl { () throws(CtlError) in
+            let bytes = try await options.client.send(.PUT, "/routes", body: Array(text.utf8), contentType: "application/yaml")
+            let outcome = (try? JSONDecoder().decode(ApplyView.self, from: Data(bytes)))
+            options.emit(json: bytes, table: outcome.map { $0.summary + "\n" } ?? "")
+        }
+    }
+
+    struct ApplyView: Decodable {
+        let created: [String]
+        let updated: [String]
+        let deleted: [String]
+        let unchanged: [String]
+
+        var summary: String {
+            func list(_ names: [String]) -> String { names.isEmpty ? "" : " (\(names.joined(separator: ", ")))" }
+            return "created \(created.count)\(list(created)), updated \(updated.count)\(list(updated)), deleted \(deleted.count)\(list(deleted)), unchanged \(unchanged.count)"
+        }
+    }
+}
+
+struct CtlExport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "export", abstract: "Print every route as a routes file (prompts and params included).")
+    @OptionGroup var options: CtlOptions
+
+    func run() async throws {
+        try await runCtl { () throws(CtlError) in
+            let (list, bytes) = try await options.client.get("/routes", as: RouteListView.self)
+            options.emit(json: bytes, table: RoutesFile.render(list.routes))
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import SwitchyardConfig
+import SwitchyardCore
+import SwitchyardCtl
+import Testing
+
+/// ctl's tables compared with golden files. Run with `UPDATE_GOLDEN=1` to
+/// rewrite them after an intended change, and review the diff.
+@Suite("ctl output")
+struct CtlOutputTests {
+    static let goldenDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Golden")
+
+    static func check(_ text: String, against name: String) throws {
+        let url = goldenDirectory.appendingPathComponent(name)
+        if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" {
+            try text.write(to: url, atomically: true, encoding: .utf8)
+        }
+        let golden = try String(contentsOf: url, encoding: .utf8)
+        #expect(text == golden, "\(name) differs from its golden file")
+    }
+
+    static var routes: [Route] {
+        var summarize = ControlFixtures.route(stable: 100, canary: 0)
+        summarize.name = "summarize"
+        summarize.revision = 7
+        summarize.allowPinning = true
+        return [ControlFixtures.route(), summarize]
+    }
+
+    @Test func routesTable() throws {
+        try Self.check(CtlFormat.routes(Self.routes), against: "routes.txt")
+    }
+
+    @Test func statusWithMeasurements() throws {
+        let metrics = try JSONDecoder().decode(
+            RouteMetricsView.self,
+            from: Data(
+                """
+                {"windowSeconds": 300, "deployments": [
+                  {"name": "stable", "requests": 4812, "errorRatePercent": 0.81, "breaker": "closed", "costPerRequest": 0.0041,
+                   "latencyMs": {"p50": 410, "p95": 820.4, "p99": 1200}, "timeToFirstTokenMs": {"p50": 200, "p95": 210, "p99": 300}},
+                  {"name": "canary", "requests": 530, "errorRatePercent": 1.2, "breaker": "half-open", "costPerRequest": 0.0043,
+                   "latencyMs": {"p50": 430, "p95": 870, "p99": 1300}, "timeToFirstTokenMs": null}
+                ]}
+                """.utf8
+            )
+        )
+        try Self.check(CtlFormat.status(Self.routes[0], metrics: metrics), against: "status.txt")
+    }
+
+    @Test func auditTable() throws {
+        let events = [
+            AuditEvent(id: 3, atMilliseconds: 1_795_319_133_000, actor: "alice", action: "rollback", route: "chat-prod", fromRevision: 2, toRevision: 3, detail: "stable=100 canary=0"),
+            AuditEvent(id: 1, atMilliseconds: 1_795_319_000_000, actor: "config", action: "create", route: "chat-prod", fromRevision: nil, toRevision: 1, detail: "from switchyard.yaml: stable=90 canary=10"),
+        ]
+        try Self.check(CtlFormat.audit(events), against: "audit.txt")
+    }
+
+    @Test func exportRoundTripsThroughTheConfigParser() throws {
+        var routes = Self.routes
+        routes[0].deployments[1].timeouts = UpstreamTimeouts(connect: .seconds(2), firstToken: .seconds(20), idle: .milliseconds(1500), total: .seconds(120))
+        routes[0].deployments[1].upstream = Upstream(kind: .azure, url: "https://example.openai.azure.com", apiKeyEnv: "AZURE_KEY", deployment: "gpt-4o-0513", apiVersion: "2024-10-21")
+        routes[0].deployments[0].params = ["temperature": 0.2, "max_tokens": 800, "stop": ["\n\n", "END"], "response_format": ["type": "json_object"], "logprobs": false]
+        routes[0].deployments[0].price = Price(inputPer1k: 0.0025, outputPer1k: 0.01)
+        let text = RoutesFile.render(routes)
+        try Self.check(text, against: "export.yaml")
+        let parsed = try RoutesFile.parse(text, file: "export.yaml")
+        for (original, reread) in zip(routes, parsed) {
+            var expected = original
+            expected.revision = reread.revision  // revisions are not part of the file
+            #expect(reread == expected)
+        }
+    }
+}
