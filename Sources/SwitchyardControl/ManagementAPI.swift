@@ -113,6 +113,12 @@ public struct ManagementAPI: Sendable {
                 }
             }
         }
+        api.get("/openapi.yaml") { _, _ in
+            guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"), let document = try? Data(contentsOf: url) else {
+                return Self.errorResponse(APIError(status: 404, message: "the OpenAPI document is not installed with this binary", type: "invalid_request_error", code: "not_found"))
+            }
+            return Response(status: .ok, headers: [.contentType: "application/yaml"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: document)))
+        }
         api.get("/events") { request, _ in
             do throws(APIError) {
                 _ = try self.auth.authorize(request.headers[.authorization], role: .viewer)
