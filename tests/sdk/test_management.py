@@ -185,3 +185,56 @@ def test_ctl_exit_codes_and_round_trip():
         stable.stop()
         os.unlink(config.name)
         state.cleanup()
+
+
+def test_every_acknowledged_change_survives_kill_9_under_load():
+    import threading
+
+    stable = Process(["simulate", "--listen", "127.0.0.1:0", "--latency-ms", "1"])
+    config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+    config.write(CONFIG.format(stable=stable.port, canary=stable.port))
+    config.close()
+    state = tempfile.TemporaryDirectory()
+    env = dict(os.environ, SWITCHYARD_ADMIN_TOKEN=TOKEN)
+    gateway = Process(serve_args(config.name, state.name), env=env)
+    stop = threading.Event()
+
+    def load():
+        client = OpenAI(base_url=f"http://127.0.0.1:{gateway.port}/v1", api_key="-", max_retries=0, timeout=5)
+        while not stop.is_set():
+            try:
+                client.chat.completions.create(model="chat-prod", messages=[{"role": "user", "content": "hi"}])
+            except Exception:
+                pass  # the process is killed under us at the end
+
+    workers = [threading.Thread(target=load) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    try:
+        acknowledged = []
+        for step in range(30):
+            canary = (step * 7) % 101
+            status, body = call(gateway.admin_port, "PUT", "/routes/chat-prod/weights", {"weights": {"stable": 100 - canary, "canary": canary}})
+            assert status == 200
+            acknowledged.append((body["revision"], canary))
+        gateway.proc.send_signal(signal.SIGKILL)  # right after the last acknowledgement
+        gateway.proc.wait(10)
+        stop.set()
+        gateway.stop()
+
+        gateway = Process(serve_args(config.name, state.name), env=env)
+        status, route = call(gateway.admin_port, "GET", "/routes/chat-prod")
+        last_revision, last_canary = acknowledged[-1]
+        assert route["revision"] == last_revision
+        assert {d["name"]: d["weight"] for d in route["deployments"]}["canary"] == last_canary
+        status, audit = call(gateway.admin_port, "GET", "/audit?route=chat-prod&limit=1000")
+        recorded = {event["toRevision"] for event in audit["events"] if event["action"] == "weights"}
+        assert {revision for revision, _ in acknowledged} <= recorded, "an acknowledged change is missing after kill -9"
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.join(10)
+        gateway.stop()
+        stable.stop()
+        os.unlink(config.name)
+        state.cleanup()
