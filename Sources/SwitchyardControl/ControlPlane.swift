@@ -176,6 +176,15 @@ public actor ControlPlane {
         }
     }
 
+    /// Keeps a quality score.
+    public func record(_ feedback: Feedback) async throws(ControlError) -> Feedback {
+        do {
+            return try await store.recordFeedback(feedback)
+        } catch {
+            throw .storage("\(error)")
+        }
+    }
+
     private func notify(_ event: ControlEvent?, _ audit: [AuditEvent]) {
         let events = (event.map { [$0] } ?? []) + audit.map(ControlEvent.audit)
         for event in events {

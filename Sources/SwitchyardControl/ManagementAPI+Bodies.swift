@@ -102,3 +102,41 @@ struct DeploymentMetrics: Encodable {
         }
     }
 }
+
+/// `GET /api/v1/lifecycle`: every model version in use and what depends on it.
+/// Phases and dates come from the lifecycle catalog; until one is loaded each
+/// version's phase is `unknown`.
+struct LifecycleView: Encodable {
+    struct Entry: Encodable {
+        let model: String
+        let version: String
+        let phase: String
+        let deployments: [Use]
+    }
+
+    struct Use: Encodable {
+        let route: String
+        let deployment: String
+        let weight: Double
+    }
+
+    let catalog: String
+    let entries: [Entry]
+
+    init(plans: [RoutePlan]) {
+        var uses: [String: (model: String, version: String, uses: [Use])] = [:]
+        for plan in plans {
+            for deployment in plan.route.deployments {
+                let key = deployment.modelVersion
+                var entry = uses[key] ?? (deployment.model, deployment.version, [])
+                entry.uses.append(Use(route: plan.route.name, deployment: deployment.name, weight: deployment.weight.percent))
+                uses[key] = entry
+            }
+        }
+        catalog = "none loaded"
+        entries = uses.keys.sorted().map { key in
+            let entry = uses[key]!
+            return Entry(model: entry.model, version: entry.version, phase: "unknown", deployments: entry.uses)
+        }
+    }
+}

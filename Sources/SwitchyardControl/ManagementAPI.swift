@@ -99,6 +99,44 @@ public struct ManagementAPI: Sendable {
                 return try .ok(outcome)
             }
         }
+        api.post("/routes/{route}/rollouts") { request, context in
+            await self.respond(request, role: .operator_) { _ in
+                let name = context.parameters.get("route") ?? ""
+                guard let plan = await self.control.plan(name) else {
+                    throw Self.notFound(name, known: await self.control.currentPlans.map(\.route.name))
+                }
+                let body = try await self.readObject(request)
+                let rollout: RolloutPlan
+                do {
+                    rollout = try RolloutPlan(json: .object(body), route: plan.route)
+                } catch {
+                    throw APIError(status: 422, message: "\(error)", type: "invalid_request_error", code: "invalid_plan")
+                }
+                throw APIError(
+                    status: 409,
+                    message: "the \(rollout.strategy.rawValue) plan is valid, but this server has no rollout engine yet; move traffic with PUT /routes/\(name)/weights (ctl weights) and roll back with POST /routes/\(name)/rollback",
+                    type: "invalid_request_error",
+                    code: "rollout_engine_unavailable"
+                )
+            }
+        }
+        api.get("/lifecycle") { request, _ in
+            await self.respond(request, role: .viewer) { _ in
+                try .ok(LifecycleView(plans: await self.control.currentPlans))
+            }
+        }
+        api.post("/feedback") { request, _ in
+            await self.respond(request, role: .operator_) { caller in
+                let body = try await self.readObject(request)
+                let feedback: Feedback
+                do {
+                    feedback = try Feedback(json: body, actor: caller.name, at: self.clock.now())
+                } catch {
+                    throw APIError(status: 422, message: "\(error)", type: "invalid_request_error", code: "invalid_feedback")
+                }
+                return try .ok(try await self.control.record(feedback))
+            }
+        }
         for action in ["pause", "resume"] {
             api.post("/routes/{route}/\(action)") { request, context in
                 await self.respond(request, role: .operator_) { _ in

@@ -53,7 +53,32 @@ public final class SQLiteStateStore: StateStore {
                 table.column("value", .text).notNull()
             }
         }
+        migrator.registerMigration("v2: feedback") { db in
+            try db.create(table: "feedback") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("at_ms", .integer).notNull()
+                table.column("request_id", .text).notNull()
+                table.column("score", .double).notNull()
+                table.column("source", .text).notNull()
+                table.column("route", .text)
+                table.column("deployment", .text)
+                table.column("actor", .text).notNull()
+            }
+            try db.create(index: "feedback_by_request", on: "feedback", columns: ["request_id"])
+        }
         return migrator
+    }
+
+    public func recordFeedback(_ feedback: Feedback) async throws -> Feedback {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO feedback (at_ms, request_id, score, source, route, deployment, actor) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [feedback.atMilliseconds, feedback.requestId, feedback.score, feedback.source, feedback.route, feedback.deployment, feedback.actor]
+            )
+            var stored = feedback
+            stored.id = db.lastInsertedRowID
+            return stored
+        }
     }
 
     public func load() async throws -> StoredState {

@@ -12,7 +12,7 @@ struct Ctl: AsyncParsableCommand {
         abstract: "Drive the management API from scripts: routes, weights, rollback, audit, routes as code.",
         subcommands: [
             CtlRoutes.self, CtlStatus.self, CtlWeights.self, CtlRollback.self, CtlPromote.self, CtlPause.self, CtlResume.self,
-            CtlAudit.self, CtlApply.self, CtlExport.self,
+            CtlRollout.self, CtlAudit.self, CtlLifecycle.self, CtlApply.self, CtlExport.self,
         ]
     )
 }
@@ -251,6 +251,70 @@ struct CtlExport: AsyncParsableCommand {
         try await runCtl { () throws(CtlError) in
             let (list, bytes) = try await options.client.get("/routes", as: RouteListView.self)
             options.emit(json: bytes, table: RoutesFile.render(list.routes))
+        }
+    }
+}
+
+struct CtlRollout: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "rollout", abstract: "Start rollouts.", subcommands: [CtlRolloutStart.self])
+}
+
+struct CtlRolloutStart: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "start",
+        abstract: "Start a rollout from a plan file (JSON or YAML): ctl rollout start chat-prod -f canary.yaml"
+    )
+    @OptionGroup var options: CtlOptions
+    @Argument(help: "Route name.") var route: String
+    @Option(name: .shortAndLong, help: "The plan (strategy, canary, steps, gates, …).") var file: String
+
+    func run() async throws {
+        let plan: JSONValue
+        do {
+            plan = try PlanFile.parse(try readText(file), file: file)
+        } catch {
+            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        try await runCtl { () throws(CtlError) in
+            let bytes = try await options.client.send(.POST, "/routes/\(route)/rollouts", body: JSONText.encode(plan))
+            options.emit(json: bytes, table: "\(route): rollout started\n")
+        }
+    }
+}
+
+struct CtlLifecycle: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "lifecycle", abstract: "Model versions in use and what depends on them.")
+    @OptionGroup var options: CtlOptions
+
+    struct View: Decodable {
+        struct Entry: Decodable {
+            struct Use: Decodable {
+                let route: String
+                let deployment: String
+                let weight: Double
+            }
+
+            let model: String
+            let version: String
+            let phase: String
+            let deployments: [Use]
+        }
+
+        let catalog: String
+        let entries: [Entry]
+    }
+
+    func run() async throws {
+        try await runCtl { () throws(CtlError) in
+            let (view, bytes) = try await options.client.get("/lifecycle", as: View.self)
+            let rows = view.entries.map { entry in
+                [
+                    "\(entry.model)@\(entry.version)", entry.phase,
+                    entry.deployments.map { "\($0.route)/\($0.deployment) \(Weight.format(percent: $0.weight))%" }.joined(separator: ", "),
+                ]
+            }
+            options.emit(json: bytes, table: CtlFormat.table(["MODEL@VERSION", "PHASE", "USED BY"], rows) + "catalog: \(view.catalog)\n")
         }
     }
 }

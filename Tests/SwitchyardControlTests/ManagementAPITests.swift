@@ -55,6 +55,9 @@ struct ManagementAPITests {
         Call(method: .get, uri: "/api/v1/audit", body: nil, needs: .viewer),
         Call(method: .put, uri: "/api/v1/routes/chat-prod/weights", body: #"{"weights":{"stable":80,"canary":20}}"#, needs: .operator_),
         Call(method: .post, uri: "/api/v1/routes/chat-prod/rollback", body: nil, needs: .operator_),
+        Call(method: .get, uri: "/api/v1/lifecycle", body: nil, needs: .viewer),
+        Call(method: .post, uri: "/api/v1/feedback", body: #"{"requestId":"chatcmpl-1","score":0.8,"source":"judge"}"#, needs: .operator_),
+        Call(method: .put, uri: "/api/v1/routes", body: "routes: []\n", needs: .admin),
     ]
 
     @Test(arguments: calls)
@@ -115,6 +118,32 @@ struct ManagementAPITests {
             }
             try await client.execute(uri: "/api/v1/routes/chat-prod/metrics?window=forever", method: .get, headers: Self.headers(.viewer)) { response in
                 #expect(response.status == .badRequest)
+            }
+        }
+    }
+
+    @Test func rolloutPlansAreValidatedAndFeedbackIsKept() async throws {
+        try await Self.withAPI { client, _ in
+            try await client.execute(uri: "/api/v1/routes/chat-prod/rollouts", method: .post, headers: Self.headers(.operator_), body: ByteBuffer(string: #"{"strategy":"canary","canary":"ghost","steps":[{"setWeight":10}]}"#)) { response in
+                #expect(response.status == .unprocessableContent)
+                #expect(Self.json(response.body)?["error"]?["message"]?.stringValue?.contains("no deployment 'ghost'") == true)
+            }
+            try await client.execute(uri: "/api/v1/routes/chat-prod/rollouts", method: .post, headers: Self.headers(.operator_), body: ByteBuffer(string: #"{"strategy":"canary","canary":"canary","steps":[{"setWeight":10}]}"#)) { response in
+                #expect(response.status == .conflict)
+                #expect(Self.json(response.body)?["error"]?["code"] == "rollout_engine_unavailable")
+            }
+            try await client.execute(uri: "/api/v1/feedback", method: .post, headers: Self.headers(.operator_), body: ByteBuffer(string: #"{"requestId":"r1","score":1.5}"#)) { response in
+                #expect(response.status == .unprocessableContent)
+            }
+            try await client.execute(uri: "/api/v1/feedback", method: .post, headers: Self.headers(.operator_), body: ByteBuffer(string: #"{"requestId":"r1","score":0.25,"deployment":"canary"}"#)) { response in
+                #expect(response.status == .ok)
+                #expect(Self.json(response.body)?["id"] == 1)
+                #expect(Self.json(response.body)?["actor"] == "otto")
+            }
+            try await client.execute(uri: "/api/v1/lifecycle", method: .get, headers: Self.headers(.viewer)) { response in
+                let entries = Self.json(response.body)?["entries"]?.arrayValue ?? []
+                #expect(entries.map { $0["version"]?.stringValue } == ["2024-11-20", "2025-05-13"])
+                #expect(entries.first?["deployments"]?.arrayValue?.first?["route"] == "chat-prod")
             }
         }
     }

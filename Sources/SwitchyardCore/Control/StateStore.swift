@@ -14,6 +14,9 @@ public protocol StateStore: Sendable {
 
     /// Audit entries, newest first.
     func auditEvents(route: String?, limit: Int, beforeID: Int64?) async throws -> [AuditEvent]
+
+    /// Keeps one quality score; returns it with its id.
+    func recordFeedback(_ feedback: Feedback) async throws -> Feedback
 }
 
 /// What the store holds now.

@@ -43,6 +43,11 @@ public struct Weight: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// `"12.5"`, `"90"`: the shortest exact percentage.
     public var description: String { Weight.format(basisPoints) }
 
+    /// `"12.5"` for 12.5: a percentage as ctl and logs print it.
+    public static func format(percent: Double) -> String {
+        format(Int((percent * 100).rounded()))
+    }
+
     static func format(_ basisPoints: Int) -> String {
         let whole = basisPoints / 100
         let fraction = basisPoints % 100

@@ -1,0 +1,249 @@
+/// A rollout request, validated against the route it is for. The engine that
+/// runs plans is separate; this is the contract of `POST /routes/{route}/rollouts`.
+public struct RolloutPlan: Hashable, Sendable {
+    public enum Strategy: String, Hashable, Sendable, CaseIterable {
+        case canary, bluegreen, ab, shadow
+    }
+
+    public enum Step: Hashable, Sendable {
+        case setWeight(Weight)
+        /// `nil`: wait for `resume` or `promote`.
+        case pause(Duration?)
+        case analysis(interval: Duration, window: Duration, runs: Int)
+    }
+
+    public enum Policy: String, Hashable, Sendable, CaseIterable {
+        case wait, pause, abort
+    }
+
+    public struct Gate: Hashable, Sendable {
+        public enum Metric: String, Hashable, Sendable, CaseIterable {
+            case errorRateDelta, p95LatencyRatio, ttftP95Ratio, costPerRequestRatio, rate429, contentFilterRate, qualityScore
+        }
+
+        public var metric: Metric
+        public var max: Double?
+        public var min: Double?
+        public var minSamples: Int
+        public var confidence: Double
+        public var countAsFailure: Bool
+    }
+
+    public var strategy: Strategy
+    /// canary: the deployment being rolled out; bluegreen: the target; shadow: the shadow.
+    public var candidate: String?
+    public var steps: [Step]
+    public var gates: [Gate]
+    public var interval: Duration
+    public var window: Duration
+    public var deadline: Duration?
+    public var onInconclusive: Policy
+    public var onNoData: Policy
+    /// ab: the variants and their split.
+    public var split: WeightTable?
+    public var duration: Duration?
+    /// shadow: percent of traffic mirrored.
+    public var sample: Weight?
+
+    /// Validates a plan for `route`, naming the first problem found.
+    public init(json: JSONValue, route: Route) throws(RolloutPlanError) {
+        guard case .object(let body) = json else { throw .invalid("a rollout plan must be a JSON object") }
+        let reader = PlanReader(body: body, route: route)
+        try reader.onlyKnownKeys([
+            "strategy", "canary", "target", "healthCheck", "shadow", "steps", "gates", "interval", "window", "deadline",
+            "onInconclusive", "onNoData", "variants", "split", "duration", "sample", "budget",
+        ])
+        guard let strategyText = body["strategy"]?.stringValue, let strategy = Strategy(rawValue: strategyText) else {
+            throw .invalid("'strategy' must be one of \(Strategy.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        self.strategy = strategy
+        interval = try reader.duration("interval") ?? .seconds(30)
+        window = try reader.duration("window") ?? .seconds(300)
+        deadline = try reader.duration("deadline")
+        onInconclusive = try reader.policy("onInconclusive") ?? .wait
+        onNoData = try reader.policy("onNoData") ?? .pause
+        gates = try reader.gates()
+        steps = []
+        candidate = nil
+        split = nil
+        duration = nil
+        sample = nil
+        switch strategy {
+        case .canary:
+            candidate = try reader.deployment("canary", notStable: true)
+            steps = try reader.steps()
+            guard !steps.isEmpty else { throw .invalid("a canary plan needs 'steps', e.g. [{\"setWeight\": 10}, {\"pause\": \"10m\"}, {\"setWeight\": 100}]") }
+        case .bluegreen:
+            candidate = try reader.deployment("target", notStable: true)
+        case .shadow:
+            candidate = try reader.deployment("shadow", notStable: true)
+            sample = try reader.percent("sample") ?? Weight(unchecked: 10_000)
+        case .ab:
+            split = try reader.split()
+            duration = try reader.duration("duration")
+        }
+    }
+}
+
+/// Why a rollout plan was refused.
+public enum RolloutPlanError: Error, Hashable, Sendable, CustomStringConvertible {
+    case invalid(String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let reason): reason
+        }
+    }
+}
+
+/// Typed reads of a plan's fields with messages that name the field.
+struct PlanReader {
+    let body: [String: JSONValue]
+    let route: Route
+
+    func onlyKnownKeys(_ known: Set<String>) throws(RolloutPlanError) {
+        for key in body.keys.sorted() where !known.contains(key) {
+            throw .invalid("unknown field '\(key)'")
+        }
+    }
+
+    func duration(_ key: String, in object: [String: JSONValue]? = nil) throws(RolloutPlanError) -> Duration? {
+        guard let value = (object ?? body)[key] else { return nil }
+        guard let text = value.stringValue, let duration = DurationText.parse(text), duration > .zero else {
+            throw .invalid("'\(key)' must be a duration such as \"30s\", \"5m\" or \"2h\"")
+        }
+        return duration
+    }
+
+    func policy(_ key: String) throws(RolloutPlanError) -> RolloutPlan.Policy? {
+        guard let value = body[key] else { return nil }
+        guard let text = value.stringValue, let policy = RolloutPlan.Policy(rawValue: text) else {
+            throw .invalid("'\(key)' must be one of wait, pause, abort")
+        }
+        return policy
+    }
+
+    func percent(_ key: String, in object: [String: JSONValue]? = nil) throws(RolloutPlanError) -> Weight? {
+        guard let value = (object ?? body)[key] else { return nil }
+        guard case .number(let number) = value else { throw .invalid("'\(key)' must be a percentage from 0 to 100") }
+        do {
+            return try Weight(percent: number)
+        } catch {
+            throw .invalid("'\(key)': \(error)")
+        }
+    }
+
+    func deployment(_ key: String, notStable: Bool) throws(RolloutPlanError) -> String {
+        guard let name = body[key]?.stringValue else {
+            throw .invalid("'\(key)' must name a deployment of route '\(route.name)' (\(route.deployments.map(\.name).joined(separator: ", ")))")
+        }
+        guard route.deployment(named: name) != nil else {
+            throw .invalid("route '\(route.name)' has no deployment '\(name)'; it has \(route.deployments.map(\.name).joined(separator: ", "))")
+        }
+        if notStable, name == route.stable {
+            throw .invalid("'\(name)' is the route's stable deployment; '\(key)' must be another one")
+        }
+        return name
+    }
+
+    func steps() throws(RolloutPlanError) -> [RolloutPlan.Step] {
+        guard let value = body["steps"] else { return [] }
+        guard case .array(let items) = value else { throw .invalid("'steps' must be a list") }
+        var steps: [RolloutPlan.Step] = []
+        for (index, item) in items.enumerated() {
+            guard case .object(let step) = item, step.count == 1, let (kind, argument) = step.first else {
+                throw .invalid("steps[\(index)] must be one of {\"setWeight\": N}, {\"pause\": \"10m\" or {}}, {\"analysis\": {…}}")
+            }
+            switch kind {
+            case "setWeight":
+                guard let weight = try percent("setWeight", in: step) else { throw .invalid("steps[\(index)].setWeight is missing") }
+                steps.append(.setWeight(weight))
+            case "pause":
+                if case .object(let members) = argument, members.isEmpty {
+                    steps.append(.pause(nil))
+                } else {
+                    steps.append(.pause(try duration("pause", in: step)))
+                }
+            case "analysis":
+                guard case .object(let analysis) = argument else { throw .invalid("steps[\(index)].analysis must be an object") }
+                let runs = analysis["runs"]?.doubleValue ?? 1
+                guard runs >= 1, runs == runs.rounded(), runs <= 1000 else { throw .invalid("steps[\(index)].analysis.runs must be a whole number from 1 to 1000") }
+                steps.append(
+                    .analysis(
+                        interval: try duration("interval", in: analysis) ?? .seconds(60),
+                        window: try duration("window", in: analysis) ?? .seconds(300),
+                        runs: Int(runs)
+                    )
+                )
+            default:
+                throw .invalid("steps[\(index)]: unknown step '\(kind)'; use setWeight, pause or analysis")
+            }
+        }
+        return steps
+    }
+
+    func gates() throws(RolloutPlanError) -> [RolloutPlan.Gate] {
+        guard let value = body["gates"] else { return [] }
+        guard case .array(let items) = value else { throw .invalid("'gates' must be a list") }
+        var gates: [RolloutPlan.Gate] = []
+        for (index, item) in items.enumerated() {
+            guard case .object(let gate) = item else { throw .invalid("gates[\(index)] must be an object") }
+            for key in gate.keys.sorted() where !["metric", "max", "min", "minSamples", "confidence", "countAsFailure"].contains(key) {
+                throw .invalid("gates[\(index)]: unknown field '\(key)'")
+            }
+            guard let text = gate["metric"]?.stringValue, let metric = RolloutPlan.Gate.Metric(rawValue: text) else {
+                throw .invalid("gates[\(index)].metric must be one of \(RolloutPlan.Gate.Metric.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            func number(_ key: String) throws(RolloutPlanError) -> Double? {
+                guard let value = gate[key] else { return nil }
+                guard case .number(let number) = value, number.isFinite else { throw .invalid("gates[\(index)].\(key) must be a number") }
+                return number
+            }
+            let minSamples = try number("minSamples") ?? 100
+            guard minSamples >= 1, minSamples == minSamples.rounded(), minSamples <= 10_000_000 else {
+                throw .invalid("gates[\(index)].minSamples must be a whole number of at least 1")
+            }
+            let confidence = try number("confidence") ?? 0.95
+            guard confidence > 0, confidence < 1 else { throw .invalid("gates[\(index)].confidence must be between 0 and 1, e.g. 0.95") }
+            if let flag = gate["countAsFailure"], flag.boolValue == nil { throw .invalid("gates[\(index)].countAsFailure must be true or false") }
+            gates.append(
+                RolloutPlan.Gate(
+                    metric: metric, max: try number("max"), min: try number("min"), minSamples: Int(minSamples),
+                    confidence: confidence, countAsFailure: gate["countAsFailure"]?.boolValue ?? true
+                )
+            )
+        }
+        return gates
+    }
+
+    func split() throws(RolloutPlanError) -> WeightTable {
+        guard case .array(let variants)? = body["variants"], variants.count >= 2 else {
+            throw .invalid("an A/B plan needs 'variants': two or more deployment names")
+        }
+        var names: [String] = []
+        for variant in variants {
+            guard let name = variant.stringValue, route.deployment(named: name) != nil else {
+                throw .invalid("'variants' must name deployments of route '\(route.name)' (\(route.deployments.map(\.name).joined(separator: ", ")))")
+            }
+            names.append(name)
+        }
+        var entries: [WeightTable.Entry] = []
+        if case .object(let split)? = body["split"] {
+            for name in names {
+                guard let weight = try percent(name, in: split) else { throw .invalid("'split' has no share for variant '\(name)'") }
+                entries.append(.init(deployment: name, weight: weight))
+            }
+        } else {
+            let share = 10_000 / names.count
+            for (index, name) in names.enumerated() {
+                let points = index == 0 ? 10_000 - share * (names.count - 1) : share
+                entries.append(.init(deployment: name, weight: Weight(unchecked: points)))
+            }
+        }
+        do {
+            return try WeightTable(entries)
+        } catch {
+            throw .invalid("'split': \(error)")
+        }
+    }
+}
