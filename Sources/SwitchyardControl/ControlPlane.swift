@@ -185,6 +185,24 @@ public actor ControlPlane {
         }
     }
 
+    /// Adds per-minute roll-ups and forgets old ones.
+    public func writeRollups(_ rollups: [MetricRollup], pruneBefore: Int64) async throws(ControlError) {
+        do {
+            try await store.writeRollups(rollups, pruneBefore: pruneBefore)
+        } catch {
+            throw .storage("\(error)")
+        }
+    }
+
+    /// One route's stored roll-ups from `sinceMinute` on.
+    public func rollups(route: String, sinceMinute: Int64) async throws(ControlError) -> [MetricRollup] {
+        do {
+            return try await store.rollups(route: route, sinceMinute: sinceMinute)
+        } catch {
+            throw .storage("\(error)")
+        }
+    }
+
     private func notify(_ event: ControlEvent?, _ audit: [AuditEvent]) {
         let events = (event.map { [$0] } ?? []) + audit.map(ControlEvent.audit)
         for event in events {

@@ -22,10 +22,10 @@ struct ChangeReply: Encodable {
 
 /// `GET /api/v1/routes/{route}/metrics?window=5m`
 struct RouteMetrics: Encodable {
-    let route: String
-    let revision: Int
-    let windowSeconds: Int
-    let deployments: [DeploymentMetrics]
+    var route: String
+    var revision: Int
+    var windowSeconds: Int
+    var deployments: [DeploymentMetrics]
 
     init(plan: RoutePlan, window: Duration, metrics: any MetricsSource, now: Moment) {
         route = plan.route.name
@@ -36,6 +36,27 @@ struct RouteMetrics: Encodable {
                 deployment: deployment,
                 total: metrics.aggregate(route: plan.route.name, deployment: deployment.name, window: window, now: now),
                 series: metrics.series(route: plan.route.name, deployment: deployment.name, window: window, now: now),
+                breaker: metrics.breakerState(route: plan.route.name, deployment: deployment.name)
+            )
+        }
+    }
+}
+
+extension RouteMetrics {
+    /// Figures from stored per-minute roll-ups (windows beyond an hour); the
+    /// series has one point per minute.
+    init(plan: RoutePlan, window: Duration, rollups: [MetricRollup], metrics: any MetricsSource) {
+        route = plan.route.name
+        revision = plan.route.revision
+        windowSeconds = Int(window.secondsDouble)
+        deployments = plan.route.deployments.map { deployment in
+            let minutes = rollups.filter { $0.deployment == deployment.name }.map(\.figures)
+            var total = MetricsWindow.Bucket(start: minutes.first?.start ?? 0)
+            for minute in minutes { total.merge(minute) }
+            return DeploymentMetrics(
+                deployment: deployment,
+                total: total,
+                series: minutes,
                 breaker: metrics.breakerState(route: plan.route.name, deployment: deployment.name)
             )
         }

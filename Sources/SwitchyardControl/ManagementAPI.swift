@@ -194,13 +194,21 @@ public struct ManagementAPI: Sendable {
                     throw Self.notFound(name, known: await self.control.currentPlans.map(\.route.name))
                 }
                 let windowText = request.uri.queryParameters["window"].map(String.init) ?? "5m"
-                guard let window = DurationText.parse(windowText), window >= .seconds(10), window <= .seconds(3600) else {
+                guard let window = DurationText.parse(windowText), window >= .seconds(10), window <= .seconds(86_400) else {
                     throw APIError(
-                        status: 400, message: "window '\(windowText)' must be a duration from 10s to 1h, e.g. 5m",
+                        status: 400, message: "window '\(windowText)' must be a duration from 10s to 24h, e.g. 5m",
                         type: "invalid_request_error", code: "invalid_window"
                     )
                 }
-                return try .ok(RouteMetrics(plan: plan, window: window, metrics: self.metrics, now: self.clock.now()))
+                let now = self.clock.now()
+                guard window > .seconds(3600) else {
+                    return try .ok(RouteMetrics(plan: plan, window: window, metrics: self.metrics, now: now))
+                }
+                // Beyond the hour kept in memory: the per-minute roll-ups in the store.
+                let seconds = now.nanoseconds / 1_000_000_000
+                let since = seconds - seconds % 60 - Int64(window.secondsDouble)
+                let rollups = try await self.control.rollups(route: name, sinceMinute: since)
+                return try .ok(RouteMetrics(plan: plan, window: window, rollups: rollups, metrics: self.metrics))
             }
         }
         return router

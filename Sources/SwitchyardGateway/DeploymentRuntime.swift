@@ -73,6 +73,11 @@ public final class DeploymentRuntime: Sendable {
         window.withLock { $0.aggregate(window: duration, now: now) }
     }
 
+    /// The buckets that start in `[from, to)`, merged.
+    public func aggregate(fromSecond from: Int64, toSecond to: Int64) -> MetricsWindow.Bucket {
+        window.withLock { $0.aggregate(fromSecond: from, toSecond: to) }
+    }
+
     /// The 10-second buckets of the last `window`, oldest first.
     public func series(window duration: Duration, now: Moment) -> [MetricsWindow.Bucket] {
         window.withLock { $0.series(window: duration, now: now) }

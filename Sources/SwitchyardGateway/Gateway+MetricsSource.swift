@@ -9,6 +9,10 @@ extension Gateway: MetricsSource {
         runtime(route: route, deployment: deployment).series(window: window, now: now)
     }
 
+    public func aggregate(route: String, deployment: String, fromSecond: Int64, toSecond: Int64) -> MetricsWindow.Bucket {
+        runtime(route: route, deployment: deployment).aggregate(fromSecond: fromSecond, toSecond: toSecond)
+    }
+
     public func breakerState(route: String, deployment: String) -> CircuitBreaker.State {
         runtime(route: route, deployment: deployment).breakerState
     }

@@ -66,7 +66,81 @@ public final class SQLiteStateStore: StateStore {
             }
             try db.create(index: "feedback_by_request", on: "feedback", columns: ["request_id"])
         }
+        migrator.registerMigration("v3: per-minute metric roll-ups") { db in
+            try db.create(table: "metric_rollups") { table in
+                table.column("route", .text).notNull()
+                table.column("deployment", .text).notNull()
+                table.column("minute", .integer).notNull()
+                table.column("requests", .integer).notNull()
+                table.column("outcomes", .text).notNull()
+                table.column("latency", .blob).notNull()
+                table.column("ttft", .blob).notNull()
+                table.column("prompt_tokens", .integer).notNull()
+                table.column("completion_tokens", .integer).notNull()
+                table.column("cost", .double).notNull()
+                table.primaryKey(["route", "deployment", "minute"])
+            }
+            try db.create(index: "metric_rollups_by_minute", on: "metric_rollups", columns: ["minute"])
+        }
         return migrator
+    }
+
+    public func writeRollups(_ rollups: [MetricRollup], pruneBefore: Int64) async throws {
+        try await pool.write { db in
+            for rollup in rollups {
+                var figures = rollup.figures
+                if let existing = try Row.fetchOne(
+                    db,
+                    sql: "SELECT * FROM metric_rollups WHERE route = ? AND deployment = ? AND minute = ?",
+                    arguments: [rollup.route, rollup.deployment, rollup.minute]
+                ) {
+                    figures.merge(try Self.figures(existing))
+                }
+                let outcomes = String(decoding: try JSONEncoder().encode(figures.outcomeCounts), as: UTF8.self)
+                try db.execute(
+                    sql: """
+                        INSERT OR REPLACE INTO metric_rollups
+                          (route, deployment, minute, requests, outcomes, latency, ttft, prompt_tokens, completion_tokens, cost)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        rollup.route, rollup.deployment, rollup.minute, figures.requests, outcomes, Data(figures.latency.packed),
+                        Data(figures.timeToFirstToken.packed), figures.promptTokens, figures.completionTokens, figures.cost,
+                    ]
+                )
+            }
+            try db.execute(sql: "DELETE FROM metric_rollups WHERE minute < ?", arguments: [pruneBefore])
+        }
+    }
+
+    public func rollups(route: String, sinceMinute: Int64) async throws -> [MetricRollup] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM metric_rollups WHERE route = ? AND minute >= ? ORDER BY minute, deployment",
+                arguments: [route, sinceMinute]
+            ).map { row in
+                MetricRollup(route: row["route"], deployment: row["deployment"], minute: row["minute"], figures: try Self.figures(row))
+            }
+        }
+    }
+
+    private static func figures(_ row: Row) throws -> MetricsWindow.Bucket {
+        var figures = MetricsWindow.Bucket(start: row["minute"])
+        figures.requests = row["requests"]
+        let outcomesText: String = row["outcomes"]
+        figures.setOutcomes(try JSONDecoder().decode([String: Int].self, from: Data(outcomesText.utf8)))
+        let latency: Data = row["latency"]
+        let ttft: Data = row["ttft"]
+        guard let latencyHistogram = LatencyHistogram(packed: Array(latency)), let ttftHistogram = LatencyHistogram(packed: Array(ttft)) else {
+            throw StoreError.corrupt("a metric roll-up's histogram has the wrong size")
+        }
+        figures.latency = latencyHistogram
+        figures.timeToFirstToken = ttftHistogram
+        figures.promptTokens = row["prompt_tokens"]
+        figures.completionTokens = row["completion_tokens"]
+        figures.cost = row["cost"]
+        return figures
     }
 
     public func recordFeedback(_ feedback: Feedback) async throws -> Feedback {

@@ -95,7 +95,10 @@ struct Serve: AsyncParsableCommand {
             configuration: .init(
                 // Shut down last to first: the gateway drains, then the ticker
                 // ends the event streams so the management API can drain too.
-                services: [GatewayConnections(gateway: gateway), adminApp, MetricsTicker(hub: hub, control: control, metrics: gateway), app],
+                services: [
+                    GatewayConnections(gateway: gateway), MetricsRollupWriter(control: control, metrics: gateway, logger: logger), adminApp,
+                    MetricsTicker(hub: hub, control: control, metrics: gateway), app,
+                ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
             )

@@ -148,6 +148,29 @@ struct ManagementAPITests {
         }
     }
 
+    @Test func windowsBeyondAnHourComeFromTheStoredRollups() async throws {
+        try await Self.withAPI { client, control in
+            let now = SystemClock().now().nanoseconds / 1_000_000_000
+            let minute = now - now % 60 - 3 * 3600  // three hours ago: no longer in memory
+            var figures = MetricsWindow.Bucket(start: minute)
+            figures.requests = 40
+            figures.outcomes[RequestOutcome.upstream5xx.rawValue] = 4
+            figures.outcomes[RequestOutcome.success.rawValue] = 36
+            try await control.writeRollups([MetricRollup(route: "chat-prod", deployment: "canary", minute: minute, figures: figures)], pruneBefore: 0)
+            try await client.execute(uri: "/api/v1/routes/chat-prod/metrics?window=24h", method: .get, headers: Self.headers(.viewer)) { response in
+                #expect(response.status == .ok)
+                let canary = Self.json(response.body)?["deployments"]?.arrayValue?.first { $0["name"] == "canary" }
+                #expect(canary?["requests"] == 40)
+                #expect(canary?["errorRatePercent"] == 10)
+                #expect(canary?["series"]?.arrayValue?.first?["start"]?.doubleValue == Double(minute))
+            }
+            try await client.execute(uri: "/api/v1/routes/chat-prod/metrics?window=5m", method: .get, headers: Self.headers(.viewer)) { response in
+                let canary = Self.json(response.body)?["deployments"]?.arrayValue?.first { $0["name"] == "canary" }
+                #expect(canary?["requests"] == 0, "the last five minutes are read from memory")
+            }
+        }
+    }
+
     @Test func rollbackSaysTheNewRevisionAndIsIdempotent() async throws {
         try await Self.withAPI { client, _ in
             try await client.execute(uri: "/api/v1/routes/chat-prod/rollback", method: .post, headers: Self.headers(.operator_)) { response in

@@ -17,6 +17,13 @@ public protocol StateStore: Sendable {
 
     /// Keeps one quality score; returns it with its id.
     func recordFeedback(_ feedback: Feedback) async throws -> Feedback
+
+    /// Adds per-minute roll-ups (merging with what is stored for the same
+    /// route, deployment and minute) and forgets minutes before `pruneBefore`.
+    func writeRollups(_ rollups: [MetricRollup], pruneBefore: Int64) async throws
+
+    /// One route's roll-ups from `sinceMinute` on, oldest first.
+    func rollups(route: String, sinceMinute: Int64) async throws -> [MetricRollup]
 }
 
 /// What the store holds now.

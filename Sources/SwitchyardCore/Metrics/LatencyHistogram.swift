@@ -9,8 +9,8 @@ public struct LatencyHistogram: Hashable, Sendable {
     /// The smallest resolved value: 100 µs. Everything below lands in bucket 0.
     static let unitMicroseconds = 100.0
 
-    public private(set) var counts: [UInt32]
-    public private(set) var total: Int
+    public internal(set) var counts: [UInt32]
+    public internal(set) var total: Int
 
     public init() {
         counts = Array(repeating: 0, count: Self.bucketCount)

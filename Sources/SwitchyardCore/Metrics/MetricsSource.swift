@@ -5,6 +5,8 @@ public protocol MetricsSource: Sendable {
     func aggregate(route: String, deployment: String, window: Duration, now: Moment) -> MetricsWindow.Bucket
     /// The 10-second buckets of the last `window`, oldest first.
     func series(route: String, deployment: String, window: Duration, now: Moment) -> [MetricsWindow.Bucket]
+    /// The buckets that start in `[from, to)` (seconds since the epoch), merged.
+    func aggregate(route: String, deployment: String, fromSecond: Int64, toSecond: Int64) -> MetricsWindow.Bucket
     /// The deployment's circuit breaker.
     func breakerState(route: String, deployment: String) -> CircuitBreaker.State
 }

@@ -105,6 +105,16 @@ public struct MetricsWindow: Sendable {
         return total
     }
 
+    /// The buckets that start in `[from, to)` (seconds since the epoch), merged —
+    /// e.g. one whole minute for a roll-up.
+    public func aggregate(fromSecond from: Int64, toSecond to: Int64) -> Bucket {
+        var total = Bucket(start: from)
+        for bucket in buckets where bucket.start >= from && bucket.start < to {
+            total.merge(bucket)
+        }
+        return total
+    }
+
     /// The buckets that overlap the last `window` before `now`, oldest first;
     /// buckets without traffic are included, empty, so graphs keep their time axis.
     public func series(window: Duration, now: Moment) -> [Bucket] {

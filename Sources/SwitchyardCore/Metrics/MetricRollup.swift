@@ -1,0 +1,60 @@
+/// One deployment's figures for one whole minute, as the state store keeps
+/// them for 24 hours. Histograms are kept whole so minutes — and, in a fleet,
+/// replicas — merge exactly.
+public struct MetricRollup: Sendable {
+    public var route: String
+    public var deployment: String
+    /// The minute's start, in seconds since the epoch (a multiple of 60).
+    public var minute: Int64
+    public var figures: MetricsWindow.Bucket
+
+    public init(route: String, deployment: String, minute: Int64, figures: MetricsWindow.Bucket) {
+        self.route = route
+        self.deployment = deployment
+        self.minute = minute
+        self.figures = figures
+    }
+}
+
+extension LatencyHistogram {
+    /// The bucket counts as little-endian 32-bit integers, for storage.
+    public var packed: [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(counts.count * 4)
+        for count in counts {
+            bytes.append(UInt8(truncatingIfNeeded: count))
+            bytes.append(UInt8(truncatingIfNeeded: count >> 8))
+            bytes.append(UInt8(truncatingIfNeeded: count >> 16))
+            bytes.append(UInt8(truncatingIfNeeded: count >> 24))
+        }
+        return bytes
+    }
+
+    /// A histogram from `packed` bytes; `nil` when they are not one.
+    public init?(packed bytes: [UInt8]) {
+        guard bytes.count == Self.bucketCount * 4 else { return nil }
+        self.init()
+        var total = 0
+        for index in 0..<Self.bucketCount {
+            let base = index * 4
+            let count = UInt32(bytes[base]) | UInt32(bytes[base + 1]) << 8 | UInt32(bytes[base + 2]) << 16 | UInt32(bytes[base + 3]) << 24
+            counts[index] = count
+            total += Int(count)
+        }
+        self.total = total
+    }
+}
+
+extension MetricsWindow.Bucket {
+    /// Outcome counts by label, for storage and the API.
+    public var outcomeCounts: [String: Int] {
+        Dictionary(uniqueKeysWithValues: RequestOutcome.allCases.map { ($0.label, count($0)) })
+    }
+
+    /// Sets outcome counts from labels (unknown labels are ignored).
+    public mutating func setOutcomes(_ counts: [String: Int]) {
+        for outcome in RequestOutcome.allCases {
+            outcomes[outcome.rawValue] = counts[outcome.label] ?? 0
+        }
+    }
+}
