@@ -52,6 +52,7 @@ let package = Package(
             name: "SwitchyardGateway",
             dependencies: [
                 "SwitchyardCore",
+                "SwitchyardHTTP",
                 "SwitchyardConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -63,6 +64,17 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // What every HTTP front end shares: JSON error responses.
+        .target(
+            name: "SwitchyardHTTP",
+            dependencies: [
+                "SwitchyardCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -80,6 +92,7 @@ let package = Package(
             name: "SwitchyardControl",
             dependencies: [
                 "SwitchyardCore",
+                "SwitchyardHTTP",
                 "SwitchyardConfig",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

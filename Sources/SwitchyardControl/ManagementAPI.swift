@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import SwitchyardConfig
 import SwitchyardCore
+import SwitchyardHTTP
 
 /// The management API (`--admin-listen`, default 127.0.0.1:8081): routes,
 /// weights, rollback, promote, audit and metrics, as JSON with bearer tokens.
@@ -40,6 +41,11 @@ public struct ManagementAPI: Sendable {
                 if let data = try? encoder.encode(entry) { hub.publish(name: "audit", data: Array(data)) }
             }
         }
+    }
+
+    /// The router wrapped so unknown paths and methods get JSON errors too.
+    public func buildResponder() -> some HTTPResponder<BasicRequestContext> {
+        JSONErrorResponder(buildRouter().buildResponder(), hint: "the management API is described at GET /api/v1/openapi.yaml")
     }
 
     public func buildRouter() -> Router<BasicRequestContext> {
@@ -153,7 +159,7 @@ public struct ManagementAPI: Sendable {
         }
         api.get("/openapi.yaml") { _, _ in
             guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"), let document = try? Data(contentsOf: url) else {
-                return Self.errorResponse(APIError(status: 404, message: "the OpenAPI document is not installed with this binary", type: "invalid_request_error", code: "not_found"))
+                return APIError(status: 404, message: "the OpenAPI document is not installed with this binary", type: "invalid_request_error", code: "not_found").response
             }
             return Response(status: .ok, headers: [.contentType: "application/yaml"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: document)))
         }
@@ -161,7 +167,7 @@ public struct ManagementAPI: Sendable {
             do throws(APIError) {
                 _ = try self.auth.authorize(request.headers[.authorization], role: .viewer)
             } catch {
-                return Self.errorResponse(error)
+                return error.response
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -302,18 +308,12 @@ public struct ManagementAPI: Sendable {
             if let etag = reply.etag { headers[.eTag] = "\"\(etag)\"" }
             return Response(status: reply.status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply.body)))
         } catch let error as ControlError {
-            return Self.errorResponse(Self.apiError(error))
+            return Self.apiError(error).response
         } catch let error as APIError {
-            return Self.errorResponse(error)
+            return error.response
         } catch {
-            return Self.errorResponse(APIError(status: 500, message: "unexpected error: \(error)", type: "server_error"))
+            return APIError(status: 500, message: "unexpected error: \(error)", type: "server_error").response
         }
-    }
-
-    static func errorResponse(_ error: APIError) -> Response {
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if error.status == 401 { headers[.wwwAuthenticate] = "Bearer" }
-        return Response(status: .init(code: error.status), headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: error.body)))
     }
 
     private func readText(_ request: Request) async throws(APIError) -> String {
@@ -391,5 +391,4 @@ public struct ManagementAPI: Sendable {
 extension HTTPField.Name {
     static let ifMatch = Self("If-Match")!
     static let eTag = Self("ETag")!
-    static let wwwAuthenticate = Self("WWW-Authenticate")!
 }

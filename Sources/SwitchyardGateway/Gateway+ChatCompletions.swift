@@ -5,6 +5,7 @@ import Hummingbird
 import NIOCore
 import Prometheus
 import SwitchyardCore
+import SwitchyardHTTP
 
 extension Gateway {
     /// Serves one chat-completions request: authenticate, validate, choose a
@@ -18,7 +19,7 @@ extension Gateway {
         do {
             response = try await proxy(request, routeFromPath: routeFromPath, routeLabel: &routeLabel)
         } catch {
-            response = Self.errorResponse(error)
+            response = error.response
         }
         registry.makeCounter(descriptor: MetricNames.responses, labels: [("route", routeLabel), ("code", String(response.status.code))])
             .increment()
@@ -157,19 +158,6 @@ extension Gateway {
         }
         return APIError(status: 502, message: "upstream failed for route '\(route)' (\(summary))", type: "server_error", code: "upstream_error")
     }
-
-    static func errorResponse(_ error: APIError) -> Response {
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if let seconds = error.retryAfterSeconds {
-            headers[.retryAfter] = String(seconds)
-            if let retryAfter = error.retryAfter { headers[.retryAfterMilliseconds] = String(retryAfter.nanosecondsClamped / 1_000_000) }
-        }
-        return Response(
-            status: HTTPResponse.Status(code: error.status),
-            headers: headers,
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: error.body))
-        )
-    }
 }
 
 /// One failed or skipped attempt, kept to explain the final error.
@@ -204,5 +192,4 @@ extension HTTPField.Name {
     static let switchyardRouteRevision = Self("x-switchyard-route-revision")!
     static let switchyardAttempts = Self("x-switchyard-attempts")!
     static let switchyardUser = Self("x-switchyard-user")!
-    static let retryAfterMilliseconds = Self("retry-after-ms")!
 }

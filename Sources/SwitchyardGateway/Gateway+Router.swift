@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import Prometheus
 import SwitchyardCore
+import SwitchyardHTTP
 
 extension Gateway {
     /// The data-plane router: the OpenAI and Azure OpenAI chat-completions
@@ -19,9 +20,10 @@ extension Gateway {
         router.post("/openai/deployments/{route}/chat/completions") { request, context in
             let route = context.parameters.get("route") ?? ""
             guard request.uri.queryParameters["api-version"] != nil else {
-                return Self.errorResponse(
-                    .badRequest("the 'api-version' query parameter is required on Azure OpenAI paths, e.g. ?api-version=2024-10-21", code: "missing_api_version")
-                )
+                return APIError.badRequest(
+                    "the 'api-version' query parameter is required on Azure OpenAI paths, e.g. ?api-version=2024-10-21",
+                    code: "missing_api_version"
+                ).response
             }
             return await self.chatCompletions(request, routeFromPath: route)
         }
@@ -71,7 +73,7 @@ extension Gateway {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some ApplicationProtocol {
         Application(
-            router: buildRouter(),
+            responder: JSONErrorResponder(buildRouter().buildResponder(), hint: "the gateway serves POST /v1/chat/completions and the Azure OpenAI chat-completions paths"),
             configuration: .init(address: .hostname(host, port: port), serverName: "switchyard"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger

@@ -80,7 +80,7 @@ struct Serve: AsyncParsableCommand {
         }
         let adminHost = adminListen.host
         let adminApp = Application(
-            router: management.buildRouter(),
+            responder: management.buildResponder(),
             configuration: .init(address: .hostname(adminListen.host, port: adminListen.port), serverName: "switchyard-admin"),
             onServerRunning: { channel in
                 logger.notice("management API listening on http://\(adminHost):\(channel.localAddress?.port ?? 0)/api/v1")

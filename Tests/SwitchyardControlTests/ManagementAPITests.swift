@@ -25,7 +25,7 @@ struct ManagementAPITests {
         let control = ControlPlane(store: try store.open()) { gateway.install(plans: $0) }
         try await control.start(config: ([ControlFixtures.route()], "f1", "test.yaml"))
         let api = ManagementAPI(control: control, auth: ManagementAuth(tokens: tokens, adminToken: "admin-secret"), metrics: gateway)
-        let app = Application(router: api.buildRouter())
+        let app = Application(responder: api.buildResponder())
         try await app.test(.router) { client in try await body(client, control) }
         await gateway.shutdown()
     }
@@ -115,6 +115,10 @@ struct ManagementAPITests {
             }
             try await client.execute(uri: "/api/v1/routes/nope/rollback", method: .post, headers: Self.headers(.operator_)) { response in
                 #expect(response.status == .notFound)
+            }
+            try await client.execute(uri: "/api/v1/no/such/thing", method: .get, headers: Self.headers(.viewer)) { response in
+                #expect(response.status == .notFound)
+                #expect(Self.json(response.body)?["error"]?["message"]?.stringValue?.contains("openapi.yaml") == true)
             }
             try await client.execute(uri: "/api/v1/routes/chat-prod/metrics?window=forever", method: .get, headers: Self.headers(.viewer)) { response in
                 #expect(response.status == .badRequest)
