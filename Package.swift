@@ -45,6 +45,7 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
+            resources: [.copy("Resources/lifecycle.yaml")],
             swiftSettings: strictSettings
         ),
         // The data plane: OpenAI / Azure OpenAI front door, proxying, failover, metrics.

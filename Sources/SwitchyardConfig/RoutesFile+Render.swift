@@ -33,6 +33,7 @@ extension RoutesFile {
         if let value = deployment.upstream.deployment { upstream.append(("deployment", Node(value))) }
         if let value = deployment.upstream.apiVersion { upstream.append(("apiVersion", Node(value, .implicit, .doubleQuoted))) }
         if let value = deployment.upstream.modelName { upstream.append(("model", Node(value))) }
+        if deployment.upstream.deploymentType != .standard { upstream.append(("deploymentType", Node(deployment.upstream.deploymentType.rawValue))) }
         pairs.append(("upstream", Node(upstream)))
         if let prompt = deployment.prompt {
             var promptPairs: [(Node, Node)] = [("version", Node(prompt.version, .implicit, .doubleQuoted))]

@@ -145,7 +145,7 @@ public enum RoutesFile {
     }
 
     private static func parseUpstream(_ node: Node, at path: String, reader: YAMLReader) throws(ConfigError) -> Upstream {
-        let members = try reader.mapping(node, at: path, allowed: ["kind", "url", "apiKeyEnv", "deployment", "apiVersion", "model"])
+        let members = try reader.mapping(node, at: path, allowed: ["kind", "url", "apiKeyEnv", "deployment", "apiVersion", "model", "deploymentType"])
         let kindText = try members.string("kind") ?? Upstream.Kind.openai.rawValue
         guard let kind = Upstream.Kind(rawValue: kindText) else {
             throw reader.fail(members["kind"], members.path("kind"), "'\(kindText)' is not one of openai, azure")
@@ -161,7 +161,7 @@ public enum RoutesFile {
         } else if members["model"] != nil {
             throw reader.fail(members["model"], members.path("model"), "'model' only applies to kind: openai; azure takes 'deployment'")
         }
-        return Upstream(
+        var upstream = Upstream(
             kind: kind,
             url: url,
             apiKeyEnv: try members.string("apiKeyEnv"),
@@ -169,6 +169,14 @@ public enum RoutesFile {
             apiVersion: try members.string("apiVersion"),
             modelName: try members.string("model")
         )
+        if let text = try members.string("deploymentType") {
+            guard let type = LifecycleCatalog.DeploymentType(rawValue: text) else {
+                let known = LifecycleCatalog.DeploymentType.allCases.map(\.rawValue).joined(separator: ", ")
+                throw reader.fail(members["deploymentType"], members.path("deploymentType"), "'\(text)' is not one of \(known)")
+            }
+            upstream.deploymentType = type
+        }
+        return upstream
     }
 
     private static func checkName(_ name: String, _ node: Node?, _ path: String, reader: YAMLReader) throws(ConfigError) {

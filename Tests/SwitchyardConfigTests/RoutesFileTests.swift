@@ -161,3 +161,38 @@ struct TokensFileTests {
         #expect(!constantTimeEquals([1, 2], [1, 2, 3]))
     }
 }
+
+@Suite("Lifecycle catalog file")
+struct CatalogFileTests {
+    @Test func theShippedCatalogParsesAndIsTheOneInTheRepository() throws {
+        let path = RoutesFileTests.repositoryRoot.appendingPathComponent("catalog/lifecycle.yaml").path
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let catalog = try CatalogFile.parse(text, file: path)
+        let gpt4o = try #require(catalog.entries.first { $0.model == "gpt-4o" && $0.version == "2024-05-13" })
+        #expect(gpt4o.dates(for: .standard).retirement == CalendarDay("2026-03-31"))
+        #expect(gpt4o.dates(for: .global).retirement == CalendarDay("2026-10-01"))
+        #expect(gpt4o.replacement?.model == "gpt-5.1")
+        #expect(catalog.entries.allSatisfy { $0.source.hasPrefix("https://") })
+        let shipped = try CatalogFile.shipped()
+        #expect(shipped.entries == catalog.entries, "copy catalog/lifecycle.yaml to Sources/SwitchyardConfig/Resources/lifecycle.yaml")
+    }
+
+    @Test func badCatalogsAreRefusedWithLineAndReason() throws {
+        func error(_ yaml: String) -> ConfigError? {
+            do {
+                _ = try CatalogFile.parse(yaml, file: "c.yaml")
+                return nil
+            } catch {
+                return error
+            }
+        }
+        let base = "entries:\n  - provider: azure\n    model: m\n    version: v\n    source: s\n    dates:\n      standard: { retirement: \"2026-03-31\" }\n"
+        #expect(error(base) == nil)
+        #expect(error(base.replacingOccurrences(of: "2026-03-31", with: "2026-02-30"))?.reason.contains("not a date") == true)
+        #expect(error(base.replacingOccurrences(of: "standard:", with: "regional:"))?.reason.contains("unknown key 'regional'") == true)
+        #expect(error(base.replacingOccurrences(of: "{ retirement", with: "{ deprecation: \"2026-05-01\", retirement"))?.reason.contains("comes before deprecation") == true)
+        #expect(error(base.replacingOccurrences(of: "{ retirement: \"2026-03-31\" }", with: "{ retirement: \"2026-03-31\", retirementNoEarlierThan: \"2026-01-01\" }"))?.reason.contains("not both") == true)
+        let history = base + "    history:\n      - { announced: \"2025-09-01\", field: standard.retirement, from: \"2025-11-20\", to: \"2026-03-31\", note: postponed }\n"
+        #expect(try CatalogFile.parse(history, file: "c.yaml").entries[0].history.first?.to == "2026-03-31")
+    }
+}

@@ -71,6 +71,9 @@ public struct Upstream: Hashable, Sendable {
     /// openai only: the exact `model` the upstream expects (e.g. a vLLM served
     /// name); by default `model-version`, OpenAI's pinned-snapshot form.
     public var modelName: String?
+    /// azure: standard, provisioned, global or data-zone — they retire on
+    /// different dates. OpenAI deployments are `standard`.
+    public var deploymentType: LifecycleCatalog.DeploymentType = .standard
 
     public init(
         kind: Kind,

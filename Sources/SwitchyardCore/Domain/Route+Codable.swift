@@ -79,7 +79,7 @@ extension Deployment: Codable {
 
 extension Upstream: Codable {
     enum CodingKeys: String, CodingKey {
-        case kind, url, apiKeyEnv, deployment, apiVersion, model
+        case kind, url, apiKeyEnv, deployment, apiVersion, model, deploymentType
     }
 
     public init(from decoder: any Decoder) throws {
@@ -92,6 +92,7 @@ extension Upstream: Codable {
             apiVersion: try container.decodeIfPresent(String.self, forKey: .apiVersion),
             modelName: try container.decodeIfPresent(String.self, forKey: .model)
         )
+        deploymentType = try container.decodeIfPresent(LifecycleCatalog.DeploymentType.self, forKey: .deploymentType) ?? .standard
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -102,6 +103,7 @@ extension Upstream: Codable {
         try container.encodeIfPresent(deployment, forKey: .deployment)
         try container.encodeIfPresent(apiVersion, forKey: .apiVersion)
         try container.encodeIfPresent(modelName, forKey: .model)
+        if deploymentType != .standard { try container.encode(deploymentType, forKey: .deploymentType) }
     }
 }
 
