@@ -67,6 +67,11 @@ extension RoutesFile {
         return Node(pairs)
     }
 
+    /// A rollout plan as YAML, for `ctl lifecycle plan`.
+    public static func renderPlan(_ plan: JSONValue) -> String {
+        (try? Yams.serialize(node: node(for: plan), width: -1, sortKeys: false)) ?? ""
+    }
+
     private static func node(for value: JSONValue) -> Node {
         switch value {
         case .null: return Node("null")

@@ -5,23 +5,35 @@ import SwitchyardCore
 /// committed to the store (durable before it is acknowledged), then handed to
 /// the data plane as a new set of plans — in effect for the very next request.
 public actor ControlPlane {
-    private let store: any StateStore
-    private let clock: any MomentClock
+    let store: any StateStore
+    let clock: any MomentClock
     private let install: @Sendable ([RoutePlan]) -> Void
-    private let logger: Logger
+    let lifecycleSink: @Sendable (LifecycleState) -> Void
+    let logger: Logger
     private var plans: [String: RoutePlan] = [:]
     private var deletedRevisions: [String: Int] = [:]
-    private var observers: [@Sendable (ControlEvent) -> Void] = []
+    var observers: [@Sendable (ControlEvent) -> Void] = []
+    var catalog: LifecycleCatalog
+    var warningsGiven: Set<String> = []
 
+    /// - Parameters:
+    ///   - catalog: the lifecycle catalog to start with (shipped or `--catalog`);
+    ///     one set through the API and kept in the store takes precedence.
+    ///   - install: hands new plans to the data plane.
+    ///   - lifecycle: hands retired deployments and countdowns to the data plane.
     public init(
         store: any StateStore,
         clock: any MomentClock = SystemClock(),
+        catalog: LifecycleCatalog = LifecycleCatalog(source: "none"),
         logger: Logger = Logger(label: "switchyard.control"),
+        lifecycle: @escaping @Sendable (LifecycleState) -> Void = { _ in },
         install: @escaping @Sendable ([RoutePlan]) -> Void
     ) {
         self.store = store
         self.clock = clock
+        self.catalog = catalog
         self.logger = logger
+        self.lifecycleSink = lifecycle
         self.install = install
     }
 
@@ -32,6 +44,7 @@ public actor ControlPlane {
         let state = try await store.load()
         plans = Dictionary(uniqueKeysWithValues: state.plans.map { ($0.route.name, $0) })
         deletedRevisions = state.deletedRouteRevisions
+        try await loadLifecycleState()
         if let config, config.fingerprint != state.configFingerprint {
             let outcome = try await apply(routes: config.routes, fingerprint: config.fingerprint, actor: "config", source: config.source)
             logger.notice("applied \(config.source): \(outcome.summary)")
@@ -39,6 +52,7 @@ public actor ControlPlane {
             logger.info("config file unchanged since it was last applied; keeping the stored state (\(plans.count) routes)")
         }
         install(Array(plans.values))
+        await evaluateLifecycle()
     }
 
     /// Registers a callback for every committed change (the event stream).
@@ -116,6 +130,7 @@ public actor ControlPlane {
                 outcome.unchanged.append(route.name)
                 continue
             }
+            audit += try checkDeprecatedVersions(route, against: current?.route, actor: actor, at: now)
             route.revision = (current?.route.revision ?? deletedRevisions[route.name] ?? 0) + 1
             let plan: RoutePlan
             do {
@@ -164,6 +179,7 @@ public actor ControlPlane {
         for write in writes { notify(.routeChanged(write.plan.route), []) }
         for deletion in deletions { notify(.routeDeleted(deletion.route), []) }
         notify(nil, stored)
+        await evaluateLifecycle()
         return outcome
     }
 
@@ -203,7 +219,7 @@ public actor ControlPlane {
         }
     }
 
-    private func notify(_ event: ControlEvent?, _ audit: [AuditEvent]) {
+    func notify(_ event: ControlEvent?, _ audit: [AuditEvent]) {
         let events = (event.map { [$0] } ?? []) + audit.map(ControlEvent.audit)
         for event in events {
             for observer in observers { observer(event) }
@@ -216,6 +232,8 @@ public enum ControlEvent: Sendable {
     case routeChanged(Route)
     case routeDeleted(String)
     case audit(AuditEvent)
+    /// A model version in use crossed a countdown threshold (60, 30, 7 days; 0 = retired).
+    case lifecycleWarning(days: Int, key: String, message: String)
 }
 
 /// The result of one change.

@@ -124,40 +124,59 @@ struct DeploymentMetrics: Encodable {
     }
 }
 
-/// `GET /api/v1/lifecycle`: every model version in use and what depends on it.
-/// Phases and dates come from the lifecycle catalog; until one is loaded each
-/// version's phase is `unknown`.
+/// `GET /api/v1/lifecycle`: every model version in use, soonest retirement first.
 struct LifecycleView: Encodable {
-    struct Entry: Encodable {
+    struct Item: Encodable {
+        let provider: String
         let model: String
         let version: String
+        let deploymentType: String
         let phase: String
-        let deployments: [Use]
-    }
-
-    struct Use: Encodable {
-        let route: String
-        let deployment: String
-        let weight: Double
+        let deprecation: String?
+        let legacy: String?
+        let retirement: String?
+        let retirementNoEarlierThan: Bool
+        let autoUpgrade: String?
+        /// Seconds until the retirement date; negative once past.
+        let secondsLeft: Int64?
+        let replacement: String?
+        let source: String?
+        let history: [LifecycleCatalog.DateChange]
+        let deployments: [LifecycleReport.Use]
     }
 
     let catalog: String
-    let entries: [Entry]
+    let entries: [Item]
 
-    init(plans: [RoutePlan]) {
-        var uses: [String: (model: String, version: String, uses: [Use])] = [:]
-        for plan in plans {
-            for deployment in plan.route.deployments {
-                let key = deployment.modelVersion
-                var entry = uses[key] ?? (deployment.model, deployment.version, [])
-                entry.uses.append(Use(route: plan.route.name, deployment: deployment.name, weight: deployment.weight.percent))
-                uses[key] = entry
-            }
+    init(_ report: LifecycleReport) {
+        catalog = report.catalogSource
+        entries = report.items.map { item in
+            Item(
+                provider: item.provider.rawValue, model: item.model, version: item.version, deploymentType: item.deploymentType.rawValue,
+                phase: item.phase.rawValue, deprecation: item.dates?.deprecation?.description, legacy: item.dates?.legacy?.description,
+                retirement: item.dates?.retirement?.description, retirementNoEarlierThan: item.dates?.retirementNoEarlierThan ?? false,
+                autoUpgrade: item.dates?.autoUpgrade?.description,
+                secondsLeft: item.timeLeft.map { $0.nanosecondsClamped / 1_000_000_000 },
+                replacement: item.replacement.map { "\($0.model)@\($0.version)" }, source: item.source, history: item.history,
+                deployments: item.uses
+            )
         }
-        catalog = "none loaded"
-        entries = uses.keys.sorted().map { key in
-            let entry = uses[key]!
-            return Entry(model: entry.model, version: entry.version, phase: "unknown", deployments: entry.uses)
-        }
+    }
+}
+
+/// `GET /api/v1/routes/{route}/migration`
+struct MigrationView: Encodable {
+    let route: String
+    let replacing: String
+    let reason: String
+    let deployment: Deployment
+    let plan: JSONValue
+
+    init(_ proposal: MigrationProposal) {
+        route = proposal.route
+        replacing = proposal.replacing
+        reason = proposal.reason
+        deployment = proposal.deployment
+        plan = proposal.plan
     }
 }

@@ -39,6 +39,8 @@ public struct ManagementAPI: Sendable {
                 hub.publish(name: "route-deleted", data: JSONText.encode(["route": .string(name)]))
             case .audit(let entry):
                 if let data = try? encoder.encode(entry) { hub.publish(name: "audit", data: Array(data)) }
+            case .lifecycleWarning(let days, let key, let message):
+                hub.publish(name: "lifecycle", data: JSONText.encode(["days": .number(Double(days)), "key": .string(key), "message": .string(message)]))
             }
         }
     }
@@ -128,7 +130,32 @@ public struct ManagementAPI: Sendable {
         }
         api.get("/lifecycle") { request, _ in
             await self.respond(request, role: .viewer) { _ in
-                try .ok(LifecycleView(plans: await self.control.currentPlans))
+                try .ok(LifecycleView(await self.control.lifecycleReport()))
+            }
+        }
+        api.put("/lifecycle/catalog") { request, _ in
+            await self.respond(request, role: .admin) { caller in
+                let text = try await self.readText(request)
+                guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                    throw APIError(status: 400, message: "send the catalog as YAML (see catalog/lifecycle.yaml)", type: "invalid_request_error", code: "empty_body")
+                }
+                let catalog = try await self.control.setCatalog(yaml: text, actor: caller.name)
+                _ = catalog
+                return try .ok(LifecycleView(await self.control.lifecycleReport()))
+            }
+        }
+        api.get("/routes/{route}/migration") { request, context in
+            await self.respond(request, role: .viewer) { _ in
+                let name = context.parameters.get("route") ?? ""
+                guard let plan = await self.control.plan(name) else {
+                    throw Self.notFound(name, known: await self.control.currentPlans.map(\.route.name))
+                }
+                do {
+                    let proposal = try MigrationProposal(route: plan.route, catalog: await self.control.lifecycleCatalog, now: self.clock.now())
+                    return try .ok(MigrationView(proposal))
+                } catch {
+                    throw APIError(status: 409, message: "\(error)", type: "invalid_request_error", code: "nothing_to_migrate")
+                }
             }
         }
         api.post("/feedback") { request, _ in

@@ -72,6 +72,57 @@ public enum CtlFormat {
     }
 }
 
+extension CtlFormat {
+    /// `gpt-4o@2024-05-13  azure/standard  deprecated  2026-03-31  in 23d 04h  chat-prod/v0513 10%`
+    public static func lifecycle(_ view: LifecycleListView) -> String {
+        let rows = view.entries.map { entry -> [String] in
+            let retirement = entry.retirement.map { entry.retirementNoEarlierThan ? "≥ \($0)" : $0 } ?? "-"
+            return [
+                "\(entry.model)@\(entry.version)", "\(entry.provider)/\(entry.deploymentType)", entry.phase, retirement,
+                entry.secondsLeft.map(countdown) ?? "-", entry.replacement ?? "-",
+                entry.deployments.map { "\($0.route)/\($0.deployment) \(Weight.format(percent: $0.weight))%" }.joined(separator: ", "),
+            ]
+        }
+        return table(["MODEL@VERSION", "PROVIDER", "PHASE", "RETIRES", "LEFT", "REPLACEMENT", "USED BY"], rows) + "catalog: \(view.catalog)\n"
+    }
+
+    /// `23d 04h`, `5h 12m`, `retired 3d ago`.
+    public static func countdown(_ seconds: Int64) -> String {
+        if seconds <= 0 {
+            let ago = -seconds
+            return ago >= 86_400 ? "retired \(ago / 86_400)d ago" : "retired"
+        }
+        let days = seconds / 86_400, hours = (seconds % 86_400) / 3600, minutes = (seconds % 3600) / 60
+        if days > 0 { return "\(days)d " + (hours < 10 ? "0\(hours)h" : "\(hours)h") }
+        return "\(hours)h " + (minutes < 10 ? "0\(minutes)m" : "\(minutes)m")
+    }
+}
+
+/// `GET /lifecycle`.
+public struct LifecycleListView: Decodable, Sendable {
+    public struct Entry: Decodable, Sendable {
+        public struct Use: Decodable, Sendable {
+            public let route: String
+            public let deployment: String
+            public let weight: Double
+        }
+
+        public let provider: String
+        public let model: String
+        public let version: String
+        public let deploymentType: String
+        public let phase: String
+        public let retirement: String?
+        public let retirementNoEarlierThan: Bool
+        public let secondsLeft: Int64?
+        public let replacement: String?
+        public let deployments: [Use]
+    }
+
+    public let catalog: String
+    public let entries: [Entry]
+}
+
 /// The parts of `GET /routes/{route}/metrics` that ctl shows.
 public struct RouteMetricsView: Decodable, Sendable {
     public struct Deployment: Decodable, Sendable {

@@ -69,6 +69,14 @@ extension Gateway {
                     code: "unknown_deployment"
                 )
             }
+            if route.retired[index] {
+                throw APIError(
+                    status: 410,
+                    message: "deployment '\(name)' runs \(plan.route.deployments[index].modelVersion), which is retired; pin another deployment",
+                    type: "invalid_request_error",
+                    code: "deployment_retired"
+                )
+            }
             pinned = index
         }
         let sticky = stickyKey(
@@ -78,12 +86,19 @@ extension Gateway {
             clientKey: clientKey?.name
         )
         let bucket = sticky.map { StickyHash.bucket(route: routeName, key: $0.key) } ?? Int.random(in: 0..<StickyHash.bucketCount)
-        let primary = pinned ?? plan.primaryDeployment(forBucket: bucket)
+        var primary = pinned ?? plan.primaryDeployment(forBucket: bucket)
+        if route.retired[primary], let replacement = route.replacement[primary] {
+            primary = replacement
+        }
         let attemptLimit = pinned == nil ? plan.attemptLimit(primary: primary) : 1
 
         var failures: [AttemptFailure] = []
         for attempt in 0..<attemptLimit {
             guard let index = pinned ?? plan.candidate(attempt: attempt, primary: primary) else { break }
+            if route.retired[index] {
+                failures.append(AttemptFailure(deployment: route.targets[index].deployment.name, kind: .retired))
+                continue
+            }
             let runtime = route.runtimes[index]
             let permit = runtime.acquire(now: clock.now())
             if case .rejected(let retryAfter, let reason) = permit {
@@ -130,7 +145,12 @@ extension Gateway {
 
     static func finalError(route: String, failures: [AttemptFailure]) -> APIError {
         let summary = failures.map { "\($0.deployment): \($0.kind.description)" }.joined(separator: "; ")
-        let attempted = failures.filter { if case .unavailable = $0.kind { false } else { true } }
+        let attempted = failures.filter {
+            switch $0.kind {
+            case .unavailable, .retired: false
+            default: true
+            }
+        }
         if failures.isEmpty {
             return APIError(status: 503, message: "route '\(route)' has no deployment with traffic", type: "server_error", code: "no_healthy_deployment")
         }
@@ -164,6 +184,7 @@ extension Gateway {
 struct AttemptFailure: Sendable {
     enum Kind: Sendable, CustomStringConvertible {
         case unavailable(CircuitBreaker.RejectionReason)
+        case retired
         case throttled
         case timeout(TimeoutStage)
         case failed(String)
@@ -173,6 +194,7 @@ struct AttemptFailure: Sendable {
             case .unavailable(.open): "circuit breaker open"
             case .unavailable(.probing): "circuit breaker half-open, probe in flight"
             case .unavailable(.throttled): "holding off after upstream 429"
+            case .retired: "model version retired"
             case .throttled: "upstream answered 429"
             case .timeout(let stage): "timed out (\(stage.rawValue))"
             case .failed(let reason): reason

@@ -43,6 +43,9 @@ public final class Gateway: Sendable {
     let clients: UpstreamClients
     let access: ClientAccess
     private let table = Mutex<[String: InstalledRoute]>([:])
+    /// Per route: retired deployments and the deployment replacing each (if any).
+    private let retired = Mutex<[String: [String: String?]]>([:])
+    private let lastPlans = Mutex<[RoutePlan]>([])
     private let runtimes = Mutex<[String: DeploymentRuntime]>([:])
     private let installed = Atomic<Bool>(false)
 
@@ -79,14 +82,21 @@ public final class Gateway: Sendable {
     }
 
     func installPlans(_ plans: [RoutePlan]) {
+        lastPlans.withLock { $0 = plans }
+        let retiredNow = retired.withLock { $0 }
         var next: [String: InstalledRoute] = [:]
         for plan in plans {
             let route = plan.route
+            let retiredHere = retiredNow[route.name] ?? [:]
             next[route.name] = InstalledRoute(
                 plan: plan,
                 targets: route.deployments.map { UpstreamTarget(deployment: $0, environment: options.environment, clients: clients) },
                 runtimes: route.deployments.map { runtime(route: route.name, deployment: $0.name) },
-                revisionHeader: String(route.revision)
+                revisionHeader: String(route.revision),
+                retired: route.deployments.map { retiredHere[$0.name] != nil },
+                replacement: route.deployments.map { deployment in
+                    (retiredHere[deployment.name] ?? nil).flatMap { name in route.deployments.firstIndex { $0.name == name } }
+                }
             )
         }
         for route in plans.map(\.route) {
@@ -98,6 +108,21 @@ public final class Gateway: Sendable {
         }
         table.withLock { $0 = next }
         installed.store(true, ordering: .releasing)
+    }
+
+    /// Takes the lifecycle's verdicts: retired deployments get no traffic (their
+    /// requests go to the replacement, else to the route's other deployments),
+    /// and the retirement countdowns become Prometheus gauges.
+    public func applyLifecycle(_ state: LifecycleState) {
+        retired.withLock { $0 = state.retired }
+        installPlans(lastPlans.withLock { $0 })
+        for item in state.report.items {
+            guard let timeLeft = item.timeLeft else { continue }
+            registry.makeGauge(
+                descriptor: MetricNames.retirementCountdown,
+                labels: [("provider", item.provider.rawValue), ("model", item.model), ("version", item.version), ("deployment_type", item.deploymentType.rawValue)]
+            ).set(timeLeft.secondsDouble)
+        }
     }
 
     /// Whether a routing table has been installed (for `/readyz`).

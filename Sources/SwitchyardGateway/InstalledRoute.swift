@@ -11,6 +11,10 @@ struct InstalledRoute: Sendable {
     let runtimes: [DeploymentRuntime]
     /// The response headers that name the route revision, rendered once.
     let revisionHeader: String
+    /// Per deployment: its model version is retired (it gets no traffic).
+    let retired: [Bool]
+    /// Per deployment: the deployment that takes a retired one's traffic.
+    let replacement: [Int?]
 }
 
 /// Everything needed to send a request to one deployment, computed when the

@@ -57,4 +57,10 @@ enum MetricNames {
             helpText: "Responses sent to clients, by route and HTTP status."
         )
     }
+    static var retirementCountdown: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "switchyard", metricName: "model_retirement", unitName: "seconds",
+            helpText: "Seconds until a model version in use retires (negative once retired), by provider, model, version and deployment type."
+        )
+    }
 }

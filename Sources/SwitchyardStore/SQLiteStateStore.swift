@@ -143,6 +143,25 @@ public final class SQLiteStateStore: StateStore {
         return figures
     }
 
+    public func setting(_ key: String) async throws -> String? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = ?", arguments: [key])
+        }
+    }
+
+    public func setSetting(_ key: String, _ value: String?) async throws {
+        try await pool.write { db in
+            if let value {
+                try db.execute(
+                    sql: "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    arguments: [key, value]
+                )
+            } else {
+                try db.execute(sql: "DELETE FROM settings WHERE key = ?", arguments: [key])
+            }
+        }
+    }
+
     public func recordFeedback(_ feedback: Feedback) async throws -> Feedback {
         try await pool.write { db in
             try db.execute(

@@ -284,37 +284,86 @@ struct CtlRolloutStart: AsyncParsableCommand {
 }
 
 struct CtlLifecycle: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "lifecycle", abstract: "Model versions in use and what depends on them.")
+    static let configuration = CommandConfiguration(
+        commandName: "lifecycle",
+        abstract: "Model versions in use: phase, retirement countdown, what depends on them.",
+        subcommands: [CtlLifecycleList.self, CtlLifecyclePlan.self],
+        defaultSubcommand: CtlLifecycleList.self
+    )
+}
+
+struct CtlLifecycleList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "Model versions in use, soonest retirement first.")
     @OptionGroup var options: CtlOptions
-
-    struct View: Decodable {
-        struct Entry: Decodable {
-            struct Use: Decodable {
-                let route: String
-                let deployment: String
-                let weight: Double
-            }
-
-            let model: String
-            let version: String
-            let phase: String
-            let deployments: [Use]
-        }
-
-        let catalog: String
-        let entries: [Entry]
-    }
 
     func run() async throws {
         try await runCtl { () throws(CtlError) in
-            let (view, bytes) = try await options.client.get("/lifecycle", as: View.self)
-            let rows = view.entries.map { entry in
-                [
-                    "\(entry.model)@\(entry.version)", entry.phase,
-                    entry.deployments.map { "\($0.route)/\($0.deployment) \(Weight.format(percent: $0.weight))%" }.joined(separator: ", "),
-                ]
-            }
-            options.emit(json: bytes, table: CtlFormat.table(["MODEL@VERSION", "PHASE", "USED BY"], rows) + "catalog: \(view.catalog)\n")
+            let (view, bytes) = try await options.client.get("/lifecycle", as: LifecycleListView.self)
+            options.emit(json: bytes, table: CtlFormat.lifecycle(view))
         }
+    }
+}
+
+struct CtlLifecyclePlan: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Propose the replacement deployment (prompt and params copied for review) and a canary plan for a route."
+    )
+    @OptionGroup var options: CtlOptions
+    @Argument(help: "Route name.") var route: String
+    @Option(name: .long, help: "Write routes.yaml (all routes, with the new deployment) and rollout.yaml into this folder.")
+    var out: String?
+
+    func run() async throws {
+        let out = self.out
+        let route = self.route
+        try await runCtl { () throws(CtlError) in
+            let proposalBytes = try await options.client.send(.GET, "/routes/\(route)/migration")
+            let (list, _) = try await options.client.get("/routes", as: RouteListView.self)
+            guard let proposal = try? JSONDecoder().decode(MigrationProposalView.self, from: Data(proposalBytes)) else {
+                throw .unreachable("unexpected reply: \(String(decoding: proposalBytes, as: UTF8.self))")
+            }
+            let routes = list.routes.map { existing in
+                var copy = existing
+                if copy.name == proposal.route { copy.deployments.append(proposal.deployment) }
+                return copy
+            }
+            let routesFile = RoutesFile.render(routes)
+            let planFile = RoutesFile.renderPlan(proposal.plan)
+            if options.output == .json {
+                print(String(decoding: proposalBytes, as: UTF8.self))
+                return
+            }
+            if let out {
+                let routesPath = (out as NSString).appendingPathComponent("routes.yaml")
+                let planPath = (out as NSString).appendingPathComponent("rollout.yaml")
+                do {
+                    try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+                    try routesFile.write(toFile: routesPath, atomically: true, encoding: .utf8)
+                    try planFile.write(toFile: planPath, atomically: true, encoding: .utf8)
+                } catch {
+                    throw .unreachable("cannot write into \(out): \(error)")
+                }
+                print("""
+                    \(proposal.reason)
+                    wrote \(routesPath) (route '\(proposal.route)' gains deployment '\(proposal.deployment.name)' at 0 %)
+                    wrote \(planPath) (a canary plan)
+                    next: review both, then
+                      switchyard ctl apply -f \(routesPath)
+                      switchyard ctl rollout start \(proposal.route) -f \(planPath)
+                    """)
+            } else {
+                print("# \(proposal.reason)\n# 1. review, then: switchyard ctl apply -f routes.yaml\n" + routesFile)
+                print("---\n# 2. then: switchyard ctl rollout start \(proposal.route) -f rollout.yaml\n" + planFile)
+            }
+        }
+    }
+
+    struct MigrationProposalView: Decodable {
+        let route: String
+        let replacing: String
+        let reason: String
+        let deployment: Deployment
+        let plan: JSONValue
     }
 }

@@ -30,6 +30,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "YAML file of management tokens and client keys (SHA-256 digests only).")
     var tokens: String?
 
+    @Option(name: .long, help: "Lifecycle catalog YAML (default: the shipped catalog/lifecycle.yaml).")
+    var catalog: String?
+
     @Option(name: .long, help: "Largest request body accepted, in bytes.")
     var maxBodyBytes = 8 << 20
 
@@ -61,7 +64,13 @@ struct Serve: AsyncParsableCommand {
             logger: logger
         )
         let store = try SQLiteStateStore(path: try statePath())
-        let control = ControlPlane(store: store, logger: logger) { plans in gateway.install(plans: plans) }
+        let control = ControlPlane(
+            store: store,
+            catalog: try loadCatalog(),
+            logger: logger,
+            lifecycle: { state in gateway.applyLifecycle(state) },
+            install: { plans in gateway.install(plans: plans) }
+        )
         try await control.start(config: try loadConfig())
         for plan in await control.currentPlans {
             logger.info("route \(plan.route.name) r\(plan.route.revision): \(plan.route.splitSummary)")
@@ -96,7 +105,8 @@ struct Serve: AsyncParsableCommand {
                 // Shut down last to first: the gateway drains, then the ticker
                 // ends the event streams so the management API can drain too.
                 services: [
-                    GatewayConnections(gateway: gateway), MetricsRollupWriter(control: control, metrics: gateway, logger: logger), adminApp,
+                    GatewayConnections(gateway: gateway), MetricsRollupWriter(control: control, metrics: gateway, logger: logger),
+                    LifecycleMonitor(control: control), adminApp,
                     MetricsTicker(hub: hub, control: control, metrics: gateway), app,
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
@@ -104,6 +114,11 @@ struct Serve: AsyncParsableCommand {
             )
         )
         try await group.run()
+    }
+
+    private func loadCatalog() throws -> LifecycleCatalog {
+        guard let catalog else { return try CatalogFile.shipped() }
+        return try CatalogFile.parse(try readText(catalog), file: catalog)
     }
 
     /// The config file's routes and fingerprint (SHA-256 of its bytes).

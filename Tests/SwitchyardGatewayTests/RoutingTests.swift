@@ -105,6 +105,32 @@ struct RoutingTests {
         }
     }
 
+    @Test func aRetiredDeploymentGetsNoTrafficAndClientsSeeNoErrors() async throws {
+        try await LiveCluster.run(simulators: Self.simulators, routes: Self.twoVersions(stable: 90, canary: 10)) { cluster in
+            let noReport = LifecycleReport(catalog: LifecycleCatalog(source: "test"), routes: [], now: SystemClock().now())
+            cluster.gateway.applyLifecycle(LifecycleState(retired: ["chat-prod": ["stable": "canary"]], report: noReport))
+            for index in 0..<30 {
+                let reply = try await cluster.post(body: LiveCluster.chat(user: "user-\(index)"))
+                #expect(reply.status == 200)
+                #expect(reply.deployment == "canary")
+                #expect(reply.headers.first(name: "x-switchyard-attempts") == "1", "sent straight to the replacement, not failed over")
+            }
+            #expect(cluster.simulators[0].requestCount == 0, "nothing reached the retired version")
+            let pinned = try await cluster.post(body: LiveCluster.chat(), headers: [("x-switchyard-deployment", "stable")])
+            #expect(pinned.status == 410)
+            #expect(pinned.errorCode == "deployment_retired")
+            // Without a replacement in the route, the other deployments take the traffic.
+            cluster.gateway.applyLifecycle(LifecycleState(retired: ["chat-prod": ["stable": nil]], report: noReport))
+            let reply = try await cluster.post(body: LiveCluster.chat(user: "user-1"))
+            #expect(reply.status == 200 && reply.deployment == "canary")
+            // Everything retired: a clear 503 instead of the provider's error.
+            cluster.gateway.applyLifecycle(LifecycleState(retired: ["chat-prod": ["stable": nil, "canary": nil]], report: noReport))
+            let none = try await cluster.post(body: LiveCluster.chat(user: "user-1"))
+            #expect(none.status == 503)
+            #expect(none.errorMessage?.contains("model version retired") == true)
+        }
+    }
+
     @Test func theDeploymentsPromptParamsAndKeyReachTheUpstream() async throws {
         var simulator = SimulatorConfiguration(latencyMean: .zero)
         simulator.requiredKey = "upstream-secret"

@@ -24,6 +24,13 @@ public protocol StateStore: Sendable {
 
     /// One route's roll-ups from `sinceMinute` on, oldest first.
     func rollups(route: String, sinceMinute: Int64) async throws -> [MetricRollup]
+
+    /// A small named value the control plane keeps (the catalog override,
+    /// which lifecycle warnings were given); `nil` when unset.
+    func setting(_ key: String) async throws -> String?
+
+    /// Sets (or, with `nil`, clears) a named value.
+    func setSetting(_ key: String, _ value: String?) async throws
 }
 
 /// What the store holds now.

@@ -1,0 +1,23 @@
+import ServiceLifecycle
+import SwitchyardCore
+
+/// Re-reads the lifecycle calendar every minute: versions retire and
+/// countdowns cross their thresholds while the server runs.
+public struct LifecycleMonitor: Service {
+    let control: ControlPlane
+    let interval: Duration
+
+    public init(control: ControlPlane, interval: Duration = .seconds(60)) {
+        self.control = control
+        self.interval = interval
+    }
+
+    public func run() async throws {
+        try? await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try await Task.sleep(for: interval)
+                await control.evaluateLifecycle()
+            }
+        }
+    }
+}
