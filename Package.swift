@@ -68,6 +68,36 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // The system ncursesw library, with a shim for what does not import.
+        .systemLibrary(
+            name: "CNCursesw",
+            pkgConfig: "ncursesw",
+            providers: [.apt(["libncurses-dev"])]
+        ),
+        // Terminal rendering without a terminal: cells, buffers, rects, widgets.
+        .target(
+            name: "SwitchyardTUI",
+            swiftSettings: strictSettings
+        ),
+        // The console's core: state, messages, update → effects, view → buffer.
+        .target(
+            name: "SwitchyardConsole",
+            dependencies: ["SwitchyardCore", "SwitchyardTUI"],
+            swiftSettings: strictSettings
+        ),
+        // The console on a real terminal: ncurses backend and the network effects.
+        .target(
+            name: "SwitchyardTerminal",
+            dependencies: [
+                "CNCursesw",
+                "SwitchyardCore",
+                "SwitchyardTUI",
+                "SwitchyardConsole",
+                "SwitchyardCtl",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // What every HTTP front end shares: JSON error responses.
         .target(
             name: "SwitchyardHTTP",
@@ -137,6 +167,7 @@ let package = Package(
                 "SwitchyardStore",
                 "SwitchyardControl",
                 "SwitchyardCtl",
+                "SwitchyardTerminal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
@@ -150,6 +181,12 @@ let package = Package(
         .testTarget(
             name: "SwitchyardCoreTests",
             dependencies: ["SwitchyardCore"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SwitchyardConsoleTests",
+            dependencies: ["SwitchyardCore", "SwitchyardTUI", "SwitchyardConsole"],
+            exclude: ["Snapshots"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -1,0 +1,279 @@
+import Foundation
+import SwitchyardCore
+import SwitchyardTUI
+
+extension ConsoleState {
+    /// The console's whole behaviour: a message in, the new state and the
+    /// effects to carry out. No I/O, no clock: tests drive it directly.
+    public mutating func update(_ message: ConsoleMessage) -> [ConsoleEffect] {
+        switch message {
+        case .tick(let moment):
+            now = moment
+            if let flash, flash.until <= now { self.flash = nil }
+            return []
+        case .resize(let width, let height):
+            self.width = width
+            self.height = height
+            return []
+        case .routesLoaded(let routes, let at):
+            self.routes = routes.sorted { $0.name < $1.name }
+            lastUpdate = at
+            connection = .live
+            if selectedRoute == nil || !routes.contains(where: { $0.name == selectedRoute }) { selectedRoute = visibleRoutes.first?.name }
+            if var slider, let route = routes.first(where: { $0.name == slider.route }), slider.pending, route.revision > slider.baseRevision {
+                // The server confirmed a newer revision: the slider shows the truth again.
+                slider.pending = false
+                self.slider = slider.dragging ? slider : nil
+            }
+            return []
+        case .metricsLoaded(let route, let view):
+            metrics[route] = view
+            return []
+        case .lifecycleLoaded(let view):
+            lifecycle = view
+            return []
+        case .auditLoaded(let events):
+            audit = events
+            return []
+        case .fetchFailed(let reason, _):
+            connection = .reconnecting(reason)
+            return []
+        case .changeDone(let change, let action):
+            if let index = routes.firstIndex(where: { $0.name == change.route.name }) { routes[index] = change.route }
+            if slider?.route == change.route.name { slider = nil }
+            let text = change.changed
+                ? "\(action) \(change.route.name): r\(change.revision) · server \(String(format: "%.1f", change.serverTimeMs)) ms"
+                : "\(action) \(change.route.name): already in effect (r\(change.revision))"
+            flash(text, role: .good)
+            return [.refresh(selected: selectedRoute)]
+        case .changeRefused(let reason):
+            if var slider { slider.pending = false; self.slider = slider }
+            flash(reason, role: .bad)
+            return []
+        case .key(let key):
+            return handle(key)
+        case .mouse(let event):
+            return handle(event)
+        }
+    }
+
+    mutating func flash(_ text: String, role: StyleRole) {
+        flash = Flash(text: text, role: role, until: now + .seconds(4))
+    }
+
+    // MARK: Keys
+
+    private mutating func handle(_ key: Key) -> [ConsoleEffect] {
+        if key == .interrupt { return [.quit] }
+        if let confirmation {
+            self.confirmation = nil
+            if key == .character("y") || key == .enter { return [confirmation.effect] }
+            flash("cancelled", role: .dim)
+            return []
+        }
+        switch mode {
+        case .filter, .command, .exactWeight:
+            return handleInput(key)
+        case .normal:
+            break
+        }
+        switch key {
+        case .character("q"):
+            return [.quit]
+        case .character("?"):
+            screen = screen == .help ? .routes : .help
+            return []
+        case .escape:
+            if slider != nil, slider?.pending == false {
+                slider = nil
+                flash("weight change abandoned", role: .dim)
+            } else if screen != .routes {
+                screen = .routes
+            } else if !filter.isEmpty {
+                filter = ""
+            }
+            return []
+        case .tab:
+            screen = switch screen {
+            case .routes: .audit
+            case .audit: .lifecycle
+            case .lifecycle, .help: .routes
+            }
+            return []
+        case .character(":"):
+            mode = .command
+            input = ""
+            return []
+        default:
+            break
+        }
+        guard screen == .routes else { return [] }
+        switch key {
+        case .character("/"):
+            mode = .filter
+            input = filter
+            return []
+        case .down, .character("j"):
+            moveSelection(by: 1)
+        case .up, .character("k"):
+            moveSelection(by: -1)
+        case .character("g"), .home:
+            selectedRoute = visibleRoutes.first?.name
+        case .character("G"), .end:
+            selectedRoute = visibleRoutes.last?.name
+        case .left, .character("h"):
+            return nudge(by: -1)
+        case .right, .character("l"):
+            return nudge(by: 1)
+        case .shiftLeft, .character("H"):
+            return nudge(by: -10)
+        case .shiftRight, .character("L"):
+            return nudge(by: 10)
+        case .character("="):
+            guard allowMutation() else { return [] }
+            mode = .exactWeight
+            input = ""
+        case .enter:
+            return commitSlider()
+        case .character("R"):
+            guard allowMutation(), let route = selected else { return [] }
+            slider = nil
+            return [.rollback(route: route.name)]
+        case .character("P"):
+            guard allowMutation(), let route = selected else { return [] }
+            confirmation = Confirmation(question: "Promote the canary of \(route.name) to stable at 100 %? (y/n)", effect: .promote(route: route.name))
+        case .character(" "):
+            guard allowMutation(), let route = selected else { return [] }
+            confirmation = Confirmation(question: "Pause the rollout of \(route.name)? (y/n)", effect: .pause(route: route.name))
+        default:
+            break
+        }
+        return []
+    }
+
+    private mutating func allowMutation() -> Bool {
+        if readOnly {
+            flash("read-only: this console cannot change anything", role: .warning)
+            return false
+        }
+        return true
+    }
+
+    private mutating func moveSelection(by delta: Int) {
+        let names = visibleRoutes.map(\.name)
+        guard !names.isEmpty else { return }
+        let current = names.firstIndex(of: selected?.name ?? "") ?? 0
+        selectedRoute = names[min(max(0, current + delta), names.count - 1)]
+        if slider?.pending == false { slider = nil }
+    }
+
+    /// Starts (or continues) moving the slider of the selected route.
+    private mutating func beginSlider() -> Bool {
+        guard let route = selected else { return false }
+        if let slider, slider.route == route.name { return !slider.pending }
+        guard let canary = Self.canary(of: route) else {
+            flash("\(route.name) has a single deployment: nothing to split", role: .warning)
+            return false
+        }
+        slider = Slider(route: route.name, canary: canary.name, stable: route.stable, value: canary.weight.percent, pending: false, dragging: false, baseRevision: route.revision)
+        return true
+    }
+
+    private mutating func nudge(by delta: Double) -> [ConsoleEffect] {
+        guard allowMutation(), beginSlider(), var slider else { return [] }
+        slider.value = min(max(0, (slider.value + delta).rounded()), maximumCanary(slider))
+        self.slider = slider
+        return []
+    }
+
+    /// What the canary may take: everything but the weight of deployments that
+    /// are neither stable nor canary.
+    private func maximumCanary(_ slider: Slider) -> Double {
+        guard let route = routes.first(where: { $0.name == slider.route }) else { return 100 }
+        let others = route.deployments.filter { $0.name != slider.canary && $0.name != slider.stable }.reduce(0) { $0 + $1.weight.percent }
+        return 100 - others
+    }
+
+    private mutating func commitSlider() -> [ConsoleEffect] {
+        guard var slider, !slider.pending, let route = routes.first(where: { $0.name == slider.route }) else { return [] }
+        var weights = Dictionary(uniqueKeysWithValues: route.deployments.map { ($0.name, $0.weight.percent) })
+        let others = route.deployments.filter { $0.name != slider.canary && $0.name != slider.stable }.reduce(0) { $0 + $1.weight.percent }
+        weights[slider.canary] = slider.value
+        weights[slider.stable] = 100 - others - slider.value
+        slider.pending = true
+        slider.dragging = false
+        self.slider = slider
+        return [.setWeights(route: route.name, weights: weights, ifMatch: slider.baseRevision)]
+    }
+
+    private mutating func handleInput(_ key: Key) -> [ConsoleEffect] {
+        switch key {
+        case .escape:
+            mode = .normal
+            input = ""
+        case .backspace:
+            if !input.isEmpty { input.removeLast() }
+            if mode == .filter { filter = input }
+        case .character(let character):
+            input.append(character)
+            if mode == .filter { filter = input }
+        case .enter:
+            let text = input
+            let finished = mode
+            mode = .normal
+            input = ""
+            switch finished {
+            case .command: return runCommand(text)
+            case .exactWeight:
+                guard let value = Double(text), (0...100).contains(value), beginSlider(), var slider else {
+                    flash("'\(text)' is not a percentage from 0 to 100", role: .bad)
+                    return []
+                }
+                slider.value = min(value.rounded(), maximumCanary(slider))
+                self.slider = slider
+                return commitSlider()
+            case .filter, .normal: break
+            }
+        default:
+            break
+        }
+        return []
+    }
+
+    private mutating func runCommand(_ text: String) -> [ConsoleEffect] {
+        let words = text.split(separator: " ").map(String.init)
+        switch words.first ?? "" {
+        case "q", "quit": return [.quit]
+        case "routes": screen = .routes
+        case "audit": screen = .audit
+        case "lifecycle": screen = .lifecycle
+        case "help": screen = .help
+        default: flash("unknown command ':\(text)' — try :routes, :audit, :lifecycle, :help, :q", role: .bad)
+        }
+        return []
+    }
+
+    // MARK: Mouse
+
+    private mutating func handle(_ event: MouseEvent) -> [ConsoleEffect] {
+        guard screen == .routes, let track = sliderTrack else { return [] }
+        switch event.kind {
+        case .press:
+            guard track.contains(x: event.x, y: event.y) || (event.y == track.y && event.x >= track.x - 1 && event.x <= track.maxX) else { return [] }
+            guard allowMutation(), beginSlider(), var slider else { return [] }
+            slider.dragging = true
+            slider.value = min(SliderWidget.value(atColumn: event.x, track: track), maximumCanary(slider))
+            self.slider = slider
+        case .drag:
+            guard var slider, slider.dragging else { return [] }
+            slider.value = min(SliderWidget.value(atColumn: event.x, track: track), maximumCanary(slider))
+            self.slider = slider
+        case .release:
+            guard var slider, slider.dragging else { return [] }
+            slider.value = min(SliderWidget.value(atColumn: event.x, track: track), maximumCanary(slider))
+            self.slider = slider
+            return commitSlider()
+        }
+        return []
+    }
+}

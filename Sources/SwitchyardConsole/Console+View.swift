@@ -1,0 +1,324 @@
+import Foundation
+import SwitchyardCore
+import SwitchyardTUI
+
+extension ConsoleState {
+    /// The smallest terminal the console lays out for.
+    public static let minimumSize = (width: 80, height: 24)
+
+    /// Draws the whole screen. Pure: the same state gives the same cells.
+    /// Also records where the slider's track went, for mouse hit-testing.
+    public mutating func view() -> Buffer {
+        var buffer = Buffer(width: width, height: height)
+        guard width >= Self.minimumSize.width, height >= Self.minimumSize.height else {
+            let message = "Terminal too small: \(width)×\(height). Switchyard needs at least \(Self.minimumSize.width)×\(Self.minimumSize.height)."
+            buffer.write(message, x: 0, y: 0, style: StyleRole.warning.bold)
+            buffer.write("Enlarge the window, or press q to quit.", x: 0, y: min(1, height - 1), style: Style(.dim))
+            sliderTrack = nil
+            return buffer
+        }
+        drawHeader(&buffer)
+        let body = Rect(x: 0, y: 1, width: width, height: height - 2)
+        sliderTrack = nil
+        switch screen {
+        case .routes: drawRoutesScreen(&buffer, area: body)
+        case .audit: drawAudit(&buffer, area: body)
+        case .lifecycle: drawLifecycle(&buffer, area: body, rows: nil)
+        case .help: drawHelp(&buffer, area: body)
+        }
+        drawFooter(&buffer, area: Rect(x: 0, y: height - 1, width: width, height: 1))
+        if let confirmation { drawDialog(&buffer, text: confirmation.question) }
+        return buffer
+    }
+
+    // MARK: Header and footer
+
+    private func drawHeader(_ buffer: inout Buffer) {
+        var x = buffer.write(" Switchyard ", x: 0, y: 0, style: Style(.title, bold: true))
+        x = buffer.write("▸ \(apiURL)", x: x, y: 0, style: Style(.dim))
+        x = buffer.write(readOnly ? "   read-only" : "", x: x, y: 0, style: Style(.warning))
+        let status: (String, Style)
+        switch connection {
+        case .connecting: status = ("\(glyphs.pending) connecting", Style(.warning))
+        case .live where !isStale: status = ("\(glyphs.live) live", Style(.good, bold: true))
+        case .live, .reconnecting:
+            let age = lastUpdate.map { " · data \(Self.shortAge(now - $0)) old" } ?? " · no data yet"
+            let word = if case .reconnecting = connection { "reconnecting" } else { "stale" }
+            status = ("\(glyphs.stale) \(word)\(age)", Style(.stale, bold: true))
+        }
+        x = buffer.write("   " + status.0, x: x, y: 0, style: status.1)
+        let clock = Self.clockText(now)
+        buffer.write(clock, x: width - CharacterWidth.of(clock) - 1, y: 0, style: Style(.dim))
+    }
+
+    private func drawFooter(_ buffer: inout Buffer, area: Rect) {
+        switch mode {
+        case .filter:
+            buffer.write(" /" + input + "▏", x: 0, y: area.y, style: Style(.accent, bold: true))
+            return
+        case .command:
+            buffer.write(" :" + input + "▏", x: 0, y: area.y, style: Style(.accent, bold: true))
+            return
+        case .exactWeight:
+            buffer.write(" canary weight (0–100): " + input + "▏", x: 0, y: area.y, style: Style(.accent, bold: true))
+            return
+        case .normal:
+            break
+        }
+        if let flash {
+            buffer.write(" " + CharacterWidth.truncate(flash.text, to: width - 2), x: 0, y: area.y, style: Style(flash.role, bold: true))
+            return
+        }
+        HintBar(hints: KeyRegistry.hints(for: screen, readOnly: readOnly)).render(into: &buffer, area: area)
+    }
+
+    private func drawDialog(_ buffer: inout Buffer, text: String) {
+        let boxWidth = min(width - 4, CharacterWidth.of(text) + 6)
+        let rect = Rect(x: (width - boxWidth) / 2, y: height / 2 - 2, width: boxWidth, height: 3)
+        buffer.fill(rect, style: Style(.dialog))
+        let inner = buffer.box(rect, title: "confirm", glyphs: glyphs, style: Style(.dialog, bold: true))
+        buffer.write(" " + text, x: inner.x, y: inner.y, style: Style(.dialog, bold: true), clip: inner)
+    }
+
+    // MARK: Routes screen
+
+    private mutating func drawRoutesScreen(_ buffer: inout Buffer, area: Rect) {
+        let retirementItems = (lifecycle?.entries ?? []).filter { $0.secondsLeft != nil && !$0.deployments.isEmpty }
+        // Retirements: a few lines. The detail: slider, error rates, a chart of
+        // 3–8 rows, latency. The routes table: everything else.
+        let retirementRows = min(max(retirementItems.count, 1), area.height >= 34 ? 4 : 2)
+        let spare = area.height - (retirementRows + 2) - (max(visibleRoutes.count, 1) + 3) - 5
+        let chartRows = min(max(spare, 3), 8)
+        let (rest, retirementsArea) = area.splitBottom(retirementRows + 2)
+        let (routesArea, detailArea) = rest.splitBottom(chartRows + 5)
+        drawRoutesTable(&buffer, area: routesArea)
+        drawDetail(&buffer, area: detailArea)
+        drawRetirements(&buffer, area: retirementsArea, items: retirementItems)
+    }
+
+    private func drawRoutesTable(_ buffer: inout Buffer, area: Rect) {
+        let title = filter.isEmpty ? "Routes" : "Routes /\(filter)"
+        let inner = buffer.box(area, title: title, glyphs: glyphs)
+        let wide = width >= 110
+        var columns = [
+            TableWidget.Column("ROUTE", width: 12), TableWidget.Column("STABLE", width: 17), TableWidget.Column("CANARY", width: 17),
+            TableWidget.Column("SPLIT", width: 15), TableWidget.Column("ERRΔ", width: 6, rightAligned: true),
+        ]
+        if wide {
+            columns += [TableWidget.Column("P95", width: 7, rightAligned: true), TableWidget.Column("BREAKER", width: 10), TableWidget.Column("REV", width: 5)]
+        }
+        let stale = isStale
+        let rows = visibleRoutes.map { route -> [TableWidget.Item] in
+            let canary = Self.canary(of: route)
+            let stable = route.deployment(named: route.stable)
+            let split = canary?.weight.percent ?? 0
+            let view = metrics[route.name]
+            let delta = errorDelta(route: route, canary: canary, view: view)
+            let text: StyleRole = stale ? .stale : .text
+            var items = [
+                TableWidget.Item(route.name, Style(text, bold: true)),
+                TableWidget.Item(stable.map { "\($0.model)@\($0.version)" } ?? "-", Style(stale ? .stale : .stable)),
+                TableWidget.Item(canary.map { $0.weight > .zero ? "\($0.model)@\($0.version)" : "—" } ?? "—", Style(stale ? .stale : .canary)),
+                TableWidget.Item(Self.splitText(split, glyphs: glyphs), Style(stale ? .stale : .canary)),
+                TableWidget.Item(delta.map { String(format: "%+.1f", $0) } ?? "—", Style(stale ? .stale : (delta ?? 0) > 1 ? .bad : .text)),
+            ]
+            if wide {
+                let p95 = view?.deployments.compactMap { $0.latencyMs?.p95 }.max()
+                let breakers = view?.deployments.map(\.breaker) ?? []
+                let breaker = breakers.contains("open") ? "\(glyphs.fail) open" : breakers.contains("half-open") ? "\(glyphs.warn) half" : breakers.isEmpty ? "—" : "\(glyphs.ok) closed"
+                items += [
+                    TableWidget.Item(p95.map { String(format: "%.0fms", $0) } ?? "—", Style(text)),
+                    TableWidget.Item(breaker, Style(stale ? .stale : breakers.contains("open") ? .bad : breakers.contains("half-open") ? .warning : .good)),
+                    TableWidget.Item("r\(route.revision)", Style(.dim)),
+                ]
+            }
+            return items
+        }
+        let selectedIndex = visibleRoutes.firstIndex { $0.name == selected?.name }
+        TableWidget(columns: columns, rows: rows, selected: selectedIndex).render(into: &buffer, area: inner, glyphs: glyphs)
+        if visibleRoutes.isEmpty {
+            buffer.write(routes.isEmpty ? "  no routes yet" : "  no route matches /\(filter)", x: inner.x, y: inner.y + 1, style: Style(.dim))
+        }
+    }
+
+    static func splitText(_ canaryPercent: Double, glyphs: Glyphs) -> String {
+        let filled = Int((canaryPercent / 10).rounded())
+        return String(repeating: glyphs.barFull, count: filled) + String(repeating: glyphs.barEmpty, count: 10 - filled)
+            + String(format: " %3.0f%%", canaryPercent)
+    }
+
+    private func errorRate(_ deployment: String?, in view: RouteMetricsView?) -> Double? {
+        guard let deployment else { return nil }
+        return view?.deployments.first { $0.name == deployment }?.errorRatePercent
+    }
+
+    private func errorDelta(route: Route, canary: Deployment?, view: RouteMetricsView?) -> Double? {
+        guard let canaryRate = errorRate(canary?.name, in: view), let stableRate = errorRate(route.stable, in: view) else { return nil }
+        return canaryRate - stableRate
+    }
+
+    private mutating func drawDetail(_ buffer: inout Buffer, area: Rect) {
+        guard let route = selected else {
+            buffer.box(area, title: "no route selected", glyphs: glyphs)
+            return
+        }
+        let canary = slider.flatMap { route.deployment(named: $0.canary) } ?? Self.canary(of: route)
+        let title = canary.map { "\(route.name) ▸ canary \($0.name)" } ?? "\(route.name) ▸ \(route.stable) only"
+        let inner = buffer.box(area, title: title, glyphs: glyphs)
+        guard inner.height >= 4 else { return }
+        let view = metrics[route.name]
+        // The slider.
+        var row = inner.y
+        if let canary {
+            let value = slider?.route == route.name ? slider!.value : canary.weight.percent
+            let pending = slider?.route == route.name && slider!.pending
+            let moving = slider?.route == route.name && !pending
+            buffer.write("canary", x: inner.x + 1, y: row, style: Style(.canary, bold: true))
+            let hint = readOnly ? "read-only" : pending ? "pending…" : moving ? "⏎ apply  esc cancel" : "←/→ ±1  H/L ±10  drag"
+            let hintWidth = CharacterWidth.of(hint)
+            // A fixed slot for the hint, so the track never changes under a drag.
+            let hintSlot = 22
+            let sliderArea = Rect(x: inner.x + 8, y: row, width: inner.width - 8 - hintSlot - 2, height: 1)
+            SliderWidget(value: value, pending: pending).render(into: &buffer, area: sliderArea, glyphs: glyphs)
+            sliderTrack = SliderWidget.track(in: sliderArea)
+            buffer.write(hint, x: inner.maxX - hintWidth - 1, y: row, style: Style(pending ? .warning : .dim))
+        } else {
+            buffer.write("single deployment: \(route.stable) takes all traffic", x: inner.x + 1, y: row, style: Style(.dim))
+        }
+        row += 1
+        // Error rates, per deployment.
+        let stableRate = errorRate(route.stable, in: view)
+        let canaryRate = errorRate(canary?.name, in: view)
+        var x = buffer.write("error rate", x: inner.x + 1, y: row, style: Style(.header, bold: true))
+        x = buffer.write("  stable " + (stableRate.map { String(format: "%.1f %%", $0) } ?? "—"), x: x, y: row, style: Style(.stable))
+        if canary != nil {
+            x = buffer.write("  canary " + (canaryRate.map { String(format: "%.1f %%", $0) } ?? "—"), x: x, y: row, style: Style(.canary))
+            if let stableRate, let canaryRate {
+                let delta = canaryRate - stableRate
+                let good = delta <= 1.0
+                x = buffer.write("  Δ \(String(format: "%+.1f", delta)) pp \(good ? glyphs.ok : glyphs.fail)", x: x, y: row, style: Style(good ? .good : .bad, bold: !good))
+            }
+        }
+        let samples = view?.deployments.reduce(0) { $0 + $1.requests } ?? 0
+        buffer.write("  n = \(samples)  (5 min)", x: x, y: row, style: Style(.dim))
+        row += 1
+        // The error-rate chart.
+        let chartHeight = inner.maxY - row - 1
+        if chartHeight >= 2 {
+            func series(_ deployment: String?, _ role: StyleRole) -> ChartWidget.Series? {
+                guard let points = view?.deployments.first(where: { $0.name == deployment })?.series else { return nil }
+                return ChartWidget.Series(values: points.map { $0.requests > 0 ? Double($0.failures) * 100 / Double($0.requests) : nil }, style: Style(role))
+            }
+            let all = [series(route.stable, .stable), series(canary?.name, .canary)].compactMap { $0 }
+            let maximum = all.flatMap { $0.values.compactMap { $0 } }.max() ?? 1
+            ChartWidget(series: all, maximum: max(maximum, 2), threshold: (stableRate ?? 0) + 1, unit: "%")
+                .render(into: &buffer, area: Rect(x: inner.x, y: row, width: inner.width, height: chartHeight), glyphs: glyphs)
+            row += chartHeight
+        }
+        // Latency, time to first token, cost.
+        func pair(_ pick: (RouteMetricsView.Deployment) -> Double?, _ format: String) -> String {
+            let s = view?.deployments.first { $0.name == route.stable }.flatMap(pick).map { String(format: format, $0) } ?? "—"
+            guard let canary else { return s }
+            let c = view?.deployments.first { $0.name == canary.name }.flatMap(pick).map { String(format: format, $0) } ?? "—"
+            return "\(s) / \(c)"
+        }
+        let line = "p95 \(pair({ $0.latencyMs?.p95 }, "%.0f")) ms   TTFT p95 \(pair({ $0.timeToFirstTokenMs?.p95 }, "%.0f")) ms   $/req \(pair({ $0.costPerRequest }, "%.4f"))   r\(route.revision)"
+        buffer.write(line, x: inner.x + 1, y: inner.maxY - 1, style: Style(.text), clip: inner)
+    }
+
+    private func drawRetirements(_ buffer: inout Buffer, area: Rect, items: [LifecycleListView.Entry]) {
+        let inner = buffer.box(area, title: "Retirements" + (lifecycle.map { " · catalog \($0.catalog)" } ?? ""), glyphs: glyphs)
+        guard !items.isEmpty else {
+            buffer.write(lifecycle == nil ? " loading…" : " no version in use has a retirement date", x: inner.x, y: inner.y, style: Style(.dim))
+            return
+        }
+        for (index, item) in items.prefix(inner.height).enumerated() {
+            drawRetirement(&buffer, item: item, x: inner.x + 1, y: inner.y + index, width: inner.width - 2)
+        }
+    }
+
+    private func drawRetirement(_ buffer: inout Buffer, item: LifecycleListView.Entry, x: Int, y: Int, width: Int) {
+        let (glyph, role) = Self.urgency(item, glyphs: glyphs)
+        var column = buffer.write(glyph + " ", x: x, y: y, style: Style(role, bold: true))
+        column = buffer.write("\(item.model) \(item.version)", x: column, y: y, style: Style(.text, bold: true))
+        let left = item.secondsLeft.map { $0 > 0 ? "in " + Self.countdown($0) : "retired" } ?? ""
+        let retires = item.retirement.map { (item.retirementNoEarlierThan ? "  retires ≥ " : "  retires ") + $0 } ?? ""
+        column = buffer.write(retires + "  " + left, x: column, y: y, style: Style(role))
+        let users = item.deployments.filter { $0.weight > 0 }.count
+        buffer.write("  \(item.phase) · serving \(users) deployment\(users == 1 ? "" : "s")", x: column, y: y, style: Style(.dim), clip: Rect(x: x, y: y, width: width, height: 1))
+    }
+
+    static func urgency(_ item: LifecycleListView.Entry, glyphs: Glyphs) -> (String, StyleRole) {
+        guard let seconds = item.secondsLeft, !item.retirementNoEarlierThan else { return (glyphs.ok, .good) }
+        if seconds <= 0 { return (glyphs.fail, .critical) }
+        if seconds <= 7 * 86_400 { return (glyphs.fail, .bad) }
+        if seconds <= 30 * 86_400 { return (glyphs.warn, .warning) }
+        if seconds <= 60 * 86_400 { return (glyphs.warn, .accent) }
+        return (glyphs.ok, .good)
+    }
+
+    // MARK: Other screens
+
+    private func drawAudit(_ buffer: inout Buffer, area: Rect) {
+        let inner = buffer.box(area, title: "Audit log", glyphs: glyphs)
+        let rows = audit.map { event -> [TableWidget.Item] in
+            let revisions = [event.fromRevision.map { "r\($0)" }, event.toRevision.map { "r\($0)" }].compactMap { $0 }.joined(separator: "→")
+            return [
+                TableWidget.Item(Self.clockText(Moment(nanoseconds: event.atMilliseconds * 1_000_000)), Style(.dim)),
+                TableWidget.Item(event.actor, Style(.accent)), TableWidget.Item(event.action, Style(.text, bold: true)),
+                TableWidget.Item(event.route ?? "—"), TableWidget.Item(revisions.isEmpty ? "—" : revisions, Style(.dim)),
+                TableWidget.Item(event.detail),
+            ]
+        }
+        TableWidget(
+            columns: [
+                TableWidget.Column("TIME", width: 20), TableWidget.Column("ACTOR", width: 10), TableWidget.Column("ACTION", width: 18),
+                TableWidget.Column("ROUTE", width: 12), TableWidget.Column("REVISION", width: 9), TableWidget.Column("DETAIL", width: max(10, inner.width - 76)),
+            ],
+            rows: rows, selected: nil
+        ).render(into: &buffer, area: inner, glyphs: glyphs)
+    }
+
+    private func drawLifecycle(_ buffer: inout Buffer, area: Rect, rows: Int?) {
+        let inner = buffer.box(area, title: "Lifecycle" + (lifecycle.map { " · catalog \($0.catalog)" } ?? ""), glyphs: glyphs)
+        for (index, item) in (lifecycle?.entries ?? []).prefix(inner.height).enumerated() {
+            drawRetirement(&buffer, item: item, x: inner.x + 1, y: inner.y + index, width: inner.width - 2)
+        }
+    }
+
+    private func drawHelp(_ buffer: inout Buffer, area: Rect) {
+        let inner = buffer.box(area, title: "Keys", glyphs: glyphs)
+        for (index, binding) in KeyRegistry.all.enumerated() where index < inner.height {
+            let y = inner.y + index
+            let refused = readOnly && binding.mutating
+            buffer.write(binding.keys, x: inner.x + 2, y: y, style: Style(refused ? .dim : .hintKey, bold: !refused))
+            buffer.write(binding.label + (refused ? "  (read-only)" : ""), x: inner.x + 12, y: y, style: Style(refused ? .dim : .text))
+        }
+        buffer.write("commands: :routes :audit :lifecycle :help :q", x: inner.x + 2, y: inner.maxY - 1, style: Style(.dim))
+    }
+
+    // MARK: Formatting
+
+    /// `23d 04h 12m 09s`.
+    public static func countdown(_ seconds: Int64) -> String {
+        let d = seconds / 86_400, h = (seconds % 86_400) / 3600, m = (seconds % 3600) / 60, s = seconds % 60
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return d > 0 ? "\(d)d \(two(h))h \(two(m))m \(two(s))s" : "\(two(h))h \(two(m))m \(two(s))s"
+    }
+
+    static func shortAge(_ duration: Duration) -> String {
+        let seconds = Int(duration.secondsDouble)
+        return seconds < 60 ? "\(seconds)s" : seconds < 3600 ? "\(seconds / 60)m" : "\(seconds / 3600)h"
+    }
+
+    static func clockText(_ moment: Moment) -> String {
+        let day = CalendarDay(moment)
+        let seconds = (moment.nanoseconds / 1_000_000_000) % 86_400
+        func two(_ n: Int64) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(day) \(two(seconds / 3600)):\(two(seconds % 3600 / 60)):\(two(seconds % 60))Z"
+    }
+}
+
+extension StyleRole {
+    var bold: Style { Style(self, bold: true) }
+}

@@ -1,0 +1,50 @@
+import SwitchyardCore
+
+/// A key press, decoded by the terminal backend.
+public enum Key: Hashable, Sendable {
+    case character(Character)
+    case up, down, left, right, shiftLeft, shiftRight, home, end
+    case enter, escape, tab, backspace
+    case interrupt
+}
+
+/// A mouse event in cell coordinates.
+public struct MouseEvent: Hashable, Sendable {
+    public enum Kind: Hashable, Sendable { case press, drag, release }
+    public var kind: Kind
+    public var x: Int
+    public var y: Int
+
+    public init(kind: Kind, x: Int, y: Int) {
+        self.kind = kind
+        self.x = x
+        self.y = y
+    }
+}
+
+/// Everything that can happen to the console: input, time, and the answers of
+/// the effects it asked for.
+public enum ConsoleMessage: Sendable {
+    case key(Key)
+    case mouse(MouseEvent)
+    case resize(width: Int, height: Int)
+    case tick(Moment)
+    case routesLoaded([Route], at: Moment)
+    case metricsLoaded(route: String, RouteMetricsView)
+    case lifecycleLoaded(LifecycleListView)
+    case auditLoaded([AuditEvent])
+    case fetchFailed(String, at: Moment)
+    case changeDone(ChangeView, action: String)
+    case changeRefused(String)
+}
+
+/// What the console asks its runtime to do; answers come back as messages.
+public enum ConsoleEffect: Hashable, Sendable {
+    case refresh(selected: String?)
+    case setWeights(route: String, weights: [String: Double], ifMatch: Int)
+    case rollback(route: String)
+    case promote(route: String)
+    case pause(route: String)
+    case resume(route: String)
+    case quit
+}

@@ -1,0 +1,76 @@
+import Foundation
+
+// What the management API answers, as its clients (ctl, the console) read it.
+
+/// `GET /lifecycle`.
+public struct LifecycleListView: Decodable, Sendable {
+    public struct Entry: Decodable, Sendable {
+        public struct Use: Decodable, Sendable {
+            public let route: String
+            public let deployment: String
+            public let weight: Double
+        }
+
+        public let provider: String
+        public let model: String
+        public let version: String
+        public let deploymentType: String
+        public let phase: String
+        public let retirement: String?
+        public let retirementNoEarlierThan: Bool
+        public let secondsLeft: Int64?
+        public let replacement: String?
+        public let deployments: [Use]
+    }
+
+    public let catalog: String
+    public let entries: [Entry]
+}
+
+/// The parts of `GET /routes/{route}/metrics` that ctl shows.
+public struct RouteMetricsView: Decodable, Sendable {
+    public struct Deployment: Decodable, Sendable {
+        public struct Quantiles: Decodable, Sendable {
+            public let p50: Double
+            public let p95: Double
+            public let p99: Double
+        }
+
+        public let name: String
+        public let requests: Int
+        public let errorRatePercent: Double?
+        public let latencyMs: Quantiles?
+        public let timeToFirstTokenMs: Quantiles?
+        public let costPerRequest: Double?
+        public let breaker: String
+        /// 10-second points, oldest first (absent in older servers' replies).
+        public let series: [Point]?
+
+        public struct Point: Decodable, Sendable {
+            public let start: Int64
+            public let requests: Int
+            public let failures: Int
+            public let p95Ms: Double?
+        }
+    }
+
+    public let windowSeconds: Int
+    public let deployments: [Deployment]
+}
+
+/// `GET /routes` and `GET /audit` bodies.
+public struct RouteListView: Decodable, Sendable {
+    public let routes: [Route]
+}
+
+public struct AuditListView: Decodable, Sendable {
+    public let events: [AuditEvent]
+}
+
+/// The reply to weights, rollback and promote.
+public struct ChangeView: Decodable, Sendable {
+    public let route: Route
+    public let revision: Int
+    public let changed: Bool
+    public let serverTimeMs: Double
+}

@@ -1,0 +1,279 @@
+import Foundation
+
+/// Glyph sets: Unicode when the terminal is UTF-8, ASCII otherwise.
+public struct Glyphs: Hashable, Sendable {
+    public var horizontal, vertical, topLeft, topRight, bottomLeft, bottomRight, teeLeft, teeRight: String
+    public var barFull, barEmpty, sliderKnob, sliderTrack, sliderFilled, pointer: String
+    public var ok, warn, fail, pending, live, stale: String
+    public var braille: Bool
+
+    public static let unicode = Glyphs(
+        horizontal: "─", vertical: "│", topLeft: "┌", topRight: "┐", bottomLeft: "└", bottomRight: "┘", teeLeft: "├", teeRight: "┤",
+        barFull: "█", barEmpty: "░", sliderKnob: "●", sliderTrack: "─", sliderFilled: "━", pointer: "▶",
+        ok: "✔", warn: "▲", fail: "✖", pending: "…", live: "●", stale: "○", braille: true
+    )
+    public static let ascii = Glyphs(
+        horizontal: "-", vertical: "|", topLeft: "+", topRight: "+", bottomLeft: "+", bottomRight: "+", teeLeft: "+", teeRight: "+",
+        barFull: "#", barEmpty: ".", sliderKnob: "O", sliderTrack: "-", sliderFilled: "=", pointer: ">",
+        ok: "v", warn: "!", fail: "x", pending: "~", live: "*", stale: "o", braille: false
+    )
+}
+
+extension Buffer {
+    /// A bordered box with a title on its top edge; returns the inner area.
+    @discardableResult
+    public mutating func box(_ rect: Rect, title: String = "", glyphs: Glyphs, style: Style = Style(.border), titleStyle: Style = Style(.title, bold: true)) -> Rect {
+        guard rect.width >= 2, rect.height >= 2 else { return Rect(x: rect.x, y: rect.y, width: 0, height: 0) }
+        for x in rect.x + 1..<rect.maxX - 1 {
+            self[x, rect.y] = Cell(glyphs.horizontal, style: style)
+            self[x, rect.maxY - 1] = Cell(glyphs.horizontal, style: style)
+        }
+        for y in rect.y + 1..<rect.maxY - 1 {
+            self[rect.x, y] = Cell(glyphs.vertical, style: style)
+            self[rect.maxX - 1, y] = Cell(glyphs.vertical, style: style)
+        }
+        self[rect.x, rect.y] = Cell(glyphs.topLeft, style: style)
+        self[rect.maxX - 1, rect.y] = Cell(glyphs.topRight, style: style)
+        self[rect.x, rect.maxY - 1] = Cell(glyphs.bottomLeft, style: style)
+        self[rect.maxX - 1, rect.maxY - 1] = Cell(glyphs.bottomRight, style: style)
+        if !title.isEmpty {
+            let text = " " + CharacterWidth.truncate(title, to: rect.width - 6) + " "
+            write(text, x: rect.x + 2, y: rect.y, style: titleStyle)
+        }
+        return rect.inset(1)
+    }
+
+    /// A bar `width` cells long, `fraction` of it full.
+    public mutating func bar(x: Int, y: Int, width: Int, fraction: Double, glyphs: Glyphs, full: Style, empty: Style) {
+        let filled = Int((max(0, min(1, fraction)) * Double(width)).rounded())
+        for index in 0..<width {
+            self[x + index, y] = index < filled ? Cell(glyphs.barFull, style: full) : Cell(glyphs.barEmpty, style: empty)
+        }
+    }
+}
+
+/// A table: a header row, then rows; columns have fixed widths, the last takes the rest.
+public struct TableWidget: Sendable {
+    public struct Column: Sendable {
+        public var title: String
+        public var width: Int
+        public var rightAligned: Bool
+
+        public init(_ title: String, width: Int, rightAligned: Bool = false) {
+            self.title = title
+            self.width = width
+            self.rightAligned = rightAligned
+        }
+    }
+
+    /// One cell's text and style.
+    public struct Item: Sendable {
+        public var text: String
+        public var style: Style
+
+        public init(_ text: String, _ style: Style = .plain) {
+            self.text = text
+            self.style = style
+        }
+    }
+
+    public var columns: [Column]
+    public var rows: [[Item]]
+    public var selected: Int?
+
+    public init(columns: [Column], rows: [[Item]], selected: Int?) {
+        self.columns = columns
+        self.rows = rows
+        self.selected = selected
+    }
+
+    /// The first row shown so that `selected` stays visible in `height - 1` rows.
+    public static func scrollOffset(selected: Int?, rows: Int, visible: Int) -> Int {
+        guard let selected, visible > 0, rows > visible else { return 0 }
+        return min(max(0, selected - visible + 1), rows - visible)
+    }
+
+    public func render(into buffer: inout Buffer, area: Rect, glyphs: Glyphs) {
+        guard area.height > 0 else { return }
+        var x = area.x + 1
+        for column in columns {
+            buffer.write(column.title, x: x, y: area.y, style: Style(.header, bold: true), clip: area)
+            x += column.width + 1
+        }
+        let visible = area.height - 1
+        let offset = Self.scrollOffset(selected: selected, rows: rows.count, visible: visible)
+        for (line, index) in (offset..<min(rows.count, offset + visible)).enumerated() {
+            let y = area.y + 1 + line
+            let isSelected = index == selected
+            if isSelected {
+                buffer.fill(Rect(x: area.x, y: y, width: area.width, height: 1), style: Style(.selected))
+                buffer.write(glyphs.pointer, x: area.x, y: y, style: Style(.selected, bold: true), clip: area)
+            }
+            var x = area.x + 1
+            for (column, item) in zip(columns, rows[index]) {
+                let text = CharacterWidth.truncate(item.text, to: column.width)
+                let pad = column.rightAligned ? column.width - CharacterWidth.of(text) : 0
+                var style = item.style
+                if isSelected { style.reverse = false; if style.role == .text { style.role = .selected } }
+                buffer.write(text, x: x + pad, y: y, style: style, clip: area)
+                x += column.width + 1
+            }
+        }
+    }
+}
+
+/// A percentage slider: `canary ◀━━━━●────▶ 30 %`.
+public struct SliderWidget: Sendable {
+    public var value: Double
+    public var pending: Bool
+
+    public init(value: Double, pending: Bool) {
+        self.value = value
+        self.pending = pending
+    }
+
+    /// The track's cells for a slider drawn in `area`: where clicks and drags land.
+    public static func track(in area: Rect) -> Rect {
+        Rect(x: area.x + 1, y: area.y, width: max(0, area.width - 9), height: 1)
+    }
+
+    /// The percentage a click at column `x` on `track` means.
+    public static func value(atColumn x: Int, track: Rect) -> Double {
+        guard track.width > 1 else { return 0 }
+        let position = Double(min(max(x, track.x), track.maxX - 1) - track.x) / Double(track.width - 1)
+        return (position * 100).rounded()
+    }
+
+    public func render(into buffer: inout Buffer, area: Rect, glyphs: Glyphs) {
+        let track = Self.track(in: area)
+        guard track.width > 2 else { return }
+        buffer.write(glyphs.braille ? "◀" : "<", x: area.x, y: area.y, style: Style(.dim))
+        let knob = track.x + Int((value / 100 * Double(track.width - 1)).rounded())
+        for x in track.x..<track.maxX {
+            if x < knob {
+                buffer[x, track.y] = Cell(glyphs.sliderFilled, style: Style(.canary))
+            } else if x == knob {
+                buffer[x, track.y] = Cell(glyphs.sliderKnob, style: Style(pending ? .warning : .accent, bold: true))
+            } else {
+                buffer[x, track.y] = Cell(glyphs.sliderTrack, style: Style(.dim))
+            }
+        }
+        buffer.write(glyphs.braille ? "▶" : ">", x: track.maxX, y: area.y, style: Style(.dim))
+        let label = String(format: "%3.0f %%", value) + (pending ? " " + glyphs.pending : "")
+        buffer.write(label, x: track.maxX + 2, y: area.y, style: Style(pending ? .warning : .text, bold: true))
+    }
+}
+
+/// A line chart of one or more series in braille dots (2×4 per cell), with
+/// block and ASCII fallbacks, and an optional threshold line.
+public struct ChartWidget: Sendable {
+    public struct Series: Sendable {
+        public var values: [Double?]
+        public var style: Style
+
+        public init(values: [Double?], style: Style) {
+            self.values = values
+            self.style = style
+        }
+    }
+
+    public var series: [Series]
+    public var maximum: Double
+    public var threshold: Double?
+    public var unit: String
+
+    public init(series: [Series], maximum: Double, threshold: Double? = nil, unit: String = "") {
+        self.series = series
+        self.maximum = maximum
+        self.threshold = threshold
+        self.unit = unit
+    }
+
+    static func label(_ value: Double, unit: String) -> String {
+        (value >= 10 || value == value.rounded() ? String(format: "%.0f", value) : String(format: "%.1f", value)) + unit
+    }
+
+    public func render(into buffer: inout Buffer, area: Rect, glyphs: Glyphs) {
+        let labelWidth = 6
+        guard area.width > labelWidth + 2, area.height >= 2 else { return }
+        let plot = Rect(x: area.x + labelWidth, y: area.y, width: area.width - labelWidth, height: area.height)
+        let top = max(maximum, threshold ?? 0) > 0 ? max(maximum, (threshold ?? 0) * 1.25) : 1
+        buffer.write(Self.label(top, unit: unit).padding(toLength: labelWidth - 1, withPad: " ", startingAt: 0), x: area.x, y: area.y, style: Style(.dim))
+        buffer.write(Self.label(0, unit: unit), x: area.x, y: area.maxY - 1, style: Style(.dim))
+        if let threshold {
+            let row = plot.maxY - 1 - Int((threshold / top * Double(plot.height - 1)).rounded())
+            for x in plot.x..<plot.maxX where buffer[x, row].symbol == " " {
+                buffer[x, row] = Cell(glyphs.braille ? "┄" : "-", style: Style(.threshold))
+            }
+        }
+        if glyphs.braille {
+            renderBraille(into: &buffer, plot: plot, top: top)
+        } else {
+            renderASCII(into: &buffer, plot: plot, top: top)
+        }
+    }
+
+    /// Braille: each cell is 2 columns × 4 rows of dots.
+    private func renderBraille(into buffer: inout Buffer, plot: Rect, top: Double) {
+        let dotRows = plot.height * 4
+        let dotColumns = plot.width * 2
+        for series in series {
+            var bits = [UInt8](repeating: 0, count: plot.width * plot.height)
+            let values = Array(series.values.suffix(dotColumns))
+            let start = dotColumns - values.count
+            for (index, value) in values.enumerated() {
+                guard let value else { continue }
+                let column = start + index
+                let level = Int((min(max(value, 0), top) / top * Double(dotRows - 1)).rounded())
+                let dotRow = dotRows - 1 - level
+                let cell = (dotRow / 4) * plot.width + column / 2
+                bits[cell] |= Self.brailleBit(column: column % 2, row: dotRow % 4)
+            }
+            for (cell, pattern) in bits.enumerated() where pattern != 0 {
+                let x = plot.x + cell % plot.width
+                let y = plot.y + cell / plot.width
+                let existing = buffer[x, y].symbol.unicodeScalars.first.map { $0.value >= 0x2800 && $0.value <= 0x28FF ? UInt8($0.value - 0x2800) : 0 } ?? 0
+                buffer[x, y] = Cell(String(UnicodeScalar(0x2800 + UInt32(pattern | existing))!), style: series.style)
+            }
+        }
+    }
+
+    static func brailleBit(column: Int, row: Int) -> UInt8 {
+        // Dot numbering: left column 1,2,3,7; right column 4,5,6,8.
+        let left: [UInt8] = [0x01, 0x02, 0x04, 0x40]
+        let right: [UInt8] = [0x08, 0x10, 0x20, 0x80]
+        return column == 0 ? left[row] : right[row]
+    }
+
+    private func renderASCII(into buffer: inout Buffer, plot: Rect, top: Double) {
+        for series in series {
+            let values = Array(series.values.suffix(plot.width))
+            let start = plot.width - values.count
+            for (index, value) in values.enumerated() {
+                guard let value else { continue }
+                let level = Int((min(max(value, 0), top) / top * Double(plot.height - 1)).rounded())
+                buffer[plot.x + start + index, plot.maxY - 1 - level] = Cell("*", style: series.style)
+            }
+        }
+    }
+}
+
+/// The key hints at the bottom: `R rollback  P promote  q quit`.
+public struct HintBar: Sendable {
+    public var hints: [(key: String, label: String)]
+
+    public init(hints: [(key: String, label: String)]) {
+        self.hints = hints
+    }
+
+    public func render(into buffer: inout Buffer, area: Rect) {
+        var x = area.x + 1
+        for hint in hints {
+            let width = CharacterWidth.of(hint.key) + 1 + CharacterWidth.of(hint.label)
+            guard x + width <= area.maxX else { break }
+            x = buffer.write(hint.key, x: x, y: area.y, style: Style(.hintKey, bold: true))
+            x = buffer.write(" " + hint.label, x: x, y: area.y, style: Style(.hint))
+            x += 2
+        }
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import NIOHTTP1
+import Synchronization
+import SwitchyardConsole
+import SwitchyardCore
+import SwitchyardCtl
+import SwitchyardTUI
+
+/// Runs the console: the terminal on its own thread (input with a short
+/// timeout, so it never waits on anything else), and the network as tasks that
+/// post messages back. Nothing on the UI thread waits for the network.
+public final class ConsoleRuntime: Sendable {
+    private let client: ManagementClient
+    private let inbox = Mutex<[ConsoleMessage]>([])
+    private let finished = Mutex(false)
+    private let readOnly: Bool
+    private let mouse: Bool
+    private let pollInterval: Duration
+
+    public init(apiURL: String, token: String?, readOnly: Bool, mouse: Bool, pollInterval: Duration = .seconds(1)) {
+        self.client = ManagementClient(baseURL: apiURL, token: token)
+        self.readOnly = readOnly
+        self.mouse = mouse
+        self.pollInterval = pollInterval
+    }
+
+    func post(_ message: ConsoleMessage) {
+        inbox.withLock { $0.append(message) }
+    }
+
+    var isFinished: Bool { finished.withLock { $0 } }
+
+    /// Shows the console until the user quits (or SIGTERM/SIGINT arrive);
+    /// the terminal is restored on every way out.
+    public func run() async {
+        let signals = [SIGTERM, SIGINT, SIGHUP].map { signal -> any DispatchSourceSignal in
+            Foundation.signal(signal, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: signal)
+            source.setEventHandler { [weak self] in self?.finished.withLock { $0 = true } }
+            source.resume()
+            return source
+        }
+        let poller = Task { await self.poll() }
+        let readOnly = self.readOnly
+        let mouse = self.mouse
+        let apiURL = client.baseURL
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let thread = Thread {
+                self.uiLoop(apiURL: apiURL, readOnly: readOnly, mouse: mouse)
+                continuation.resume()
+            }
+            thread.name = "switchyard-console"
+            thread.start()
+        }
+        poller.cancel()
+        for source in signals { source.cancel() }
+    }
+
+    private func uiLoop(apiURL: String, readOnly: Bool, mouse: Bool) {
+        let screen = TerminalScreen(mouse: mouse)
+        screen.open()
+        defer { screen.close() }
+        var state = ConsoleState(apiURL: apiURL, readOnly: readOnly, now: SystemClock().now(), width: screen.size.width, height: screen.size.height)
+        var frame = state.view()
+        screen.draw(frame, full: true)
+        var lastTick = ContinuousClock.now
+        while !isFinished {
+            var messages: [ConsoleMessage] = []
+            // Read every key already typed, then what the network sent.
+            while let input = screen.read() {
+                messages.append(input)
+                if messages.count > 64 { break }
+            }
+            messages += inbox.withLock { inbox in
+                defer { inbox.removeAll() }
+                return inbox
+            }
+            if ContinuousClock.now - lastTick >= .milliseconds(250) {
+                messages.append(.tick(SystemClock().now()))
+                lastTick = .now
+            }
+            guard !messages.isEmpty else { continue }
+            var resized = false
+            for message in messages {
+                if case .resize = message { resized = true }
+                for effect in state.update(message) {
+                    if effect == .quit {
+                        finished.withLock { $0 = true }
+                    } else {
+                        Task { await self.perform(effect) }
+                    }
+                }
+            }
+            frame = state.view()
+            screen.draw(frame, full: resized)
+        }
+    }
+
+    // MARK: Effects
+
+    private func poll() async {
+        while !Task.isCancelled {
+            await refresh()
+            try? await Task.sleep(for: pollInterval)
+        }
+    }
+
+    private func refresh() async {
+        do {
+            let (list, _) = try await client.get("/routes", as: RouteListView.self)
+            post(.routesLoaded(list.routes, at: SystemClock().now()))
+            for route in list.routes.prefix(50) {
+                let name = route.name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? route.name
+                if let (metrics, _) = try? await client.get("/routes/\(name)/metrics?window=5m", as: RouteMetricsView.self) {
+                    post(.metricsLoaded(route: route.name, metrics))
+                }
+            }
+            if let (lifecycle, _) = try? await client.get("/lifecycle", as: LifecycleListView.self) { post(.lifecycleLoaded(lifecycle)) }
+            if let (audit, _) = try? await client.get("/audit?limit=100", as: AuditListView.self) { post(.auditLoaded(audit.events)) }
+        } catch {
+            post(.fetchFailed("\(error)", at: SystemClock().now()))
+        }
+    }
+
+    private func perform(_ effect: ConsoleEffect) async {
+        let request: (HTTPMethod, String, [UInt8]?, Int?, String)
+        switch effect {
+        case .quit:
+            return
+        case .refresh:
+            await refresh()
+            return
+        case .setWeights(let route, let weights, let ifMatch):
+            request = (.PUT, "/routes/\(route)/weights", JSONText.encode(["weights": .object(weights.mapValues(JSONValue.number))]), ifMatch, "weights")
+        case .rollback(let route):
+            request = (.POST, "/routes/\(route)/rollback", nil, nil, "rollback")
+        case .promote(let route):
+            request = (.POST, "/routes/\(route)/promote", nil, nil, "promote")
+        case .pause(let route):
+            request = (.POST, "/routes/\(route)/pause", nil, nil, "pause")
+        case .resume(let route):
+            request = (.POST, "/routes/\(route)/resume", nil, nil, "resume")
+        }
+        do {
+            let bytes = try await client.send(request.0, request.1, body: request.2, ifMatch: request.3)
+            if let change = try? JSONDecoder().decode(ChangeView.self, from: Data(bytes)) {
+                post(.changeDone(change, action: request.4))
+            }
+        } catch {
+            switch error {
+            case .refused(_, let message): post(.changeRefused("\(request.4) refused: \(message)"))
+            case .unreachable(let message): post(.changeRefused(message))
+            }
+        }
+    }
+}

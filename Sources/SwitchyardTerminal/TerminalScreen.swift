@@ -1,0 +1,136 @@
+import CNCursesw
+import Foundation
+import SwitchyardConsole
+import SwitchyardTUI
+
+/// The only code that touches the terminal: sets ncurses up and restores it,
+/// draws the cells that changed since the last frame, and turns keys, mouse
+/// events and resizes into console messages.
+final class TerminalScreen {
+    private var previous: Buffer?
+    private var pairs: [StyleRole: Int16] = [:]
+    private let colors: Bool
+    private let mouse: Bool
+    private(set) var isOpen = false
+
+    init(mouse: Bool) {
+        self.mouse = mouse
+        self.colors = ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    }
+
+    var size: (width: Int, height: Int) { (Int(sy_cols()), Int(sy_lines())) }
+
+    func open() {
+        setlocale(LC_ALL, "")
+        initscr()
+        raw()
+        noecho()
+        keypad(sy_stdscr(), true)
+        set_escdelay(25)
+        curs_set(0)
+        timeout(50)
+        if colors, has_colors() {
+            start_color()
+            use_default_colors()
+            definePairs()
+        }
+        if mouse {
+            mousemask(sy_all_mouse_events(), nil)
+            mouseinterval(0)
+            // Button-event tracking: motion while a button is held, for drags.
+            FileHandle.standardOutput.write(Data("\u{1B}[?1002h".utf8))
+        }
+        isOpen = true
+    }
+
+    /// Restores the terminal; safe to call more than once.
+    func close() {
+        guard isOpen else { return }
+        isOpen = false
+        if mouse {
+            FileHandle.standardOutput.write(Data("\u{1B}[?1002l".utf8))
+        }
+        endwin()
+    }
+
+    /// The default palette: 256-colour indexes, or the nearest of the 8 basic colours.
+    private func definePairs() {
+        let rich = sy_colors() >= 256
+        let palette: [StyleRole: (Int16, Int16)] = [
+            .text: (-1, -1), .dim: (rich ? 245 : 7, 7), .title: (rich ? 81 : 6, 6), .border: (rich ? 240 : 7, 7), .header: (rich ? 252 : 7, 7),
+            .selected: (rich ? 231 : 7, 7), .accent: (rich ? 117 : 6, 6), .good: (rich ? 78 : 2, 2), .warning: (rich ? 221 : 3, 3),
+            .bad: (rich ? 203 : 1, 1), .critical: (rich ? 196 : 1, 1), .stable: (rich ? 111 : 4, 4), .canary: (rich ? 215 : 3, 3),
+            .threshold: (rich ? 203 : 1, 1), .hint: (rich ? 250 : 7, 7), .hintKey: (rich ? 81 : 6, 6), .flash: (rich ? 221 : 3, 3),
+            .stale: (rich ? 242 : 7, 7), .dialog: (rich ? 231 : 7, 7),
+        ]
+        var next: Int16 = 1
+        for role in StyleRole.allCases {
+            let (fg, richFallback) = palette[role] ?? (-1, -1)
+            let foreground = rich ? fg : richFallback
+            let background: Int16 = role == .selected ? (rich ? 237 : 4) : role == .dialog ? (rich ? 60 : 4) : -1
+            init_pair(next, foreground, background)
+            pairs[role] = next
+            next += 1
+        }
+    }
+
+    /// Draws the runs that changed since the last frame; all of them after a resize.
+    func draw(_ buffer: Buffer, full: Bool = false) {
+        if full { previous = nil; clear() }
+        for run in buffer.changes(since: previous) {
+            var attributes = sy_a_normal()
+            if run.style.bold { attributes |= sy_a_bold() }
+            if run.style.reverse || (!colors && run.style.role == .selected) { attributes |= sy_a_reverse() }
+            if run.style.underline { attributes |= sy_a_underline() }
+            if !colors, run.style.role == .dim || run.style.role == .stale { attributes |= sy_a_dim() }
+            _ = sy_attr_set(attributes, pairs[run.style.role] ?? 0)
+            mvaddstr(Int32(run.y), Int32(run.x), run.text)
+        }
+        refresh()
+        previous = buffer
+    }
+
+    /// The next input, or `nil` when none came within the input timeout.
+    func read() -> ConsoleMessage? {
+        var character: wint_t = 0
+        let result = wget_wch(sy_stdscr(), &character)
+        if result == ERR { return nil }
+        if result == KEY_CODE_YES {
+            let code = Int32(character)
+            if code == sy_key_resize() { return .resize(width: size.width, height: size.height) }
+            if code == sy_key_mouse() { return readMouse() }
+            let keys: [Int32: Key] = [
+                KEY_UP: .up, KEY_DOWN: .down, KEY_LEFT: .left, KEY_RIGHT: .right, KEY_SLEFT: .shiftLeft, KEY_SRIGHT: .shiftRight,
+                KEY_HOME: .home, KEY_END: .end, KEY_ENTER: .enter, KEY_BACKSPACE: .backspace,
+            ]
+            return keys[code].map { .key($0) }
+        }
+        switch character {
+        case 3: return .key(.interrupt)
+        case 10, 13: return .key(.enter)
+        case 27: return .key(.escape)
+        case 9: return .key(.tab)
+        case 8, 127: return .key(.backspace)
+        default:
+            guard let scalar = Unicode.Scalar(UInt32(character)) else { return nil }
+            return .key(.character(Character(scalar)))
+        }
+    }
+
+    private func readMouse() -> ConsoleMessage? {
+        var event = MEVENT()
+        guard getmouse(&event) == OK else { return nil }
+        let state = event.bstate
+        let kind: MouseEvent.Kind
+        if state & sy_button1_pressed() != 0 {
+            kind = .press
+        } else if state & sy_button1_released() != 0 || state & sy_button1_clicked() != 0 {
+            kind = .release
+        } else if state & sy_report_mouse_position() != 0 {
+            kind = .drag
+        } else {
+            return nil
+        }
+        return .mouse(MouseEvent(kind: kind, x: Int(event.x), y: Int(event.y)))
+    }
+}

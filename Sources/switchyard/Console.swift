@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import SwitchyardTerminal
+
+struct Console: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The operations console: live routes, the canary slider, error rates, retirements; R rolls back."
+    )
+
+    @Option(name: .long, help: "Management API base URL.")
+    var api = "http://127.0.0.1:8081"
+
+    @Option(name: .long, help: "Bearer token (default: $SWITCHYARD_TOKEN).")
+    var token: String?
+
+    @Flag(name: .long, help: "Show everything, change nothing.")
+    var readOnly = false
+
+    @Flag(name: .long, help: "Leave the mouse to the terminal (native text selection).")
+    var noMouse = false
+
+    func run() async throws {
+        let token = token ?? ProcessInfo.processInfo.environment["SWITCHYARD_TOKEN"]
+        await ConsoleRuntime(apiURL: api, token: token, readOnly: readOnly, mouse: !noMouse).run()
+    }
+}

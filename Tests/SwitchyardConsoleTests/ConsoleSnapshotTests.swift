@@ -1,0 +1,100 @@
+import Foundation
+import SwitchyardConsole
+import SwitchyardCore
+import SwitchyardTUI
+import Testing
+
+/// Screens rendered into a cell buffer and compared, as text and as a style
+/// mask, with files in Snapshots/. `UPDATE_GOLDEN=1` rewrites them; review the diff.
+@Suite("Console snapshots")
+struct ConsoleSnapshotTests {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Snapshots")
+
+    static func check(_ buffer: Buffer, _ name: String) throws {
+        for (suffix, content) in [("txt", buffer.text), ("style", buffer.styleMask)] {
+            let url = directory.appendingPathComponent("\(name).\(suffix)")
+            if ProcessInfo.processInfo.environment["UPDATE_GOLDEN"] == "1" {
+                try (content + "\n").write(to: url, atomically: true, encoding: .utf8)
+            }
+            let golden = try String(contentsOf: url, encoding: .utf8)
+            #expect(content + "\n" == golden, "\(name).\(suffix) differs from its snapshot")
+        }
+    }
+
+    static func metrics() throws -> RouteMetricsView {
+        var points: [String] = []
+        for index in 0..<30 {
+            points.append(#"{"start": \#(1_795_299_700 + index * 10), "requests": 40, "failures": \#(index > 20 ? index - 18 : index % 3 == 0 ? 1 : 0), "p95Ms": 820}"#)
+        }
+        let series = points.joined(separator: ",")
+        let json = """
+            {"windowSeconds": 300, "deployments": [
+              {"name": "stable", "requests": 1080, "errorRatePercent": 0.8, "breaker": "closed", "costPerRequest": 0.0041,
+               "latencyMs": {"p50": 410, "p95": 820, "p99": 1200}, "timeToFirstTokenMs": {"p50": 200, "p95": 210, "p99": 300}, "series": [\(series)]},
+              {"name": "canary", "requests": 120, "errorRatePercent": 2.4, "breaker": "half-open", "costPerRequest": 0.0043,
+               "latencyMs": {"p50": 430, "p95": 870, "p99": 1300}, "timeToFirstTokenMs": {"p50": 220, "p95": 230, "p99": 320}, "series": [\(series)]}
+            ]}
+            """
+        return try JSONDecoder().decode(RouteMetricsView.self, from: Data(json.utf8))
+    }
+
+    static func lifecycle() throws -> LifecycleListView {
+        try JSONDecoder().decode(
+            LifecycleListView.self,
+            from: Data(
+                """
+                {"catalog": "shipped", "entries": [
+                  {"provider": "azure", "model": "gpt-4o", "version": "2024-11-20", "deploymentType": "standard", "phase": "deprecated",
+                   "retirement": "2026-12-15", "retirementNoEarlierThan": false, "secondsLeft": 1987200, "replacement": "gpt-5.1@2025-11-13",
+                   "deployments": [{"route": "chat-prod", "deployment": "stable", "weight": 90}]}
+                ]}
+                """.utf8
+            )
+        )
+    }
+
+    static func loaded(width: Int, height: Int, glyphs: Glyphs = .unicode) throws -> ConsoleState {
+        var state = ConsoleState(apiURL: "http://127.0.0.1:8081", readOnly: false, now: ConsoleFixtures.t0, width: width, height: height, glyphs: glyphs)
+        _ = state.update(.routesLoaded([ConsoleFixtures.route(canary: 30), ConsoleFixtures.route("summarize", canary: 50), ConsoleFixtures.route("contracts", canary: 0)], at: ConsoleFixtures.t0))
+        _ = state.update(.metricsLoaded(route: "chat-prod", try metrics()))
+        _ = state.update(.lifecycleLoaded(try lifecycle()))
+        _ = state.update(.auditLoaded([
+            AuditEvent(id: 2, atMilliseconds: 1_795_299_950_000, actor: "alice", action: "weights", route: "chat-prod", fromRevision: 1, toRevision: 2, detail: "stable=70 canary=30"),
+            AuditEvent(id: 1, atMilliseconds: 1_795_299_000_000, actor: "config", action: "create", route: "chat-prod", fromRevision: nil, toRevision: 1, detail: "from switchyard.yaml"),
+        ]))
+        return state
+    }
+
+    @Test(arguments: [(80, 24), (120, 40)])
+    func routesScreen(_ size: (Int, Int)) throws {
+        var state = try Self.loaded(width: size.0, height: size.1)
+        try Self.check(state.view(), "routes-\(size.0)x\(size.1)")
+    }
+
+    @Test func routesScreenInASCII() throws {
+        var state = try Self.loaded(width: 80, height: 24, glyphs: .ascii)
+        try Self.check(state.view(), "routes-80x24-ascii")
+    }
+
+    @Test func aPendingSliderAndAConfirmation() throws {
+        var state = try Self.loaded(width: 80, height: 24)
+        _ = state.update(.key(.shiftRight))
+        _ = state.update(.key(.enter))
+        try Self.check(state.view(), "routes-80x24-pending")
+        _ = state.update(.key(.character("P")))
+        try Self.check(state.view(), "routes-80x24-confirm")
+    }
+
+    @Test func otherScreens() throws {
+        var state = try Self.loaded(width: 120, height: 40)
+        for (key, name) in [(Key.tab, "audit-120x40"), (.tab, "lifecycle-120x40"), (.character("?"), "help-120x40")] {
+            _ = state.update(.key(key))
+            try Self.check(state.view(), name)
+        }
+    }
+
+    @Test func aTerminalTooSmallSaysSo() throws {
+        var state = try Self.loaded(width: 60, height: 20)
+        #expect(state.view().text.hasPrefix("Terminal too small: 60×20. Switchyard needs at least 80×24."))
+    }
+}

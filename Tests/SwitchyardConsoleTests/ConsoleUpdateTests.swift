@@ -1,0 +1,133 @@
+import SwitchyardConsole
+import SwitchyardCore
+import SwitchyardTUI
+import Testing
+
+enum ConsoleFixtures {
+    static let t0 = Moment(seconds: 1_795_300_000)
+
+    static func route(_ name: String = "chat-prod", canary: Double = 10, revision: Int = 1) -> Route {
+        Route(
+            name: name,
+            stable: "stable",
+            deployments: [
+                Deployment(name: "stable", weight: try! Weight(percent: 100 - canary), model: "gpt-4o", version: "2024-11-20", upstream: Upstream(kind: .openai, url: "http://x/v1")),
+                Deployment(name: "canary", weight: try! Weight(percent: canary), model: "gpt-4o", version: "2025-05-13", upstream: Upstream(kind: .openai, url: "http://x/v1")),
+            ],
+            revision: revision
+        )
+    }
+
+    static func state(readOnly: Bool = false, width: Int = 120, height: Int = 40, routes: [Route] = [route(), route("summarize", canary: 50)]) -> ConsoleState {
+        var state = ConsoleState(apiURL: "http://127.0.0.1:8081", readOnly: readOnly, now: t0, width: width, height: height)
+        _ = state.update(.routesLoaded(routes, at: t0))
+        return state
+    }
+}
+
+@Suite("Console update: keys, slider, confirmations, read-only")
+struct ConsoleUpdateTests {
+    @Test func arrowsMoveTheSliderAndEnterSendsTheWeightsWithTheRevision() {
+        var state = ConsoleFixtures.state()
+        #expect(state.update(.key(.right)).isEmpty, "moving the slider sends nothing yet")
+        _ = state.update(.key(.shiftRight))
+        #expect(state.slider?.value == 21)
+        let effects = state.update(.key(.enter))
+        #expect(effects == [.setWeights(route: "chat-prod", weights: ["stable": 79, "canary": 21], ifMatch: 1)])
+        #expect(state.slider?.pending == true)
+        // The server's new revision confirms it.
+        _ = state.update(.routesLoaded([ConsoleFixtures.route(canary: 21, revision: 2)], at: ConsoleFixtures.t0))
+        #expect(state.slider == nil)
+    }
+
+    @Test func escapeAbandonsAnUnsentChange() {
+        var state = ConsoleFixtures.state()
+        _ = state.update(.key(.left))
+        #expect(state.slider?.value == 9)
+        _ = state.update(.key(.escape))
+        #expect(state.slider == nil)
+        #expect(state.update(.key(.enter)).isEmpty)
+    }
+
+    @Test func theSliderStaysWithinZeroAndOneHundred() {
+        var state = ConsoleFixtures.state()
+        for _ in 0..<5 { _ = state.update(.key(.shiftLeft)) }
+        #expect(state.slider?.value == 0)
+        for _ in 0..<15 { _ = state.update(.key(.character("L"))) }
+        #expect(state.slider?.value == 100)
+    }
+
+    @Test func rollbackIsOneKeyAndPromoteAsksFirst() {
+        var state = ConsoleFixtures.state()
+        #expect(state.update(.key(.character("R"))) == [.rollback(route: "chat-prod")])
+        #expect(state.update(.key(.character("P"))).isEmpty)
+        #expect(state.confirmation != nil)
+        #expect(state.update(.key(.character("n"))).isEmpty)
+        #expect(state.confirmation == nil)
+        _ = state.update(.key(.character("P")))
+        #expect(state.update(.key(.character("y"))) == [.promote(route: "chat-prod")])
+    }
+
+    @Test func readOnlyRefusesMutationsWithAFlash() {
+        var state = ConsoleFixtures.state(readOnly: true)
+        for key: Key in [.character("R"), .right, .character("P"), .character(" "), .character("=")] {
+            #expect(state.update(.key(key)).isEmpty)
+            #expect(state.flash?.text.contains("read-only") == true)
+        }
+        #expect(state.slider == nil && state.confirmation == nil)
+        #expect(!KeyRegistry.hints(for: .routes, readOnly: true).contains { $0.label == "rollback" })
+    }
+
+    @Test func anExactWeightIsTypedAfterEquals() {
+        var state = ConsoleFixtures.state()
+        _ = state.update(.key(.character("=")))
+        for character in "35" { _ = state.update(.key(.character(character))) }
+        #expect(state.update(.key(.enter)) == [.setWeights(route: "chat-prod", weights: ["stable": 65, "canary": 35], ifMatch: 1)])
+    }
+
+    @Test func aRefusedChangeReleasesTheSliderAndSaysWhy() {
+        var state = ConsoleFixtures.state()
+        _ = state.update(.key(.right))
+        _ = state.update(.key(.enter))
+        _ = state.update(.changeRefused("weights refused: route 'chat-prod' is at revision 2, not 1"))
+        #expect(state.slider?.pending == false)
+        #expect(state.flash?.role == .bad)
+    }
+
+    @Test func selectionFilterAndCommands() {
+        var state = ConsoleFixtures.state()
+        _ = state.update(.key(.character("j")))
+        #expect(state.selected?.name == "summarize")
+        _ = state.update(.key(.character("/")))
+        for character in "chat" { _ = state.update(.key(.character(character))) }
+        _ = state.update(.key(.enter))
+        #expect(state.visibleRoutes.map(\.name) == ["chat-prod"])
+        _ = state.update(.key(.character(":")))
+        for character in "audit" { _ = state.update(.key(.character(character))) }
+        _ = state.update(.key(.enter))
+        #expect(state.screen == .audit)
+        _ = state.update(.key(.escape))
+        #expect(state.screen == .routes)
+        #expect(state.update(.key(.character("q"))) == [.quit])
+    }
+
+    @Test func aMouseDragOnTheTrackSetsTheWeightOnRelease() {
+        var state = ConsoleFixtures.state()
+        _ = state.view()
+        let track = try! #require(state.sliderTrack)
+        _ = state.update(.mouse(MouseEvent(kind: .press, x: track.x + track.width / 4, y: track.y)))
+        _ = state.update(.mouse(MouseEvent(kind: .drag, x: track.x + track.width / 2, y: track.y)))
+        let effects = state.update(.mouse(MouseEvent(kind: .release, x: track.x + (track.width - 1) / 2, y: track.y)))
+        #expect(effects == [.setWeights(route: "chat-prod", weights: ["stable": 50, "canary": 50], ifMatch: 1)])
+    }
+
+    @Test func dataGoesStaleWhenRefreshesStop() {
+        var state = ConsoleFixtures.state()
+        #expect(!state.isStale)
+        _ = state.update(.fetchFailed("connection refused", at: ConsoleFixtures.t0 + .seconds(3)))
+        _ = state.update(.tick(ConsoleFixtures.t0 + .seconds(12)))
+        #expect(state.isStale)
+        let top = state.view().text.split(separator: "\n").first.map(String.init) ?? ""
+        #expect(top.contains("reconnecting · data 12s old"))
+    }
+}
