@@ -86,11 +86,13 @@ extension ConsoleState {
         let retirementItems = (lifecycle?.entries ?? []).filter { $0.secondsLeft != nil && !$0.deployments.isEmpty }
         // Retirements: a few lines. The detail: slider, error rates, a chart of
         // 3–8 rows, latency. The routes table: everything else.
+        // Retirements: a few lines. The routes table: its rows, as far as they
+        // leave the detail (slider, error rates, a chart of at least 3 rows,
+        // latency) room. The detail's chart takes what is left.
         let retirementRows = min(max(retirementItems.count, 1), area.height >= 34 ? 4 : 2)
-        let spare = area.height - (retirementRows + 2) - (max(visibleRoutes.count, 1) + 3) - 5
-        let chartRows = min(max(spare, 3), 8)
         let (rest, retirementsArea) = area.splitBottom(retirementRows + 2)
-        let (routesArea, detailArea) = rest.splitBottom(chartRows + 5)
+        let routesHeight = min(max(visibleRoutes.count, 1) + 3, max(4, rest.height - 8))
+        let (routesArea, detailArea) = rest.splitTop(routesHeight)
         drawRoutesTable(&buffer, area: routesArea)
         drawDetail(&buffer, area: detailArea)
         drawRetirements(&buffer, area: retirementsArea, items: retirementItems)

@@ -57,61 +57,25 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap(label: "switchyard")
-        let access = try loadAccess()
-        let gateway = Gateway(
-            options: .init(maxRequestBytes: maxBodyBytes),
-            access: access,
-            logger: logger
-        )
-        let store = try SQLiteStateStore(path: try statePath())
-        let control = ControlPlane(
-            store: store,
-            catalog: try loadCatalog(),
-            logger: logger,
-            lifecycle: { state in gateway.applyLifecycle(state) },
-            install: { plans in gateway.install(plans: plans) }
-        )
-        try await control.start(config: try loadConfig())
-        for plan in await control.currentPlans {
-            logger.info("route \(plan.route.name) r\(plan.route.revision): \(plan.route.splitSummary)")
-        }
-        let adminToken = ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN"]
-        let hub = EventHub()
-        let management = ManagementAPI(
-            control: control,
-            auth: ManagementAuth(tokens: access.tokens, adminToken: adminToken),
-            metrics: gateway,
-            hub: hub
-        )
-        await management.connectEvents()
-        if access.tokens.isEmpty, adminToken?.isEmpty ?? true {
-            logger.warning("no management tokens: set SWITCHYARD_ADMIN_TOKEN or pass --tokens; the management API refuses every call until then")
-        }
-        let adminHost = adminListen.host
-        let adminApp = Application(
-            responder: management.buildResponder(),
-            configuration: .init(address: .hostname(adminListen.host, port: adminListen.port), serverName: "switchyard-admin"),
-            onServerRunning: { channel in
-                logger.notice("management API listening on http://\(adminHost):\(channel.localAddress?.port ?? 0)/api/v1")
-            },
-            logger: logger
-        )
         let host = listen.host
-        let app = gateway.buildApplication(host: listen.host, port: listen.port) { port in
-            logger.notice("gateway listening on http://\(host):\(port)")
-        }
+        let adminHost = adminListen.host
+        let server = try await ServerAssembly.assemble(
+            .init(
+                listen: listen,
+                adminListen: adminListen,
+                statePath: try statePath(),
+                access: try loadAccess(),
+                adminToken: ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN"],
+                catalog: try loadCatalog(),
+                config: try loadConfig(),
+                maxBodyBytes: maxBodyBytes
+            ),
+            logger: logger,
+            onGateway: { port in logger.notice("gateway listening on http://\(host):\(port)") },
+            onAdmin: { port in logger.notice("management API listening on http://\(adminHost):\(port)/api/v1") }
+        )
         let group = ServiceGroup(
-            configuration: .init(
-                // Shut down last to first: the gateway drains, then the ticker
-                // ends the event streams so the management API can drain too.
-                services: [
-                    GatewayConnections(gateway: gateway), MetricsRollupWriter(control: control, metrics: gateway, logger: logger),
-                    LifecycleMonitor(control: control), adminApp,
-                    MetricsTicker(hub: hub, control: control, metrics: gateway), app,
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
+            configuration: .init(services: server.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
     }

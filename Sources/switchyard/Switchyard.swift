@@ -8,7 +8,7 @@ struct Switchyard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard",
         abstract: "Progressive delivery for LLM model versions: a gateway that splits traffic across pinned model deployments.",
-        subcommands: [Serve.self, Console.self, Ctl.self, Simulate.self]
+        subcommands: [Demo.self, Serve.self, Console.self, Ctl.self, Simulate.self]
     )
 
     @MainActor

@@ -1,0 +1,179 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+import SwitchyardConfig
+import SwitchyardCore
+import SwitchyardSimulator
+import SwitchyardTerminal
+
+/// Everything in one process on loopback: simulated upstreams, the server
+/// with its state in a temporary folder, synthetic traffic, a canary that
+/// starts to fail — and the console. Nothing is left behind on exit.
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the whole product on loopback with simulated models and traffic, and open the console."
+    )
+
+    @Option(name: .long, help: "Seconds until the canary starts to fail.")
+    var canaryFailsAfter = 75
+
+    @Flag(name: .long, help: "Leave the mouse to the terminal (native text selection).")
+    var noMouse = false
+
+    func run() async throws {
+        // The console owns the terminal: the servers log nothing to it.
+        LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
+        let logger = Logger(label: "switchyard.demo")
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-demo-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+
+        let stable = Simulator(configuration: .init(model: "gpt-4o", version: "2024-11-20", latencyMean: .milliseconds(180), latencyJitter: .milliseconds(60), tokensPerSecond: 80, errorRate: 0.004))
+        let canary = Simulator(configuration: .init(model: "gpt-4o", version: "2025-05-13", latencyMean: .milliseconds(200), latencyJitter: .milliseconds(70), tokensPerSecond: 90, errorRate: 0.006))
+        let mini = Simulator(configuration: .init(model: "gpt-4o-mini", version: "2024-07-18", latencyMean: .milliseconds(90), latencyJitter: .milliseconds(30), tokensPerSecond: 150, errorRate: 0.003))
+        let token = UUID().uuidString
+        let ports = PortBook()
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (name, simulator) in [("stable", stable), ("canary", canary), ("mini", mini)] {
+                let app = simulator.buildApplication(host: "127.0.0.1", port: 0, logger: logger) { port in await ports.set(name, port) }
+                group.addTask { try await app.run() }
+            }
+            let upstream = (stable: await ports.wait("stable"), canary: await ports.wait("canary"), mini: await ports.wait("mini"))
+            let now = SystemClock().now()
+            let server = try await ServerAssembly.assemble(
+                .init(
+                    listen: ListenAddress(host: "127.0.0.1", port: 0),
+                    adminListen: ListenAddress(host: "127.0.0.1", port: 0),
+                    statePath: folder.appendingPathComponent("state.sqlite").path,
+                    access: AccessConfig(),
+                    adminToken: token,
+                    catalog: Self.catalog(now: now),
+                    config: (Self.routes(upstream), "demo", "demo")
+                ),
+                logger: logger,
+                onGateway: { port in await ports.set("gateway", port) },
+                onAdmin: { port in await ports.set("admin", port) }
+            )
+            let services = ServiceGroup(configuration: .init(services: server.services, logger: logger))
+            group.addTask { try await services.run() }
+            let gatewayPort = await ports.wait("gateway")
+            let adminPort = await ports.wait("admin")
+
+            let traffic = Task { await Self.traffic(gatewayPort: gatewayPort) }
+            let trouble = Task {
+                // A minute or so in, the canary gets worse — then worse still.
+                try? await Task.sleep(for: .seconds(canaryFailsAfter))
+                canary.configuration.errorRate = 0.05
+                try? await Task.sleep(for: .seconds(30))
+                canary.configuration.errorRate = 0.12
+            }
+            await ConsoleRuntime(apiURL: "http://127.0.0.1:\(adminPort)", token: token, readOnly: false, mouse: !noMouse).run()
+            traffic.cancel()
+            trouble.cancel()
+            await services.triggerGracefulShutdown()
+            group.cancelAll()
+        }
+    }
+
+    static func routes(_ ports: (stable: Int, canary: Int, mini: Int)) -> [Route] {
+        func deployment(_ name: String, _ percent: Double, model: String, version: String, port: Int, priority: Int = 1, system: String) -> Deployment {
+            Deployment(
+                name: name, weight: try! Weight(percent: percent), model: model, version: version,
+                upstream: Upstream(kind: .openai, url: "http://127.0.0.1:\(port)/v1"),
+                prompt: PromptVersion(version: "p1", system: system), params: ["temperature": 0.2, "max_tokens": 400],
+                price: model == "gpt-4o-mini" ? Price(inputPer1k: 0.00015, outputPer1k: 0.0006) : Price(inputPer1k: 0.0025, outputPer1k: 0.01),
+                priority: priority,
+                // The demo's stable version is deprecated and retires in 23 days: kept on purpose.
+                allowDeprecated: version == "2024-11-20"
+            )
+        }
+        return [
+            Route(
+                name: "chat-prod", stable: "gpt4o-prod-v1120", allowPinning: true,
+                deployments: [
+                    deployment("gpt4o-prod-v1120", 90, model: "gpt-4o", version: "2024-11-20", port: ports.stable, system: "You are a careful assistant."),
+                    deployment("gpt4o-prod-v0513", 10, model: "gpt-4o", version: "2025-05-13", port: ports.canary, priority: 2, system: "You are a careful assistant. Answer briefly."),
+                ]
+            ),
+            Route(
+                name: "summarize", stable: "gpt4o-sum",
+                deployments: [
+                    deployment("gpt4o-sum", 50, model: "gpt-4o", version: "2024-11-20", port: ports.stable, system: "Summarise in three sentences."),
+                    deployment("mini-sum", 50, model: "gpt-4o-mini", version: "2024-07-18", port: ports.mini, priority: 2, system: "Summarise in three sentences."),
+                ]
+            ),
+            Route(
+                name: "contracts", stable: "gpt4o-contracts",
+                deployments: [deployment("gpt4o-contracts", 100, model: "gpt-4o", version: "2024-11-20", port: ports.stable, system: "Quote clauses exactly.")]
+            ),
+        ]
+    }
+
+    /// Dates relative to now, so the countdowns tell a story whatever the day.
+    static func catalog(now: Moment) -> LifecycleCatalog {
+        func day(_ offset: Int) -> CalendarDay { CalendarDay(now + .seconds(Int64(offset) * 86_400)) }
+        return LifecycleCatalog(
+            entries: [
+                .init(
+                    provider: .openai, model: "gpt-4o", version: "2024-11-20",
+                    dates: [.standard: .init(deprecation: day(-37), retirement: day(23))],
+                    replacement: ("gpt-4o", "2025-05-13"), source: "demo data"
+                ),
+                .init(
+                    provider: .openai, model: "gpt-4o-mini", version: "2024-07-18",
+                    dates: [.standard: .init(retirement: day(75), retirementNoEarlierThan: false)],
+                    source: "demo data"
+                ),
+            ],
+            source: "demo data (dates relative to now)"
+        )
+    }
+
+    /// Steady synthetic clients: about 15 requests a second across the routes.
+    static func traffic(gatewayPort: Int) async {
+        let routes = ["chat-prod", "chat-prod", "chat-prod", "summarize", "contracts"]
+        await withTaskGroup(of: Void.self) { group in
+            for worker in 0..<6 {
+                group.addTask {
+                    var index = worker
+                    while !Task.isCancelled {
+                        index += 1
+                        let route = routes[index % routes.count]
+                        var request = HTTPClientRequest(url: "http://127.0.0.1:\(gatewayPort)/v1/chat/completions")
+                        request.method = .POST
+                        request.headers.add(name: "content-type", value: "application/json")
+                        let user = "demo-user-\(Int.random(in: 0..<500))"
+                        let stream = index % 4 == 0
+                        request.body = .bytes(ByteBuffer(string: #"{"model":"\#(route)","user":"\#(user)","stream":\#(stream),"messages":[{"role":"user","content":"Tell me about pinned model versions."}]}"#))
+                        if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(30)) {
+                            _ = try? await response.body.collect(upTo: 1 << 20)
+                        }
+                        try? await Task.sleep(for: .milliseconds(Int.random(in: 250...500)))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Ports reported by servers as they start.
+actor PortBook {
+    private var ports: [String: Int] = [:]
+    private var waiting: [String: [CheckedContinuation<Int, Never>]] = [:]
+
+    func set(_ name: String, _ port: Int) {
+        ports[name] = port
+        for continuation in waiting.removeValue(forKey: name) ?? [] { continuation.resume(returning: port) }
+    }
+
+    func wait(_ name: String) async -> Int {
+        if let port = ports[name] { return port }
+        return await withCheckedContinuation { waiting[name, default: []].append($0) }
+    }
+}

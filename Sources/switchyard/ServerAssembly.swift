@@ -1,0 +1,78 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import SwitchyardConfig
+import SwitchyardControl
+import SwitchyardCore
+import SwitchyardGateway
+import SwitchyardStore
+
+/// Everything `serve` runs — gateway, control plane, management API, event
+/// ticker, roll-ups, lifecycle monitor — wired once, so `demo` runs the very
+/// same server.
+struct ServerAssembly {
+    let gateway: Gateway
+    let control: ControlPlane
+    /// In shutdown order reversed: the gateway drains first, then the ticker
+    /// ends the event streams so the management API can drain too.
+    let services: [any Service]
+
+    struct Settings {
+        var listen: ListenAddress
+        var adminListen: ListenAddress
+        var statePath: String
+        var access: AccessConfig
+        var adminToken: String?
+        var catalog: LifecycleCatalog
+        var config: (routes: [Route], fingerprint: String, source: String)?
+        var maxBodyBytes = 8 << 20
+    }
+
+    static func assemble(
+        _ settings: Settings,
+        logger: Logger,
+        onGateway: @escaping @Sendable (Int) async -> Void,
+        onAdmin: @escaping @Sendable (Int) async -> Void
+    ) async throws -> ServerAssembly {
+        let gateway = Gateway(options: .init(maxRequestBytes: settings.maxBodyBytes), access: settings.access, logger: logger)
+        let store = try SQLiteStateStore(path: settings.statePath)
+        let control = ControlPlane(
+            store: store,
+            catalog: settings.catalog,
+            logger: logger,
+            lifecycle: { state in gateway.applyLifecycle(state) },
+            install: { plans in gateway.install(plans: plans) }
+        )
+        try await control.start(config: settings.config)
+        for plan in await control.currentPlans {
+            logger.info("route \(plan.route.name) r\(plan.route.revision): \(plan.route.splitSummary)")
+        }
+        let hub = EventHub()
+        let management = ManagementAPI(
+            control: control,
+            auth: ManagementAuth(tokens: settings.access.tokens, adminToken: settings.adminToken),
+            metrics: gateway,
+            hub: hub
+        )
+        await management.connectEvents()
+        if settings.access.tokens.isEmpty, settings.adminToken?.isEmpty ?? true {
+            logger.warning("no management tokens: set SWITCHYARD_ADMIN_TOKEN or pass --tokens; the management API refuses every call until then")
+        }
+        let adminApp = Application(
+            responder: management.buildResponder(),
+            configuration: .init(address: .hostname(settings.adminListen.host, port: settings.adminListen.port), serverName: "switchyard-admin"),
+            onServerRunning: { channel in await onAdmin(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
+        let app = gateway.buildApplication(host: settings.listen.host, port: settings.listen.port, onServerRunning: onGateway)
+        return ServerAssembly(
+            gateway: gateway,
+            control: control,
+            services: [
+                GatewayConnections(gateway: gateway), MetricsRollupWriter(control: control, metrics: gateway, logger: logger),
+                LifecycleMonitor(control: control), adminApp, MetricsTicker(hub: hub, control: control, metrics: gateway), app,
+            ]
+        )
+    }
+}
