@@ -167,11 +167,7 @@ struct CtlPause: AsyncParsableCommand {
     @OptionGroup var options: CtlOptions
     @Argument(help: "Route name.") var route: String
 
-    func run() async throws {
-        try await runCtl { () throws(CtlError) in
-            options.emit(json: try await options.client.send(.POST, "/routes/\(route)/pause"), table: "\(route): paused\n")
-        }
-    }
+    func run() async throws { try await rolloutAction("pause", route: route, options: options) }
 }
 
 struct CtlResume: AsyncParsableCommand {
@@ -179,10 +175,13 @@ struct CtlResume: AsyncParsableCommand {
     @OptionGroup var options: CtlOptions
     @Argument(help: "Route name.") var route: String
 
-    func run() async throws {
-        try await runCtl { () throws(CtlError) in
-            options.emit(json: try await options.client.send(.POST, "/routes/\(route)/resume"), table: "\(route): resumed\n")
-        }
+    func run() async throws { try await rolloutAction("resume", route: route, options: options) }
+}
+
+/// `pause` and `resume`: one call, the same report.
+func rolloutAction(_ action: String, route: String, options: CtlOptions) async throws {
+    try await runCtl { () throws(CtlError) in
+        options.emit(json: try await options.client.send(.POST, "/routes/\(route)/\(action)"), table: "\(route): \(action)d\n")
     }
 }
 

@@ -101,3 +101,53 @@ def gateway():
         process.stop()
     os.unlink(config.name)
     state.cleanup()
+
+
+ADMIN_TOKEN = "test-admin-token"
+
+MANAGED_CONFIG = """
+routes:
+  - name: chat-prod
+    stable: stable
+    deployments:
+      - name: stable
+        weight: {stable_weight}
+        model: gpt-4o
+        version: "2024-11-20"
+        upstream: {{ url: "http://127.0.0.1:{stable}/v1" }}
+      - name: canary
+        weight: {canary_weight}
+        model: gpt-4o
+        version: "2025-05-13"
+        upstream: {{ url: "http://127.0.0.1:{canary}/v1" }}
+"""
+
+
+class ServedStack:
+    """Simulated upstreams and a `serve` process with an admin token, on one
+    routes file and one state folder that outlive restarts of the server."""
+
+    def __init__(self, canary_weight=50, separate_canary=False):
+        self.stable = Process(["simulate", "--listen", "127.0.0.1:0", "--latency-ms", "1"])
+        self.canary = Process(["simulate", "--listen", "127.0.0.1:0", "--version", "2025-05-13", "--latency-ms", "1"]) if separate_canary else None
+        self.config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+        self.config.write(MANAGED_CONFIG.format(
+            stable=self.stable.port, canary=(self.canary or self.stable).port,
+            stable_weight=100 - canary_weight, canary_weight=canary_weight))
+        self.config.close()
+        self.state = tempfile.TemporaryDirectory()
+        self.env = dict(os.environ, SWITCHYARD_ADMIN_TOKEN=ADMIN_TOKEN)
+        self.gateway = Process(serve_args(self.config.name, self.state.name), env=self.env)
+
+    def restart(self):
+        """Starts `serve` again on the same file and state (after a kill)."""
+        self.gateway.stop()
+        self.gateway = Process(serve_args(self.config.name, self.state.name), env=self.env)
+
+    def stop(self):
+        self.gateway.stop()
+        self.stable.stop()
+        if self.canary:
+            self.canary.stop()
+        os.unlink(self.config.name)
+        self.state.cleanup()

@@ -2,39 +2,30 @@
 (mouse), against a real `serve`: what it does must change the server."""
 
 import fcntl
-import json
 import os
 import pty
 import select
 import shutil
 import struct
 import subprocess
-import tempfile
 import termios
 import time
 
 import pyte
 import pytest
 
-from conftest import BIN, Process, serve_args
-from test_management import CONFIG, TOKEN, call
+from conftest import ADMIN_TOKEN as TOKEN
+from conftest import BIN, ServedStack
+from test_management import call
 
 pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
 
 
 @pytest.fixture()
 def server():
-    upstream = Process(["simulate", "--listen", "127.0.0.1:0", "--latency-ms", "1"])
-    config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
-    config.write(CONFIG.format(stable=upstream.port, canary=upstream.port).replace("weight: 50", "weight: 90", 1).replace("weight: 50", "weight: 10", 1))
-    config.close()
-    state = tempfile.TemporaryDirectory()
-    gateway = Process(serve_args(config.name, state.name), env=dict(os.environ, SWITCHYARD_ADMIN_TOKEN=TOKEN))
-    yield gateway
-    gateway.stop()
-    upstream.stop()
-    os.unlink(config.name)
-    state.cleanup()
+    stack = ServedStack(canary_weight=10)
+    yield stack.gateway
+    stack.stop()
 
 
 def weights(server):

@@ -4,31 +4,13 @@ and survive kill -9."""
 import json
 import os
 import signal
-import tempfile
 import urllib.error
 import urllib.request
 
 from openai import OpenAI
 
-from conftest import Process, serve_args
-
-CONFIG = """
-routes:
-  - name: chat-prod
-    stable: stable
-    deployments:
-      - name: stable
-        weight: 50
-        model: gpt-4o
-        version: "2024-11-20"
-        upstream: {{ url: "http://127.0.0.1:{stable}/v1" }}
-      - name: canary
-        weight: 50
-        model: gpt-4o
-        version: "2025-05-13"
-        upstream: {{ url: "http://127.0.0.1:{canary}/v1" }}
-"""
-TOKEN = "test-admin-token"
+from conftest import ADMIN_TOKEN as TOKEN
+from conftest import BIN, ServedStack
 
 
 def call(port, method, path, body=None, token=TOKEN):
@@ -52,15 +34,9 @@ def deployments_seen(gateway_port, users=60):
 
 
 def test_rollback_takes_effect_at_once_and_survives_kill_9():
-    stable = Process(["simulate", "--listen", "127.0.0.1:0", "--latency-ms", "1"])
-    canary = Process(["simulate", "--listen", "127.0.0.1:0", "--version", "2025-05-13", "--latency-ms", "1"])
-    config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
-    config.write(CONFIG.format(stable=stable.port, canary=canary.port))
-    config.close()
-    state = tempfile.TemporaryDirectory()
-    env = dict(os.environ, SWITCHYARD_ADMIN_TOKEN=TOKEN)
-    gateway = Process(serve_args(config.name, state.name), env=env)
+    stack = ServedStack(separate_canary=True)
     try:
+        gateway = stack.gateway
         assert deployments_seen(gateway.port) == {"stable", "canary"}
 
         status, body = call(gateway.admin_port, "POST", "/routes/chat-prod/rollback")
@@ -72,17 +48,13 @@ def test_rollback_takes_effect_at_once_and_survives_kill_9():
 
         gateway.proc.send_signal(signal.SIGKILL)
         gateway.proc.wait(10)
-        gateway.stop()
-        gateway = Process(serve_args(config.name, state.name), env=env)
+        stack.restart()
+        gateway = stack.gateway
         status, route = call(gateway.admin_port, "GET", "/routes/chat-prod")
         assert status == 200 and route["revision"] == 2
         assert deployments_seen(gateway.port) == {"stable"}, "the unchanged config file did not undo the rollback"
     finally:
-        gateway.stop()
-        stable.stop()
-        canary.stop()
-        os.unlink(config.name)
-        state.cleanup()
+        stack.stop()
 
 
 def read_events(response, count):
@@ -106,12 +78,8 @@ def read_events(response, count):
 def test_events_stream_a_snapshot_then_changes_in_order_then_metrics():
     import http.client
 
-    stable = Process(["simulate", "--listen", "127.0.0.1:0", "--latency-ms", "1"])
-    config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
-    config.write(CONFIG.format(stable=stable.port, canary=stable.port))
-    config.close()
-    state = tempfile.TemporaryDirectory()
-    gateway = Process(serve_args(config.name, state.name), env=dict(os.environ, SWITCHYARD_ADMIN_TOKEN=TOKEN))
+    stack = ServedStack()
+    gateway = stack.gateway
     try:
         connection = http.client.HTTPConnection("127.0.0.1", gateway.admin_port, timeout=10)
         connection.request("GET", "/api/v1/events", headers={"Authorization": f"Bearer {TOKEN}"})
@@ -134,24 +102,14 @@ def test_events_stream_a_snapshot_then_changes_in_order_then_metrics():
         gateway.proc.send_signal(signal.SIGTERM)
         assert gateway.proc.wait(10) == 0
     finally:
-        gateway.stop()
-        stable.stop()
-        os.unlink(config.name)
-        state.cleanup()
+        stack.stop()
 
 
 def test_ctl_exit_codes_and_round_trip():
     import subprocess
 
-    from conftest import BIN
-
-    stable = Process(["simulate", "--listen", "127.0.0.1:0", "--latency-ms", "1"])
-    config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
-    config.write(CONFIG.format(stable=stable.port, canary=stable.port))
-    config.close()
-    state = tempfile.TemporaryDirectory()
-    gateway = Process(serve_args(config.name, state.name), env=dict(os.environ, SWITCHYARD_ADMIN_TOKEN=TOKEN))
-    api = f"http://127.0.0.1:{gateway.admin_port}"
+    stack = ServedStack()
+    api = f"http://127.0.0.1:{stack.gateway.admin_port}"
 
     def ctl(*args, token=TOKEN):
         env = dict(os.environ, SWITCHYARD_TOKEN=token)
@@ -173,7 +131,7 @@ def test_ctl_exit_codes_and_round_trip():
         assert ctl("weights", "chat-prod", "stable=70", "canary=30", "--if-match", "1").returncode == 1
 
         exported = ctl("export")
-        path = os.path.join(state.name, "export.yaml")
+        path = os.path.join(stack.state.name, "export.yaml")
         with open(path, "w") as f:
             f.write(exported.stdout)
         applied = ctl("apply", "-f", path)
@@ -181,26 +139,18 @@ def test_ctl_exit_codes_and_round_trip():
         audit = ctl("audit", "--route", "chat-prod")
         assert audit.returncode == 0 and "weights" in audit.stdout and "admin" in audit.stdout
     finally:
-        gateway.stop()
-        stable.stop()
-        os.unlink(config.name)
-        state.cleanup()
+        stack.stop()
 
 
 def test_every_acknowledged_change_survives_kill_9_under_load():
     import threading
 
-    stable = Process(["simulate", "--listen", "127.0.0.1:0", "--latency-ms", "1"])
-    config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
-    config.write(CONFIG.format(stable=stable.port, canary=stable.port))
-    config.close()
-    state = tempfile.TemporaryDirectory()
-    env = dict(os.environ, SWITCHYARD_ADMIN_TOKEN=TOKEN)
-    gateway = Process(serve_args(config.name, state.name), env=env)
+    stack = ServedStack()
+    gateway_port = stack.gateway.port
     stop = threading.Event()
 
     def load():
-        client = OpenAI(base_url=f"http://127.0.0.1:{gateway.port}/v1", api_key="-", max_retries=0, timeout=5)
+        client = OpenAI(base_url=f"http://127.0.0.1:{gateway_port}/v1", api_key="-", max_retries=0, timeout=5)
         while not stop.is_set():
             try:
                 client.chat.completions.create(model="chat-prod", messages=[{"role": "user", "content": "hi"}])
@@ -214,15 +164,14 @@ def test_every_acknowledged_change_survives_kill_9_under_load():
         acknowledged = []
         for step in range(30):
             canary = (step * 7) % 101
-            status, body = call(gateway.admin_port, "PUT", "/routes/chat-prod/weights", {"weights": {"stable": 100 - canary, "canary": canary}})
+            status, body = call(stack.gateway.admin_port, "PUT", "/routes/chat-prod/weights", {"weights": {"stable": 100 - canary, "canary": canary}})
             assert status == 200
             acknowledged.append((body["revision"], canary))
-        gateway.proc.send_signal(signal.SIGKILL)  # right after the last acknowledgement
-        gateway.proc.wait(10)
+        stack.gateway.proc.send_signal(signal.SIGKILL)  # right after the last acknowledgement
+        stack.gateway.proc.wait(10)
         stop.set()
-        gateway.stop()
-
-        gateway = Process(serve_args(config.name, state.name), env=env)
+        stack.restart()
+        gateway = stack.gateway
         status, route = call(gateway.admin_port, "GET", "/routes/chat-prod")
         last_revision, last_canary = acknowledged[-1]
         assert route["revision"] == last_revision
@@ -234,7 +183,4 @@ def test_every_acknowledged_change_survives_kill_9_under_load():
         stop.set()
         for worker in workers:
             worker.join(10)
-        gateway.stop()
-        stable.stop()
-        os.unlink(config.name)
-        state.cleanup()
+        stack.stop()
