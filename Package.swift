@@ -42,6 +42,7 @@ let package = Package(
             name: "SwitchyardConfig",
             dependencies: [
                 "SwitchyardCore",
+                "SwitchyardTUI",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -94,8 +95,10 @@ let package = Package(
                 "SwitchyardTUI",
                 "SwitchyardConsole",
                 "SwitchyardCtl",
+                "SwitchyardConfig",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
+            resources: [.copy("Themes")],
             swiftSettings: strictSettings
         ),
         // What every HTTP front end shares: JSON error responses.
@@ -193,7 +196,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchyardConfigTests",
-            dependencies: ["SwitchyardConfig", "SwitchyardCore"],
+            dependencies: ["SwitchyardConfig", "SwitchyardCore", "SwitchyardTUI"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -42,7 +42,8 @@ struct YAMLReader {
     }
 
     /// A mapping's members by key, refusing keys outside `allowed` and duplicates.
-    func mapping(_ node: Node, at path: String, allowed: Set<String>) throws(ConfigError) -> Members {
+    /// A mapping's members by key; `allowed: nil` accepts any key (a palette).
+    func mapping(_ node: Node, at path: String, allowed: Set<String>?) throws(ConfigError) -> Members {
         guard case .mapping(let mapping) = node else {
             throw fail(node, path, "expected a mapping of keys to values, found \(Self.kind(node))")
         }
@@ -52,7 +53,7 @@ struct YAMLReader {
                 throw fail(keyNode, path, "keys must be plain strings")
             }
             let keyPath = path.isEmpty ? key : "\(path).\(key)"
-            guard allowed.contains(key) else {
+            if let allowed, !allowed.contains(key) {
                 let known = allowed.sorted().joined(separator: ", ")
                 throw fail(keyNode, keyPath, "unknown key '\(key)' (known keys: \(known))")
             }

@@ -15,12 +15,14 @@ public final class ConsoleRuntime: Sendable {
     private let finished = Mutex(false)
     private let readOnly: Bool
     private let mouse: Bool
+    private let theme: Theme
     private let pollInterval: Duration
 
-    public init(apiURL: String, token: String?, readOnly: Bool, mouse: Bool, pollInterval: Duration = .seconds(1)) {
+    public init(apiURL: String, token: String?, readOnly: Bool, mouse: Bool, theme: Theme = .builtIn, pollInterval: Duration = .seconds(1)) {
         self.client = ManagementClient(baseURL: apiURL, token: token)
         self.readOnly = readOnly
         self.mouse = mouse
+        self.theme = theme
         self.pollInterval = pollInterval
     }
 
@@ -57,7 +59,7 @@ public final class ConsoleRuntime: Sendable {
     }
 
     private func uiLoop(apiURL: String, readOnly: Bool, mouse: Bool) {
-        let screen = TerminalScreen(mouse: mouse)
+        let screen = TerminalScreen(mouse: mouse, theme: theme)
         screen.open()
         defer { screen.close() }
         var state = ConsoleState(apiURL: apiURL, readOnly: readOnly, now: SystemClock().now(), width: screen.size.width, height: screen.size.height)

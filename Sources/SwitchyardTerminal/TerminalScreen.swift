@@ -9,13 +9,15 @@ import SwitchyardTUI
 final class TerminalScreen {
     private var previous: Buffer?
     private var pairs: [StyleRole: Int16] = [:]
-    private let colors: Bool
+    private let theme: Theme
+    private var colors: Bool
     private let mouse: Bool
     private(set) var isOpen = false
 
-    init(mouse: Bool) {
+    init(mouse: Bool, theme: Theme) {
         self.mouse = mouse
-        self.colors = ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+        self.theme = theme
+        self.colors = !theme.monochrome
     }
 
     var size: (width: Int, height: Int) { (Int(sy_cols()), Int(sy_lines())) }
@@ -33,6 +35,8 @@ final class TerminalScreen {
             start_color()
             use_default_colors()
             definePairs()
+        } else {
+            colors = false
         }
         if mouse {
             mousemask(sy_all_mouse_events(), nil)
@@ -53,21 +57,15 @@ final class TerminalScreen {
         endwin()
     }
 
-    /// The default palette: 256-colour indexes, or the nearest of the 8 basic colours.
+    /// One colour pair per role, from the theme, mapped to the nearest
+    /// colours this terminal has (256, 16 or 8).
     private func definePairs() {
-        let rich = sy_colors() >= 256
-        let palette: [StyleRole: (Int16, Int16)] = [
-            .text: (-1, -1), .dim: (rich ? 245 : 7, 7), .title: (rich ? 81 : 6, 6), .border: (rich ? 240 : 7, 7), .header: (rich ? 252 : 7, 7),
-            .selected: (rich ? 231 : 7, 7), .accent: (rich ? 117 : 6, 6), .good: (rich ? 78 : 2, 2), .warning: (rich ? 221 : 3, 3),
-            .bad: (rich ? 203 : 1, 1), .critical: (rich ? 196 : 1, 1), .stable: (rich ? 111 : 4, 4), .canary: (rich ? 215 : 3, 3),
-            .threshold: (rich ? 203 : 1, 1), .hint: (rich ? 250 : 7, 7), .hintKey: (rich ? 81 : 6, 6), .flash: (rich ? 221 : 3, 3),
-            .stale: (rich ? 242 : 7, 7), .dialog: (rich ? 231 : 7, 7),
-        ]
+        let available = Int(sy_colors())
         var next: Int16 = 1
         for role in StyleRole.allCases {
-            let (fg, richFallback) = palette[role] ?? (-1, -1)
-            let foreground = rich ? fg : richFallback
-            let background: Int16 = role == .selected ? (rich ? 237 : 4) : role == .dialog ? (rich ? 60 : 4) : -1
+            let colors = theme.colors(for: role)
+            let foreground = Int16(colors.foreground.terminalIndex(colors: available) ?? -1)
+            let background = Int16(colors.background.terminalIndex(colors: available) ?? -1)
             init_pair(next, foreground, background)
             pairs[role] = next
             next += 1
@@ -79,7 +77,7 @@ final class TerminalScreen {
         if full { previous = nil; clear() }
         for run in buffer.changes(since: previous) {
             var attributes = sy_a_normal()
-            if run.style.bold { attributes |= sy_a_bold() }
+            if run.style.bold || (colors && theme.colors(for: run.style.role).bold) { attributes |= sy_a_bold() }
             if run.style.reverse || (!colors && run.style.role == .selected) { attributes |= sy_a_reverse() }
             if run.style.underline { attributes |= sy_a_underline() }
             if !colors, run.style.role == .dim || run.style.role == .stale { attributes |= sy_a_dim() }

@@ -19,8 +19,12 @@ struct Console: AsyncParsableCommand {
     @Flag(name: .long, help: "Leave the mouse to the terminal (native text selection).")
     var noMouse = false
 
+    @Option(name: .long, help: "A shipped theme (default, light, high-contrast, deuteranopia, monochrome) or a theme file.")
+    var theme: String?
+
     func run() async throws {
         let token = token ?? ProcessInfo.processInfo.environment["SWITCHYARD_TOKEN"]
-        await ConsoleRuntime(apiURL: api, token: token, readOnly: readOnly, mouse: !noMouse).run()
+        let chosen = try Themes.load(theme)
+        await ConsoleRuntime(apiURL: api, token: token, readOnly: readOnly, mouse: !noMouse, theme: chosen).run()
     }
 }

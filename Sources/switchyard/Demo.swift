@@ -25,7 +25,11 @@ struct Demo: AsyncParsableCommand {
     @Flag(name: .long, help: "Leave the mouse to the terminal (native text selection).")
     var noMouse = false
 
+    @Option(name: .long, help: "A shipped theme (default, light, high-contrast, deuteranopia, monochrome) or a theme file.")
+    var theme: String?
+
     func run() async throws {
+        let chosenTheme = try Themes.load(theme)
         // The console owns the terminal: the servers log nothing to it.
         LoggingSystem.bootstrap { _ in SwiftLogNoOpLogHandler() }
         let logger = Logger(label: "switchyard.demo")
@@ -73,7 +77,7 @@ struct Demo: AsyncParsableCommand {
                 try? await Task.sleep(for: .seconds(30))
                 canary.configuration.errorRate = 0.12
             }
-            await ConsoleRuntime(apiURL: "http://127.0.0.1:\(adminPort)", token: token, readOnly: false, mouse: !noMouse).run()
+            await ConsoleRuntime(apiURL: "http://127.0.0.1:\(adminPort)", token: token, readOnly: false, mouse: !noMouse, theme: chosenTheme).run()
             traffic.cancel()
             trouble.cancel()
             await services.triggerGracefulShutdown()

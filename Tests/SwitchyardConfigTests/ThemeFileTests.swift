@@ -1,0 +1,56 @@
+import Foundation
+import SwitchyardConfig
+import SwitchyardTUI
+import Testing
+
+@Suite("Console themes")
+struct ThemeFileTests {
+    static let themes = RoutesFileTests.repositoryRoot.appendingPathComponent("themes")
+
+    @Test(arguments: ["default", "light", "high-contrast", "deuteranopia", "monochrome"])
+    func everyShippedThemeParsesAndIsBuiltIn(_ name: String) throws {
+        let url = Self.themes.appendingPathComponent("\(name).yaml")
+        let text = try String(contentsOf: url, encoding: .utf8)
+        let theme = try ThemeFile.parse(text, file: url.path)
+        #expect(theme.name == name)
+        let bundled = RoutesFileTests.repositoryRoot.appendingPathComponent("Sources/SwitchyardTerminal/Themes/\(name).yaml")
+        #expect(try String(contentsOf: bundled, encoding: .utf8) == text, "copy themes/\(name).yaml into Sources/SwitchyardTerminal/Themes/")
+    }
+
+    @Test func aThemeIsMergedOverTheBuiltInOne() throws {
+        let theme = try ThemeFile.parse("name: t\npalette: { sea: \"#0072b2\" }\nroles:\n  good: sea\n  selected: { bg: 17, bold: true }\n", file: "t.yaml")
+        #expect(theme.colors(for: .good).foreground == .rgb(red: 0, green: 0x72, blue: 0xb2))
+        #expect(theme.colors(for: .selected).background == .index(17))
+        #expect(theme.colors(for: .selected).foreground == Theme.builtIn.colors(for: .selected).foreground, "fg kept from the built-in theme")
+        #expect(theme.colors(for: .selected).bold)
+        #expect(theme.colors(for: .canary) == Theme.builtIn.colors(for: .canary))
+        #expect(try ThemeFile.parse("name: m\nmonochrome: true\n", file: "m.yaml").monochrome)
+    }
+
+    @Test func badThemesAreRefusedWithFileKeyAndValue() {
+        func problem(_ yaml: String) -> String? {
+            do {
+                _ = try ThemeFile.parse(yaml, file: "bad.yaml")
+                return nil
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(problem("roles:\n  good: chartreuse-ish\n") == "bad.yaml:2: roles.good: 'chartreuse-ish' is not a colour: use a palette name, default, a basic name (red, bright-blue…), 0–255 or #rrggbb")
+        #expect(problem("roles:\n  goood: red\n")?.contains("roles.goood: unknown key 'goood'") == true)
+        #expect(problem("roles:\n  bad: 300\n")?.contains("'300' is not a colour") == true)
+        #expect(problem("roles:\n  bad: { fg: red, blink: true }\n")?.contains("unknown key 'blink'") == true)
+        #expect(problem("colours: {}\n")?.contains("unknown key 'colours'") == true)
+    }
+
+    @Test func coloursMapToTheNearestTheTerminalHas() {
+        #expect(ThemeColor("#ff0000")?.terminalIndex(colors: 256) == 196)
+        #expect(ThemeColor("#ff0000")?.terminalIndex(colors: 16) == 9)
+        #expect(ThemeColor("#ff0000")?.terminalIndex(colors: 8) == 1)
+        #expect(ThemeColor("203")?.terminalIndex(colors: 256) == 203)
+        #expect(ThemeColor("203")?.terminalIndex(colors: 8) == 1, "a salmon red is red on an 8-colour terminal")
+        #expect(ThemeColor("111")?.terminalIndex(colors: 16) == 12, "a soft blue is bright blue on a 16-colour terminal")
+        #expect(ThemeColor("default")?.terminalIndex(colors: 256) == nil)
+        #expect(ThemeColor("bright-cyan") == .index(14))
+    }
+}
