@@ -183,6 +183,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // Micro-benchmarks: `swift run -c release switchyard-bench`.
+        .executableTarget(
+            name: "switchyard-bench",
+            dependencies: ["SwitchyardCore", "SwitchyardTUI", "SwitchyardConsole"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SwitchyardCoreTests",
             dependencies: ["SwitchyardCore"],
