@@ -96,6 +96,8 @@ let package = Package(
                 "SwitchyardConsole",
                 "SwitchyardCtl",
                 "SwitchyardConfig",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             resources: [.copy("Themes")],

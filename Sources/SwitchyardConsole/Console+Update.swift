@@ -26,6 +26,15 @@ extension ConsoleState {
                 self.slider = slider.dragging ? slider : nil
             }
             return []
+        case .routeChanged(let route, let at):
+            var routes = self.routes.filter { $0.name != route.name }
+            routes.append(route)
+            return update(.routesLoaded(routes, at: at))
+        case .routeDeleted(let name, let at):
+            return update(.routesLoaded(routes.filter { $0.name != name }, at: at))
+        case .auditAppended(let event):
+            if !audit.contains(where: { $0.id == event.id }) { audit.insert(event, at: 0) }
+            return []
         case .metricsLoaded(let route, let view):
             metrics[route] = view
             return []

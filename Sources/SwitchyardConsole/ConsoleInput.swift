@@ -30,6 +30,10 @@ public enum ConsoleMessage: Sendable {
     case resize(width: Int, height: Int)
     case tick(Moment)
     case routesLoaded([Route], at: Moment)
+    /// A route's new revision, pushed by the server's event stream.
+    case routeChanged(Route, at: Moment)
+    case routeDeleted(String, at: Moment)
+    case auditAppended(AuditEvent)
     case metricsLoaded(route: String, RouteMetricsView)
     case lifecycleLoaded(LifecycleListView)
     case auditLoaded([AuditEvent])

@@ -7,7 +7,7 @@ import SwitchyardCore
 /// A small client of the management API, for `switchyard ctl`.
 public struct ManagementClient: Sendable {
     public let baseURL: String
-    let token: String?
+    public let token: String?
 
     public init(baseURL: String, token: String?) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL

@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import NIOHTTP1
 import Synchronization
 import SwitchyardConsole
@@ -43,6 +45,7 @@ public final class ConsoleRuntime: Sendable {
             return source
         }
         let poller = Task { await self.poll() }
+        let events = Task { await self.followEvents() }
         let readOnly = self.readOnly
         let mouse = self.mouse
         let apiURL = client.baseURL
@@ -55,6 +58,7 @@ public final class ConsoleRuntime: Sendable {
             thread.start()
         }
         poller.cancel()
+        events.cancel()
         for source in signals { source.cancel() }
     }
 
@@ -95,6 +99,51 @@ public final class ConsoleRuntime: Sendable {
             }
             frame = state.view()
             screen.draw(frame, full: resized)
+        }
+    }
+
+    // MARK: The event stream
+
+    /// Follows `GET /api/v1/events`: route changes and audit entries arrive as
+    /// they happen. On a break, says so and reconnects with backoff; polling
+    /// keeps the figures fresh meanwhile.
+    private func followEvents() async {
+        var backoff = Duration.milliseconds(250)
+        while !Task.isCancelled {
+            do {
+                var request = HTTPClientRequest(url: client.baseURL + "/api/v1/events")
+                if let token = client.token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                guard response.status == .ok else { throw EventStreamError.refused(Int(response.status.code)) }
+                backoff = .milliseconds(250)
+                var parser = EventStreamParser()
+                for try await chunk in response.body {
+                    for event in parser.feed(Array(buffer: chunk)) { handle(event) }
+                }
+                throw EventStreamError.ended
+            } catch {
+                if Task.isCancelled { return }
+                post(.fetchFailed("event stream: \(error)", at: SystemClock().now()))
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+        }
+    }
+
+    private func handle(_ event: (name: String, data: [UInt8])) {
+        let now = SystemClock().now()
+        let decoder = JSONDecoder()
+        switch event.name {
+        case "snapshot":
+            if let list = try? decoder.decode(RouteListView.self, from: Data(event.data)) { post(.routesLoaded(list.routes, at: now)) }
+        case "route":
+            if let route = try? decoder.decode(Route.self, from: Data(event.data)) { post(.routeChanged(route, at: now)) }
+        case "route-deleted":
+            if let name = (try? JSONText.decode(event.data))?["route"]?.stringValue { post(.routeDeleted(name, at: now)) }
+        case "audit":
+            if let entry = try? decoder.decode(AuditEvent.self, from: Data(event.data)) { post(.auditAppended(entry)) }
+        default:
+            break
         }
     }
 
@@ -156,3 +205,16 @@ public final class ConsoleRuntime: Sendable {
         }
     }
 }
+
+enum EventStreamError: Error, CustomStringConvertible {
+    case refused(Int)
+    case ended
+
+    var description: String {
+        switch self {
+        case .refused(let status): "refused (\(status))"
+        case .ended: "closed by the server"
+        }
+    }
+}
+

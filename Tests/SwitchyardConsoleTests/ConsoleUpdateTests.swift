@@ -131,3 +131,33 @@ struct ConsoleUpdateTests {
         #expect(top.contains("reconnecting · data 12s old"))
     }
 }
+
+@Suite("The console follows the event stream")
+struct ConsoleEventTests {
+    @Test func eventsSplitWhereverTheBytesAreCut() {
+        let stream = Array("id: 1\nevent: snapshot\ndata: {\"routes\":[]}\n\nid: 2\nevent: route\ndata: {\"a\":1}\r\n\r\n: keep-alive\n\n".utf8)
+        for cut in 1..<stream.count {
+            var parser = EventStreamParser()
+            let events = parser.feed(Array(stream[..<cut])) + parser.feed(Array(stream[cut...]))
+            #expect(events.map(\.name) == ["snapshot", "route"], "cut at \(cut)")
+            #expect(events.last.map { String(decoding: $0.data, as: UTF8.self) } == "{\"a\":1}")
+        }
+    }
+
+    @Test func aPushedRevisionReplacesTheRouteAndConfirmsAPendingSlider() {
+        var state = ConsoleFixtures.state()
+        _ = state.update(.key(.right))
+        _ = state.update(.key(.enter))
+        #expect(state.slider?.pending == true)
+        _ = state.update(.routeChanged(ConsoleFixtures.route(canary: 11, revision: 2), at: ConsoleFixtures.t0))
+        #expect(state.slider == nil)
+        #expect(state.routes.first { $0.name == "chat-prod" }?.revision == 2)
+        #expect(state.routes.count == 2)
+        _ = state.update(.routeDeleted("summarize", at: ConsoleFixtures.t0))
+        #expect(state.routes.map(\.name) == ["chat-prod"])
+        let entry = AuditEvent(id: 9, atMilliseconds: 0, actor: "bob", action: "weights", route: "chat-prod", fromRevision: 1, toRevision: 2, detail: "")
+        _ = state.update(.auditAppended(entry))
+        _ = state.update(.auditAppended(entry))
+        #expect(state.audit.map(\.id) == [9])
+    }
+}
