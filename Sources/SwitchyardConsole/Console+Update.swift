@@ -118,6 +118,10 @@ extension ConsoleState {
         }
         guard screen == .routes else { return [] }
         switch key {
+        case .character("w"):
+            windowMinutes = windowMinutes == 5 ? 15 : windowMinutes == 15 ? 60 : 5
+            metrics = [:]
+            return [.watchWindow(minutes: windowMinutes)]
         case .character("/"):
             mode = .filter
             input = filter

@@ -202,19 +202,29 @@ extension ConsoleState {
             }
         }
         let samples = view?.deployments.reduce(0) { $0 + $1.requests } ?? 0
-        buffer.write("  n = \(samples)  (5 min)", x: x, y: row, style: Style(.dim))
+        buffer.write("  n = \(samples)  (\(windowMinutes) min · w)", x: x, y: row, style: Style(.dim))
         row += 1
-        // The error-rate chart.
+        // The error-rate chart and, when there is room, the p95 latency chart.
         let chartHeight = inner.maxY - row - 1
         if chartHeight >= 2 {
-            func series(_ deployment: String?, _ role: StyleRole) -> ChartWidget.Series? {
+            func series(_ deployment: String?, _ role: StyleRole, _ value: (RouteMetricsView.Deployment.Point) -> Double?) -> ChartWidget.Series? {
                 guard let points = view?.deployments.first(where: { $0.name == deployment })?.series else { return nil }
-                return ChartWidget.Series(values: points.map { $0.requests > 0 ? Double($0.failures) * 100 / Double($0.requests) : nil }, style: Style(role))
+                return ChartWidget.Series(values: points.map(value), style: Style(role))
             }
-            let all = [series(route.stable, .stable), series(canary?.name, .canary)].compactMap { $0 }
-            let maximum = all.flatMap { $0.values.compactMap { $0 } }.max() ?? 1
-            ChartWidget(series: all, maximum: max(maximum, 2), threshold: (stableRate ?? 0) + 1, unit: "%")
-                .render(into: &buffer, area: Rect(x: inner.x, y: row, width: inner.width, height: chartHeight), glyphs: glyphs)
+            let errorRate: (RouteMetricsView.Deployment.Point) -> Double? = { $0.requests > 0 ? Double($0.failures) * 100 / Double($0.requests) : nil }
+            let errors = [series(route.stable, .stable, errorRate), series(canary?.name, .canary, errorRate)].compactMap { $0 }
+            let errorMaximum = errors.flatMap { $0.values.compactMap { $0 } }.max() ?? 1
+            let latencyRows = chartHeight >= 10 ? chartHeight / 3 : 0
+            let errorRows = chartHeight - latencyRows
+            ChartWidget(series: errors, maximum: max(errorMaximum, 2), threshold: (stableRate ?? 0) + 1, unit: "%")
+                .render(into: &buffer, area: Rect(x: inner.x, y: row, width: inner.width, height: errorRows), glyphs: glyphs)
+            if latencyRows >= 2 {
+                let latency = [series(route.stable, .stable, { $0.p95Ms }), series(canary?.name, .canary, { $0.p95Ms })].compactMap { $0 }
+                let latencyMaximum = latency.flatMap { $0.values.compactMap { $0 } }.max() ?? 100
+                buffer.write("p95", x: inner.x, y: row + errorRows + latencyRows / 2, style: Style(.dim))
+                ChartWidget(series: latency, maximum: max(latencyMaximum, 10), unit: "")
+                    .render(into: &buffer, area: Rect(x: inner.x, y: row + errorRows, width: inner.width, height: latencyRows), glyphs: glyphs)
+            }
             row += chartHeight
         }
         // Latency, time to first token, cost.

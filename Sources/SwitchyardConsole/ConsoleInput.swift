@@ -45,6 +45,8 @@ public enum ConsoleMessage: Sendable {
 /// What the console asks its runtime to do; answers come back as messages.
 public enum ConsoleEffect: Hashable, Sendable {
     case refresh(selected: String?)
+    /// Measure over this many minutes from now on (5, 15 or 60).
+    case watchWindow(minutes: Int)
     case setWeights(route: String, weights: [String: Double], ifMatch: Int)
     case rollback(route: String)
     case promote(route: String)

@@ -58,6 +58,8 @@ public struct ConsoleState: Sendable {
     public var mode: InputMode = .normal
     public var input = ""
     public var filter = ""
+    /// The measurement window of the figures and graphs, in minutes.
+    public var windowMinutes = 5
     public var lastUpdate: Moment?
     public var now: Moment
     public var width: Int

@@ -20,6 +20,7 @@ public enum KeyRegistry {
         KeyBinding(keys: "=", label: "exact weight", screens: [.routes], mutating: true, hinted: false),
         KeyBinding(keys: "⏎", label: "apply", screens: [.routes], mutating: true, hinted: false),
         KeyBinding(keys: "j/k", label: "select", screens: [.routes], mutating: false, hinted: false),
+        KeyBinding(keys: "w", label: "window 5/15/60 min", screens: [.routes], mutating: false, hinted: false),
         KeyBinding(keys: "g/G", label: "first/last", screens: [.routes, .audit], mutating: false, hinted: false),
         KeyBinding(keys: "tab", label: "next screen", screens: [.routes, .audit, .lifecycle], mutating: false, hinted: false),
         KeyBinding(keys: "/", label: "filter", screens: [.routes], mutating: false, hinted: true),

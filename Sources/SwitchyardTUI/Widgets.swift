@@ -197,7 +197,8 @@ public struct ChartWidget: Sendable {
         let labelWidth = 6
         guard area.width > labelWidth + 2, area.height >= 2 else { return }
         let plot = Rect(x: area.x + labelWidth, y: area.y, width: area.width - labelWidth, height: area.height)
-        let top = max(maximum, threshold ?? 0) > 0 ? max(maximum, (threshold ?? 0) * 1.25) : 1
+        // A fifth of headroom above the highest value, so a flat line is not glued to the top.
+        let top = max(maximum, threshold ?? 0) > 0 ? max(maximum * 1.2, (threshold ?? 0) * 1.25) : 1
         buffer.write(Self.label(top, unit: unit).padding(toLength: labelWidth - 1, withPad: " ", startingAt: 0), x: area.x, y: area.y, style: Style(.dim))
         buffer.write(Self.label(0, unit: unit), x: area.x, y: area.maxY - 1, style: Style(.dim))
         if let threshold {

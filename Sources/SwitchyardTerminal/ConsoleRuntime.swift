@@ -14,6 +14,7 @@ import SwitchyardTUI
 public final class ConsoleRuntime: Sendable {
     private let client: ManagementClient
     private let inbox = Mutex<[ConsoleMessage]>([])
+    private let windowMinutes = Mutex(5)
     private let finished = Mutex(false)
     private let readOnly: Bool
     private let mouse: Bool
@@ -162,7 +163,8 @@ public final class ConsoleRuntime: Sendable {
             post(.routesLoaded(list.routes, at: SystemClock().now()))
             for route in list.routes.prefix(50) {
                 let name = route.name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? route.name
-                if let (metrics, _) = try? await client.get("/routes/\(name)/metrics?window=5m", as: RouteMetricsView.self) {
+                let window = windowMinutes.withLock { $0 }
+                if let (metrics, _) = try? await client.get("/routes/\(name)/metrics?window=\(window)m", as: RouteMetricsView.self) {
                     post(.metricsLoaded(route: route.name, metrics))
                 }
             }
@@ -179,6 +181,10 @@ public final class ConsoleRuntime: Sendable {
         case .quit:
             return
         case .refresh:
+            await refresh()
+            return
+        case .watchWindow(let minutes):
+            windowMinutes.withLock { $0 = minutes }
             await refresh()
             return
         case .setWeights(let route, let weights, let ifMatch):
