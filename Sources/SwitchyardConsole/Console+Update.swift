@@ -32,6 +32,14 @@ extension ConsoleState {
             return update(.routesLoaded(routes, at: at))
         case .routeDeleted(let name, let at):
             return update(.routesLoaded(routes.filter { $0.name != name }, at: at))
+        case .identity(let name, let role):
+            identity = (name, role)
+            if role == "viewer", !readOnly {
+                readOnly = true
+                slider = nil
+                flash("token '\(name)' is a viewer: read-only", role: .warning)
+            }
+            return []
         case .auditAppended(let event):
             if !audit.contains(where: { $0.id == event.id }) { audit.insert(event, at: 0) }
             return []
@@ -261,7 +269,13 @@ extension ConsoleState {
         case "audit": screen = .audit
         case "lifecycle": screen = .lifecycle
         case "help": screen = .help
-        default: flash("unknown command ':\(text)' — try :routes, :audit, :lifecycle, :help, :q", role: .bad)
+        case "theme":
+            guard words.count == 2 else {
+                flash("usage: :theme NAME (default, light, high-contrast, deuteranopia, monochrome)", role: .bad)
+                return []
+            }
+            return [.theme(words[1])]
+        default: flash("unknown command ':\(text)' — try :routes, :audit, :lifecycle, :theme NAME, :help, :q", role: .bad)
         }
         return []
     }

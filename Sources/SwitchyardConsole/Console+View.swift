@@ -34,9 +34,12 @@ extension ConsoleState {
     // MARK: Header and footer
 
     private func drawHeader(_ buffer: inout Buffer) {
-        var x = buffer.write(" Switchyard ", x: 0, y: 0, style: Style(.title, bold: true))
-        x = buffer.write("▸ \(apiURL)", x: x, y: 0, style: Style(.dim))
-        x = buffer.write(readOnly ? "   read-only" : "", x: x, y: 0, style: Style(.warning))
+        // The clock takes the right edge; the rest is clipped to what is left,
+        // most important first: the connection's state, then who, then where.
+        let clock = Self.clockText(now)
+        let clockX = width - CharacterWidth.of(clock) - 1
+        buffer.write(clock, x: clockX, y: 0, style: Style(.dim))
+        let left = Rect(x: 0, y: 0, width: max(0, clockX - 2), height: 1)
         let status: (String, Style)
         switch connection {
         case .connecting: status = ("\(glyphs.pending) connecting", Style(.warning))
@@ -46,9 +49,15 @@ extension ConsoleState {
             let word = if case .reconnecting = connection { "reconnecting" } else { "stale" }
             status = ("\(glyphs.stale) \(word)\(age)", Style(.stale, bold: true))
         }
-        x = buffer.write("   " + status.0, x: x, y: 0, style: status.1)
-        let clock = Self.clockText(now)
-        buffer.write(clock, x: width - CharacterWidth.of(clock) - 1, y: 0, style: Style(.dim))
+        var parts: [(String, Style)] = [(" Switchyard ", Style(.title, bold: true)), ("▸ \(apiURL)", Style(.dim)), ("   " + status.0, status.1)]
+        if let identity { parts.append(("   \(identity.name) · \(identity.role)", Style(.accent))) }
+        if readOnly { parts.append(("   read-only", Style(.warning, bold: true))) }
+        // Drop the URL when everything does not fit.
+        if parts.reduce(0, { $0 + CharacterWidth.of($1.0) }) > left.width { parts.remove(at: 1) }
+        var x = 0
+        for (text, style) in parts {
+            x = buffer.write(text, x: x, y: 0, style: style, clip: left)
+        }
     }
 
     private func drawFooter(_ buffer: inout Buffer, area: Rect) {
@@ -306,7 +315,7 @@ extension ConsoleState {
             buffer.write(binding.keys, x: inner.x + 2, y: y, style: Style(refused ? .dim : .hintKey, bold: !refused))
             buffer.write(binding.label + (refused ? "  (read-only)" : ""), x: inner.x + 12, y: y, style: Style(refused ? .dim : .text))
         }
-        buffer.write("commands: :routes :audit :lifecycle :help :q", x: inner.x + 2, y: inner.maxY - 1, style: Style(.dim))
+        buffer.write("commands: :routes :audit :lifecycle :theme NAME :help :q", x: inner.x + 2, y: inner.maxY - 1, style: Style(.dim))
     }
 
     // MARK: Formatting

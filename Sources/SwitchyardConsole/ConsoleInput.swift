@@ -34,6 +34,8 @@ public enum ConsoleMessage: Sendable {
     case routeChanged(Route, at: Moment)
     case routeDeleted(String, at: Moment)
     case auditAppended(AuditEvent)
+    /// Who the console's token is; a viewer makes the console read-only.
+    case identity(name: String, role: String)
     case metricsLoaded(route: String, RouteMetricsView)
     case lifecycleLoaded(LifecycleListView)
     case auditLoaded([AuditEvent])
@@ -47,6 +49,8 @@ public enum ConsoleEffect: Hashable, Sendable {
     case refresh(selected: String?)
     /// Measure over this many minutes from now on (5, 15 or 60).
     case watchWindow(minutes: Int)
+    /// Switch to a theme by name (`:theme NAME`).
+    case theme(String)
     case setWeights(route: String, weights: [String: Double], ifMatch: Int)
     case rollback(route: String)
     case promote(route: String)

@@ -45,6 +45,8 @@ public struct ConsoleState: Sendable {
 
     public var apiURL: String
     public var readOnly: Bool
+    /// The token's name and role, once the server has said.
+    public var identity: (name: String, role: String)?
     public var screen: ScreenKind = .routes
     public var connection: Connection = .connecting
     public var routes: [Route] = []

@@ -59,6 +59,11 @@ public struct ManagementAPI: Sendable {
                 return try .ok(RouteList(routes: routes))
             }
         }
+        api.get("/whoami") { request, _ in
+            await self.respond(request, role: .viewer) { caller in
+                try .ok(["name": caller.name, "role": caller.role.rawValue])
+            }
+        }
         api.get("/routes/{route}") { request, context in
             await self.respond(request, role: .viewer) { _ in
                 let name = context.parameters.get("route") ?? ""

@@ -93,6 +93,13 @@ public final class ConsoleRuntime: Sendable {
                 for effect in state.update(message) {
                     if effect == .quit {
                         finished.withLock { $0 = true }
+                    } else if case .theme(let name) = effect {
+                        do {
+                            screen.apply(theme: try Themes.load(name))
+                            resized = true  // a full redraw in the new colours
+                        } catch {
+                            _ = state.update(.changeRefused("\(error)"))
+                        }
                     } else {
                         Task { await self.perform(effect) }
                     }
@@ -151,6 +158,13 @@ public final class ConsoleRuntime: Sendable {
     // MARK: Effects
 
     private func poll() async {
+        struct Identity: Decodable {
+            let name: String
+            let role: String
+        }
+        if let (me, _) = try? await client.get("/whoami", as: Identity.self) {
+            post(.identity(name: me.name, role: me.role))
+        }
         while !Task.isCancelled {
             await refresh()
             try? await Task.sleep(for: pollInterval)
@@ -183,6 +197,8 @@ public final class ConsoleRuntime: Sendable {
         case .refresh:
             await refresh()
             return
+        case .theme:
+            return  // handled on the UI thread
         case .watchWindow(let minutes):
             windowMinutes.withLock { $0 = minutes }
             await refresh()

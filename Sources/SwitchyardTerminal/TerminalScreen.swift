@@ -9,7 +9,7 @@ import SwitchyardTUI
 final class TerminalScreen {
     private var previous: Buffer?
     private var pairs: [StyleRole: Int16] = [:]
-    private let theme: Theme
+    private var theme: Theme
     private var colors: Bool
     private let mouse: Bool
     private(set) var isOpen = false
@@ -55,6 +55,17 @@ final class TerminalScreen {
             FileHandle.standardOutput.write(Data("\u{1B}[?1002l".utf8))
         }
         endwin()
+    }
+
+    /// Switches colours while running (`:theme NAME`); redraw fully after.
+    func apply(theme: Theme) {
+        self.theme = theme
+        colors = !theme.monochrome && has_colors()
+        if colors {
+            start_color()
+            use_default_colors()
+            definePairs()
+        }
     }
 
     /// One colour pair per role, from the theme, mapped to the nearest

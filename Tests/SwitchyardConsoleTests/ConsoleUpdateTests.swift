@@ -161,3 +161,28 @@ struct ConsoleEventTests {
         #expect(state.audit.map(\.id) == [9])
     }
 }
+
+@Suite("Identity and commands")
+struct ConsoleIdentityTests {
+    @Test func aViewerTokenMakesTheConsoleReadOnly() {
+        var state = ConsoleFixtures.state()
+        _ = state.update(.identity(name: "vera", role: "viewer"))
+        #expect(state.readOnly)
+        #expect(state.update(.key(.character("R"))).isEmpty)
+        #expect(state.view().text.contains("vera · viewer   read-only"))
+        var operatorState = ConsoleFixtures.state()
+        _ = operatorState.update(.identity(name: "otto", role: "operator"))
+        #expect(!operatorState.readOnly)
+    }
+
+    @Test func themeCommandAsksForTheTheme() {
+        var state = ConsoleFixtures.state()
+        _ = state.update(.key(.character(":")))
+        for character in "theme light" { _ = state.update(.key(.character(character))) }
+        #expect(state.update(.key(.enter)) == [.theme("light")])
+        _ = state.update(.key(.character(":")))
+        for character in "theme" { _ = state.update(.key(.character(character))) }
+        #expect(state.update(.key(.enter)).isEmpty)
+        #expect(state.flash?.text.hasPrefix("usage: :theme NAME") == true)
+    }
+}
