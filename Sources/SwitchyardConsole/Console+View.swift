@@ -243,7 +243,15 @@ extension ConsoleState {
             let c = view?.deployments.first { $0.name == canary.name }.flatMap(pick).map { String(format: format, $0) } ?? "—"
             return "\(s) / \(c)"
         }
-        let line = "p95 \(pair({ $0.latencyMs?.p95 }, "%.0f")) ms   TTFT p95 \(pair({ $0.timeToFirstTokenMs?.p95 }, "%.0f")) ms   $/req \(pair({ $0.costPerRequest }, "%.4f"))   r\(route.revision)"
+        // Stable / canary side by side; segments that do not fit are left out whole.
+        let segments = [
+            "p95 \(pair({ $0.latencyMs?.p95 }, "%.0f")) ms", "$/req \(pair({ $0.costPerRequest }, "%.4f"))",
+            "TTFT p95 \(pair({ $0.timeToFirstTokenMs?.p95 }, "%.0f")) ms", "tok/req \(pair({ $0.tokensPerRequest }, "%.0f"))",
+        ]
+        var line = ""
+        for segment in segments where CharacterWidth.of(line) + CharacterWidth.of(segment) + 3 <= inner.width - 1 {
+            line += (line.isEmpty ? "" : "   ") + segment
+        }
         buffer.write(line, x: inner.x + 1, y: inner.maxY - 1, style: Style(.text), clip: inner)
     }
 

@@ -29,7 +29,7 @@ struct ConsoleSnapshotTests {
         let series = points.joined(separator: ",")
         let json = """
             {"windowSeconds": 300, "deployments": [
-              {"name": "stable", "requests": 1080, "errorRatePercent": 0.8, "breaker": "closed", "costPerRequest": 0.0041,
+              {"name": "stable", "requests": 1080, "errorRatePercent": 0.8, "breaker": "closed", "costPerRequest": 0.0041, "promptTokens": 21600, "completionTokens": 43200,
                "latencyMs": {"p50": 410, "p95": 820, "p99": 1200}, "timeToFirstTokenMs": {"p50": 200, "p95": 210, "p99": 300}, "series": [\(series)]},
               {"name": "canary", "requests": 120, "errorRatePercent": 2.4, "breaker": "half-open", "costPerRequest": 0.0043,
                "latencyMs": {"p50": 430, "p95": 870, "p99": 1300}, "timeToFirstTokenMs": {"p50": 220, "p95": 230, "p99": 320}, "series": [\(series)]}

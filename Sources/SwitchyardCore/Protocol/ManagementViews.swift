@@ -43,6 +43,14 @@ public struct RouteMetricsView: Decodable, Sendable {
         public let timeToFirstTokenMs: Quantiles?
         public let costPerRequest: Double?
         public let breaker: String
+        public let promptTokens: Int?
+        public let completionTokens: Int?
+
+        /// Input plus output tokens per request, when there were requests.
+        public var tokensPerRequest: Double? {
+            guard requests > 0, let promptTokens, let completionTokens else { return nil }
+            return Double(promptTokens + completionTokens) / Double(requests)
+        }
         /// 10-second points, oldest first (absent in older servers' replies).
         public let series: [Point]?
 
