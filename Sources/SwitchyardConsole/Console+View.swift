@@ -174,7 +174,7 @@ extension ConsoleState {
             return
         }
         let canary = slider.flatMap { route.deployment(named: $0.canary) } ?? Self.canary(of: route)
-        let title = canary.map { "\(route.name) ▸ canary \($0.name)" } ?? "\(route.name) ▸ \(route.stable) only"
+        let title = canary.map { "\(route.name) r\(route.revision) ▸ canary \($0.name)" } ?? "\(route.name) r\(route.revision) ▸ \(route.stable) only"
         let inner = buffer.box(area, title: title, glyphs: glyphs)
         guard inner.height >= 4 else { return }
         let view = metrics[route.name]

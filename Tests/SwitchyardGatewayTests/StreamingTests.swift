@@ -25,8 +25,10 @@ struct StreamingTests {
                 text += String(buffer: buffer)
             }
             #expect(arrivals.count >= 10, "the reply arrived in \(arrivals.count) pieces")
-            #expect(arrivals.first! < .milliseconds(500), "first chunk after \(arrivals.first!)")
-            #expect(arrivals.last! > .milliseconds(800))
+            // Relayed as produced, the pieces are spread over the upstream's
+            // second; buffered, they would arrive together at its end. (A spread,
+            // not absolute times, so a busy machine does not fail the test.)
+            #expect(arrivals.last! - arrivals.first! > .milliseconds(600), "pieces from \(arrivals.first!) to \(arrivals.last!)")
             #expect(text.hasSuffix("data: [DONE]\n\n"))
             #expect(!text.contains(#""usage":{"#), "the client did not ask for usage")
             // The gateway still counted the tokens from the usage chunk it asked for.
