@@ -79,7 +79,7 @@ def test_slider_keys_and_rollback_change_the_server(server):
 
         # A change made elsewhere (ctl, another console) shows up at once.
         call(server.admin_port, "PUT", "/routes/chat-prod/weights", {"weights": {"stable": 75, "canary": 25}})
-        assert wait_for(lambda: " 25%" in tmux.screen() and "r4" in tmux.screen(), timeout=3), tmux.screen()
+        assert wait_for(lambda: " 25%" in tmux.screen() and "r4" in tmux.screen(), timeout=8), tmux.screen()
 
         tmux.keys("q")
         assert wait_for(lambda: not tmux.alive()), "q leaves the console"
