@@ -23,7 +23,7 @@ extension ConsoleState {
         switch screen {
         case .routes: drawRoutesScreen(&buffer, area: body)
         case .audit: drawAudit(&buffer, area: body)
-        case .lifecycle: drawLifecycle(&buffer, area: body, rows: nil)
+        case .lifecycle: drawLifecycle(&buffer, area: body)
         case .help: drawHelp(&buffer, area: body)
         }
         drawFooter(&buffer, area: Rect(x: 0, y: height - 1, width: width, height: 1))
@@ -308,7 +308,7 @@ extension ConsoleState {
         ).render(into: &buffer, area: inner, glyphs: glyphs)
     }
 
-    private func drawLifecycle(_ buffer: inout Buffer, area: Rect, rows: Int?) {
+    private func drawLifecycle(_ buffer: inout Buffer, area: Rect) {
         let inner = buffer.box(area, title: "Lifecycle" + (lifecycle.map { " · catalog \($0.catalog)" } ?? ""), glyphs: glyphs)
         for (index, item) in (lifecycle?.entries ?? []).prefix(inner.height).enumerated() {
             drawRetirement(&buffer, item: item, x: inner.x + 1, y: inner.y + index, width: inner.width - 2)

@@ -144,8 +144,7 @@ public struct ManagementAPI: Sendable {
                 guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
                     throw APIError(status: 400, message: "send the catalog as YAML (see catalog/lifecycle.yaml)", type: "invalid_request_error", code: "empty_body")
                 }
-                let catalog = try await self.control.setCatalog(yaml: text, actor: caller.name)
-                _ = catalog
+                _ = try await self.control.setCatalog(yaml: text, actor: caller.name)
                 return try .ok(LifecycleView(await self.control.lifecycleReport()))
             }
         }

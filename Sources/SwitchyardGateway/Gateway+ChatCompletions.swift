@@ -3,7 +3,6 @@ import HTTPTypes
 import Logging
 import Hummingbird
 import NIOCore
-import Prometheus
 import SwitchyardCore
 import SwitchyardHTTP
 
@@ -21,8 +20,7 @@ extension Gateway {
         } catch {
             response = error.response
         }
-        registry.makeCounter(descriptor: MetricNames.responses, labels: [("route", routeLabel), ("code", String(response.status.code))])
-            .increment()
+        countResponse(route: routeLabel, status: Int(response.status.code))
         return response
     }
 

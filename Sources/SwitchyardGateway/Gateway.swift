@@ -46,6 +46,10 @@ public final class Gateway: Sendable {
     /// Per route: retired deployments and the deployment replacing each (if any).
     private let retired = Mutex<[String: [String: String?]]>([:])
     private let lastPlans = Mutex<[RoutePlan]>([])
+    /// `switchyard_responses_total` counters by route and status, made once:
+    /// building a descriptor and labels on every response would cost more
+    /// than counting it.
+    private let responseCounters = Mutex<[String: Counter]>([:])
     private let runtimes = Mutex<[String: DeploymentRuntime]>([:])
     private let installed = Atomic<Bool>(false)
 
@@ -155,6 +159,18 @@ public final class Gateway: Sendable {
             runtimes[key] = created
             return created
         }
+    }
+
+    /// Counts one response to a client.
+    func countResponse(route: String, status: Int) {
+        let key = route + "\u{0}" + String(status)
+        let counter = responseCounters.withLock { counters in
+            if let existing = counters[key] { return existing }
+            let created = registry.makeCounter(descriptor: MetricNames.responses, labels: [("route", route), ("code", String(status))])
+            counters[key] = created
+            return created
+        }
+        counter.increment()
     }
 
     /// Closes upstream connections. Call after the HTTP server has stopped.

@@ -1,14 +1,11 @@
 import ArgumentParser
 import Foundation
-import Hummingbird
 import Logging
 import ServiceLifecycle
 import UnixSignals
 import SwitchyardConfig
-import SwitchyardControl
 import SwitchyardCore
 import SwitchyardGateway
-import SwitchyardStore
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
