@@ -194,6 +194,7 @@ let package = Package(
         .testTarget(
             name: "SwitchyardCoreTests",
             dependencies: ["SwitchyardCore"],
+            exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),
         .testTarget(
