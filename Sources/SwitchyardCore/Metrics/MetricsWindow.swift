@@ -18,6 +18,8 @@ public struct MetricsWindow: Sendable {
         public var promptTokens: Int = 0
         public var completionTokens: Int = 0
         public var cost: Double = 0
+        /// The sum of each request's cost squared, for the cost gate's variance.
+        public var costSquares: Double = 0
 
         public init(start: Int64) {
             self.start = start
@@ -38,6 +40,7 @@ public struct MetricsWindow: Sendable {
             promptTokens += other.promptTokens
             completionTokens += other.completionTokens
             cost += other.cost
+            costSquares += other.costSquares
         }
     }
 
@@ -96,6 +99,7 @@ public struct MetricsWindow: Sendable {
         buckets[slot].promptTokens += sample.promptTokens
         buckets[slot].completionTokens += sample.completionTokens
         buckets[slot].cost += sample.cost
+        buckets[slot].costSquares += sample.cost * sample.cost
     }
 
     /// All buckets that overlap the last `window` before `now`, merged.

@@ -1,23 +1,55 @@
 /// A rollout request, validated against the route it is for. The engine that
 /// runs plans is separate; this is the contract of `POST /routes/{route}/rollouts`.
-public struct RolloutPlan: Hashable, Sendable {
-    public enum Strategy: String, Hashable, Sendable, CaseIterable {
+public struct RolloutPlan: Hashable, Sendable, Codable {
+    public enum Strategy: String, Hashable, Sendable, Codable, CaseIterable {
         case canary, bluegreen, ab, shadow
     }
 
-    public enum Step: Hashable, Sendable {
+    public enum Step: Hashable, Sendable, Codable {
         case setWeight(Weight)
         /// `nil`: wait for `resume` or `promote`.
         case pause(Duration?)
         case analysis(interval: Duration, window: Duration, runs: Int)
     }
 
-    public enum Policy: String, Hashable, Sendable, CaseIterable {
+    public enum Policy: String, Hashable, Sendable, Codable, CaseIterable {
         case wait, pause, abort
     }
 
-    public struct Gate: Hashable, Sendable {
-        public enum Metric: String, Hashable, Sendable, CaseIterable {
+    /// What happens when the overall deadline passes.
+    public enum DeadlineAction: String, Hashable, Sendable, Codable, CaseIterable {
+        case abort, pause, promote
+    }
+
+    /// Blue-green's check of the idle slot before any traffic: real requests sent straight to its upstream.
+    public struct HealthCheck: Hashable, Sendable, Codable {
+        /// How many synthetic requests; all must succeed.
+        public var requests: Int
+        /// The prompt they send.
+        public var prompt: String
+        /// The longest any one of them may take.
+        public var timeout: Duration
+
+        public init(requests: Int = 3, prompt: String = "Reply with the single word: ok", timeout: Duration = .seconds(30)) {
+            self.requests = requests
+            self.prompt = prompt
+            self.timeout = timeout
+        }
+    }
+
+    /// Shadow's spending limit; a spent budget drops shadow work and counts it.
+    public struct Budget: Hashable, Sendable, Codable {
+        public var tokens: Int?
+        public var cost: Double?
+
+        public init(tokens: Int? = nil, cost: Double? = nil) {
+            self.tokens = tokens
+            self.cost = cost
+        }
+    }
+
+    public struct Gate: Hashable, Sendable, Codable {
+        public enum Metric: String, Hashable, Sendable, Codable, CaseIterable {
             case errorRateDelta, p95LatencyRatio, ttftP95Ratio, costPerRequestRatio, rate429, contentFilterRate, qualityScore
         }
 
@@ -39,6 +71,15 @@ public struct RolloutPlan: Hashable, Sendable {
     public var deadline: Duration?
     public var onInconclusive: Policy
     public var onNoData: Policy
+    /// With `onInconclusive: abort`: how many inconclusive evaluations in a row abort.
+    public var maxInconclusive: Int
+    public var onDeadline: DeadlineAction
+    /// bluegreen: the synthetic check of the target.
+    public var healthCheck: HealthCheck
+    /// bluegreen: how long the previous slot stays configured for an instant switch back.
+    public var keepPrevious: Duration
+    /// shadow: the spending limit of mirrored traffic.
+    public var budget: Budget
     /// ab: the variants and their split.
     public var split: WeightTable?
     public var duration: Duration?
@@ -51,7 +92,8 @@ public struct RolloutPlan: Hashable, Sendable {
         let reader = PlanReader(body: body, route: route)
         try reader.onlyKnownKeys([
             "strategy", "canary", "target", "healthCheck", "shadow", "steps", "gates", "interval", "window", "deadline",
-            "onInconclusive", "onNoData", "variants", "split", "duration", "sample", "budget",
+            "onInconclusive", "onNoData", "variants", "split", "duration", "sample", "budget", "maxInconclusive", "onDeadline",
+            "keepPrevious",
         ])
         guard let strategyText = body["strategy"]?.stringValue, let strategy = Strategy(rawValue: strategyText) else {
             throw .invalid("'strategy' must be one of \(Strategy.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -63,6 +105,14 @@ public struct RolloutPlan: Hashable, Sendable {
         onInconclusive = try reader.policy("onInconclusive") ?? .wait
         onNoData = try reader.policy("onNoData") ?? .pause
         gates = try reader.gates()
+        maxInconclusive = try reader.wholeNumber("maxInconclusive", range: 1...1000) ?? 3
+        guard let onDeadline = RolloutPlan.DeadlineAction(rawValue: body["onDeadline"]?.stringValue ?? "abort") else {
+            throw .invalid("'onDeadline' must be one of abort, pause, promote")
+        }
+        self.onDeadline = onDeadline
+        healthCheck = HealthCheck()
+        keepPrevious = .seconds(600)
+        budget = Budget()
         steps = []
         candidate = nil
         split = nil
@@ -75,9 +125,13 @@ public struct RolloutPlan: Hashable, Sendable {
             guard !steps.isEmpty else { throw .invalid("a canary plan needs 'steps', e.g. [{\"setWeight\": 10}, {\"pause\": \"10m\"}, {\"setWeight\": 100}]") }
         case .bluegreen:
             candidate = try reader.deployment("target", notStable: true)
+            healthCheck = try reader.healthCheck()
+            keepPrevious = try reader.duration("keepPrevious") ?? .seconds(600)
         case .shadow:
             candidate = try reader.deployment("shadow", notStable: true)
             sample = try reader.percent("sample") ?? Weight(unchecked: 10_000)
+            budget = try reader.budget()
+            duration = try reader.duration("duration")
         case .ab:
             split = try reader.split()
             duration = try reader.duration("duration")
@@ -113,6 +167,45 @@ struct PlanReader {
             throw .invalid("'\(key)' must be a duration such as \"30s\", \"5m\" or \"2h\"")
         }
         return duration
+    }
+
+    func wholeNumber(_ key: String, in object: [String: JSONValue]? = nil, range: ClosedRange<Int>) throws(RolloutPlanError) -> Int? {
+        guard let value = (object ?? body)[key] else { return nil }
+        guard case .number(let number) = value, number == number.rounded(), number >= Double(range.lowerBound), number <= Double(range.upperBound) else {
+            throw .invalid("'\(key)' must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return Int(number)
+    }
+
+    func healthCheck() throws(RolloutPlanError) -> RolloutPlan.HealthCheck {
+        guard let value = body["healthCheck"] else { return RolloutPlan.HealthCheck() }
+        guard case .object(let check) = value else { throw .invalid("'healthCheck' must be an object such as {\"requests\": 3, \"timeout\": \"30s\"}") }
+        for key in check.keys.sorted() where !["requests", "prompt", "timeout"].contains(key) {
+            throw .invalid("healthCheck: unknown field '\(key)'; use requests, prompt, timeout")
+        }
+        var result = RolloutPlan.HealthCheck()
+        result.requests = try wholeNumber("requests", in: check, range: 1...100) ?? result.requests
+        if let prompt = check["prompt"] {
+            guard let text = prompt.stringValue, !text.isEmpty, text.utf8.count <= 4000 else { throw .invalid("healthCheck.prompt must be a non-empty string") }
+            result.prompt = text
+        }
+        result.timeout = try duration("timeout", in: check) ?? result.timeout
+        return result
+    }
+
+    func budget() throws(RolloutPlanError) -> RolloutPlan.Budget {
+        guard let value = body["budget"] else { return RolloutPlan.Budget() }
+        guard case .object(let budget) = value else { throw .invalid("'budget' must be an object such as {\"tokens\": 100000} or {\"cost\": 5.0}") }
+        for key in budget.keys.sorted() where !["tokens", "cost"].contains(key) {
+            throw .invalid("budget: unknown field '\(key)'; use tokens or cost")
+        }
+        var result = RolloutPlan.Budget()
+        result.tokens = try wholeNumber("tokens", in: budget, range: 1...1_000_000_000_000)
+        if let cost = budget["cost"] {
+            guard case .number(let number) = cost, number.isFinite, number > 0 else { throw .invalid("budget.cost must be a positive amount") }
+            result.cost = number
+        }
+        return result
     }
 
     func policy(_ key: String) throws(RolloutPlanError) -> RolloutPlan.Policy? {
@@ -209,7 +302,7 @@ struct PlanReader {
             gates.append(
                 RolloutPlan.Gate(
                     metric: metric, max: try number("max"), min: try number("min"), minSamples: Int(minSamples),
-                    confidence: confidence, countAsFailure: gate["countAsFailure"]?.boolValue ?? true
+                    confidence: confidence, countAsFailure: gate["countAsFailure"]?.boolValue ?? (metric != .rate429)
                 )
             )
         }
