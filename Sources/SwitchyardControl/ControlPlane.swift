@@ -15,6 +15,12 @@ public actor ControlPlane {
     var observers: [@Sendable (ControlEvent) -> Void] = []
     var catalog: LifecycleCatalog
     var warningsGiven: Set<String> = []
+    /// The latest rollout of each route, active or finished.
+    var rollouts: [String: Rollout] = [:]
+    var dataPlane: (any RolloutDataPlane)?
+    var rolloutBusy = false
+    var rolloutWaiters: [CheckedContinuation<Void, Never>] = []
+    var rolloutSequence = 0
 
     /// - Parameters:
     ///   - catalog: the lifecycle catalog to start with (shipped or `--catalog`);
@@ -45,6 +51,7 @@ public actor ControlPlane {
         plans = Dictionary(uniqueKeysWithValues: state.plans.map { ($0.route.name, $0) })
         deletedRevisions = state.deletedRouteRevisions
         try await loadLifecycleState()
+        try await loadRollouts()
         if let config, config.fingerprint != state.configFingerprint {
             let outcome = try await apply(routes: config.routes, fingerprint: config.fingerprint, actor: "config", source: config.source)
             logger.notice("applied \(config.source): \(outcome.summary)")
@@ -72,6 +79,25 @@ public actor ControlPlane {
     /// - Parameter ifMatch: the revision the caller last saw; a different
     ///   current revision refuses the change (`ControlError.stale`).
     public func change(_ name: String, _ change: RouteChange, ifMatch: Int?, actor: String) async throws(ControlError) -> ChangeOutcome {
+        if rollouts[name]?.state.isActive == true {
+            switch change {
+            case .rollback:
+                return try await rollbackWithRollout(name, ifMatch: ifMatch, actor: actor)
+            case .promote(let deployment):
+                return try await promoteWithRollout(name, deployment: deployment, ifMatch: ifMatch, actor: actor)
+            case .setWeights:
+                let outcome = try await commitChange(name, change, ifMatch: ifMatch, actor: actor)
+                if outcome.changed {
+                    await handleRollout(name, .overridden(actor: actor, detail: outcome.route.splitSummary), actor: actor)
+                }
+                return outcome
+            }
+        }
+        return try await commitChange(name, change, ifMatch: ifMatch, actor: actor)
+    }
+
+    /// Commits one change without consulting the route's rollout (the rollout engine's own path).
+    func commitChange(_ name: String, _ change: RouteChange, ifMatch: Int?, actor: String) async throws(ControlError) -> ChangeOutcome {
         let started = clock.now()
         guard let plan = plans[name] else { throw .unknownRoute(name, known: plans.keys.sorted()) }
         if let ifMatch, ifMatch != plan.route.revision {
@@ -179,6 +205,9 @@ public actor ControlPlane {
         for write in writes { notify(.routeChanged(write.plan.route), []) }
         for deletion in deletions { notify(.routeDeleted(deletion.route), []) }
         notify(nil, stored)
+        for name in outcome.updated + outcome.deleted where rollouts[name]?.state.isActive == true {
+            await handleRollout(name, .abort(actor: actor, reason: "route re-declared by \(source); the rollout stopped and the declared weights stand"), actor: actor, performActions: false)
+        }
         await evaluateLifecycle()
         return outcome
     }
@@ -234,6 +263,8 @@ public enum ControlEvent: Sendable {
     case audit(AuditEvent)
     /// A model version in use crossed a countdown threshold (60, 30, 7 days; 0 = retired).
     case lifecycleWarning(days: Int, key: String, message: String)
+    /// A rollout started, moved, was judged or ended.
+    case rollout(Rollout)
 }
 
 /// The result of one change.
@@ -265,6 +296,11 @@ public enum ControlError: Error, Sendable, CustomStringConvertible {
     case invalid(ChangeError)
     case invalidRoute(String)
     case storage(String)
+    case invalidPlan(String)
+    /// The route already has an active rollout, or the rollout cannot do that now.
+    case rolloutConflict(String)
+    /// The route has no active rollout.
+    case noRollout(route: String, action: String)
 
     public var description: String {
         switch self {
@@ -275,6 +311,8 @@ public enum ControlError: Error, Sendable, CustomStringConvertible {
         case .invalid(let error): "\(error)"
         case .invalidRoute(let reason): reason
         case .storage(let reason): "the change was not saved: \(reason)"
+        case .invalidPlan(let reason), .rolloutConflict(let reason): reason
+        case .noRollout(let route, let action): "route '\(route)' has no rollout in progress to \(action)"
         }
     }
 }

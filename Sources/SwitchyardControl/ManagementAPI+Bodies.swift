@@ -2,7 +2,27 @@ import SwitchyardCore
 
 /// `GET /api/v1/routes`
 struct RouteList: Encodable {
-    let routes: [Route]
+    let routes: [RouteWithRollout]
+
+    init(routes: [Route], rollouts: [String: Rollout]) {
+        self.routes = routes.map { RouteWithRollout(route: $0, rollout: rollouts[$0.name]) }
+    }
+}
+
+/// A route as stored, plus the summary of its latest rollout under `rollout`.
+struct RouteWithRollout: Encodable {
+    let route: Route
+    let rollout: Rollout?
+
+    enum CodingKeys: String, CodingKey {
+        case rollout
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try route.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encodeIfPresent(rollout.map { RolloutView($0, full: false) }, forKey: .rollout)
+    }
 }
 
 /// `GET /api/v1/audit`

@@ -41,6 +41,8 @@ public struct ManagementAPI: Sendable {
                 if let data = try? encoder.encode(entry) { hub.publish(name: "audit", data: Array(data)) }
             case .lifecycleWarning(let days, let key, let message):
                 hub.publish(name: "lifecycle", data: JSONText.encode(["days": .number(Double(days)), "key": .string(key), "message": .string(message)]))
+            case .rollout(let rollout):
+                if let data = try? encoder.encode(RolloutView(rollout, full: false)) { hub.publish(name: "rollout", data: Array(data)) }
             }
         }
     }
@@ -56,7 +58,7 @@ public struct ManagementAPI: Sendable {
         api.get("/routes") { request, _ in
             await self.respond(request, role: .viewer) { _ in
                 let routes = await self.control.currentPlans.map(\.route)
-                return try .ok(RouteList(routes: routes))
+                return try .ok(RouteList(routes: routes, rollouts: await self.control.latestRollouts))
             }
         }
         api.get("/whoami") { request, _ in
@@ -70,7 +72,7 @@ public struct ManagementAPI: Sendable {
                 guard let plan = await self.control.plan(name) else {
                     throw Self.notFound(name, known: await self.control.currentPlans.map(\.route.name))
                 }
-                return try .ok(plan.route, etag: plan.route.revision)
+                return try .ok(RouteWithRollout(route: plan.route, rollout: await self.control.rollout(name)), etag: plan.route.revision)
             }
         }
         api.put("/routes/{route}/weights") { request, context in
@@ -113,24 +115,44 @@ public struct ManagementAPI: Sendable {
             }
         }
         api.post("/routes/{route}/rollouts") { request, context in
-            await self.respond(request, role: .operator_) { _ in
+            await self.respond(request, role: .operator_) { caller in
                 let name = context.parameters.get("route") ?? ""
-                guard let plan = await self.control.plan(name) else {
+                guard await self.control.plan(name) != nil else {
                     throw Self.notFound(name, known: await self.control.currentPlans.map(\.route.name))
                 }
-                let body = try await self.readObject(request)
-                let rollout: RolloutPlan
-                do {
-                    rollout = try RolloutPlan(json: .object(body), route: plan.route)
-                } catch {
-                    throw APIError(status: 422, message: "\(error)", type: "invalid_request_error", code: "invalid_plan")
+                let body = try await self.readPlan(request)
+                let rollout = try await self.control.startRollout(name, plan: body, actor: caller.name)
+                var reply = try Reply.ok(RolloutView(rollout, full: true))
+                reply.status = .created
+                return reply
+            }
+        }
+        api.get("/routes/{route}/rollouts") { request, context in
+            await self.respond(request, role: .viewer) { _ in
+                let name = context.parameters.get("route") ?? ""
+                guard await self.control.plan(name) != nil else {
+                    throw Self.notFound(name, known: await self.control.currentPlans.map(\.route.name))
                 }
-                throw APIError(
-                    status: 409,
-                    message: "the \(rollout.strategy.rawValue) plan is valid, but this server has no rollout engine yet; move traffic with PUT /routes/\(name)/weights (ctl weights) and roll back with POST /routes/\(name)/rollback",
-                    type: "invalid_request_error",
-                    code: "rollout_engine_unavailable"
-                )
+                let limit = try Self.integer(request.uri.queryParameters["limit"].map(String.init), name: "limit", range: 1...500) ?? 20
+                let history = try await self.control.rolloutHistory(route: name, limit: limit)
+                return try .ok(RolloutListView(rollouts: history.map { RolloutView($0, full: false) }))
+            }
+        }
+        api.get("/routes/{route}/rollout") { request, context in
+            await self.respond(request, role: .viewer) { _ in
+                let name = context.parameters.get("route") ?? ""
+                guard await self.control.plan(name) != nil else {
+                    throw Self.notFound(name, known: await self.control.currentPlans.map(\.route.name))
+                }
+                guard let rollout = await self.control.rollout(name) else {
+                    throw APIError(status: 404, message: "route '\(name)' has had no rollout since this server started; start one with POST /routes/\(name)/rollouts", type: "invalid_request_error", code: "no_rollout")
+                }
+                return try .ok(RolloutView(rollout, full: true))
+            }
+        }
+        api.get("/routes/{route}/report") { request, context in
+            await self.respond(request, role: .viewer) { _ in
+                try .ok(try await self.control.experimentReport(context.parameters.get("route") ?? ""))
             }
         }
         api.get("/lifecycle") { request, _ in
@@ -171,20 +193,34 @@ public struct ManagementAPI: Sendable {
                 } catch {
                     throw APIError(status: 422, message: "\(error)", type: "invalid_request_error", code: "invalid_feedback")
                 }
-                return try .ok(try await self.control.record(feedback))
+                var attributed = feedback
+                if attributed.deployment == nil, let place = self.metrics.attribution(requestId: feedback.requestId) {
+                    if attributed.route == nil || attributed.route == place.route {
+                        attributed.route = place.route
+                        attributed.deployment = place.deployment
+                    }
+                }
+                return try .ok(try await self.control.record(attributed))
             }
         }
-        for action in ["pause", "resume"] {
+        for action in ["pause", "resume", "abort"] {
             api.post("/routes/{route}/\(action)") { request, context in
-                await self.respond(request, role: .operator_) { _ in
+                await self.respond(request, role: .operator_) { caller in
                     let name = context.parameters.get("route") ?? ""
-                    guard await self.control.plan(name) != nil else {
-                        throw Self.notFound(name, known: await self.control.currentPlans.map(\.route.name))
+                    let body = try await self.readObject(request, optional: true)
+                    for key in body.keys where key != "reason" {
+                        throw APIError(status: 400, message: "unknown field '\(key)'; the only field is 'reason'", type: "invalid_request_error", code: "unknown_field")
                     }
-                    throw APIError(
-                        status: 409, message: "route '\(name)' has no rollout in progress to \(action)",
-                        type: "invalid_request_error", code: "no_rollout"
-                    )
+                    let event: RolloutEvent
+                    switch action {
+                    case "pause": event = .pause(actor: caller.name)
+                    case "resume": event = .resume(actor: caller.name)
+                    default:
+                        let reason = body["reason"]?.stringValue.map { "aborted by \(caller.name): \($0)" } ?? ""
+                        event = .abort(actor: caller.name, reason: reason)
+                    }
+                    let rollout = try await self.control.operate(name, event, actor: caller.name, action: action)
+                    return try .ok(RolloutView(rollout, full: false))
                 }
             }
         }
@@ -202,7 +238,7 @@ public struct ManagementAPI: Sendable {
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            let snapshot = (try? encoder.encode(RouteList(routes: await self.control.currentPlans.map(\.route)))) ?? Data()
+            let snapshot = (try? encoder.encode(RouteList(routes: await self.control.currentPlans.map(\.route), rollouts: await self.control.latestRollouts))) ?? Data()
             let stream = self.hub.subscribe(first: ("snapshot", Array(snapshot)))
             return Response(
                 status: .ok,
@@ -360,6 +396,18 @@ public struct ManagementAPI: Sendable {
         return text
     }
 
+    /// A rollout plan as JSON, or as YAML when the content type says so.
+    private func readPlan(_ request: Request) async throws(APIError) -> JSONValue {
+        let contentType = request.headers[.contentType] ?? ""
+        guard contentType.contains("yaml") else { return .object(try await readObject(request)) }
+        let text = try await readText(request)
+        do {
+            return try PlanFile.parse(text, file: "request body")
+        } catch {
+            throw APIError(status: 400, message: "\(error)", type: "invalid_request_error", code: "invalid_yaml")
+        }
+    }
+
     private func readObject(_ request: Request, optional: Bool = false) async throws(APIError) -> [String: JSONValue] {
         let buffer: ByteBuffer
         do {
@@ -415,6 +463,12 @@ public struct ManagementAPI: Sendable {
             return APIError(status: 422, message: "\(error)", type: "invalid_request_error", code: "invalid_change")
         case .storage:
             return APIError(status: 503, message: "\(error)", type: "server_error", code: "state_store_unavailable")
+        case .invalidPlan:
+            return APIError(status: 422, message: "\(error)", type: "invalid_request_error", code: "invalid_plan")
+        case .rolloutConflict:
+            return APIError(status: 409, message: "\(error)", type: "invalid_request_error", code: "rollout_conflict")
+        case .noRollout:
+            return APIError(status: 409, message: "\(error)", type: "invalid_request_error", code: "no_rollout")
         }
     }
 }

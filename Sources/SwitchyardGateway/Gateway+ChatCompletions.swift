@@ -113,6 +113,9 @@ extension Gateway {
             )
             switch await attemptUpstream(context) {
             case .response(let response):
+                if let requestID = request.headers[.requestID], !requestID.isEmpty, requestID.utf8.count <= 200 {
+                    ledger.record(requestID, route: routeName, deployment: route.targets[index].deployment.name)
+                }
                 return response
             case .failed(let failure):
                 failures.append(failure)
@@ -212,4 +215,5 @@ extension HTTPField.Name {
     static let switchyardRouteRevision = Self("x-switchyard-route-revision")!
     static let switchyardAttempts = Self("x-switchyard-attempts")!
     static let switchyardUser = Self("x-switchyard-user")!
+    static let requestID = Self("x-request-id")!
 }

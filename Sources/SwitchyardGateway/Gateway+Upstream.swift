@@ -149,6 +149,13 @@ extension Gateway {
             timeToFirstToken: headAt - started,
             now: now
         )
+        let routeName = context.route.plan.route.name
+        if let id = ReplyScan.replyID(body.readableBytesView) {
+            ledger.record(id, route: routeName, deployment: context.deployment.name)
+        }
+        if let mirror = shadowMirror(route: routeName), mirror.settings.deployment != context.deployment.name {
+            mirror.offer(context.chat, primaryBody: body, primaryLatency: now - started)
+        }
         var headers = replyHeaders(context)
         headers[.contentType] = response.headers.first(name: "content-type") ?? "application/json"
         return .response(Response(status: .init(code: Int(response.status.code)), headers: headers, body: ResponseBody(byteBuffer: body)))

@@ -42,7 +42,7 @@ public final class Gateway: Sendable {
     let logger: Logger
     let clients: UpstreamClients
     let access: ClientAccess
-    private let table = Mutex<[String: InstalledRoute]>([:])
+    let table = Mutex<[String: InstalledRoute]>([:])
     /// Per route: retired deployments and the deployment replacing each (if any).
     private let retired = Mutex<[String: [String: String?]]>([:])
     private let lastPlans = Mutex<[RoutePlan]>([])
@@ -52,6 +52,11 @@ public final class Gateway: Sendable {
     private let responseCounters = Mutex<[String: Counter]>([:])
     private let runtimes = Mutex<[String: DeploymentRuntime]>([:])
     private let installed = Atomic<Bool>(false)
+    /// Shadow mirrors by route, and the reports of those that stopped.
+    let shadows = Mutex<[String: ShadowMirror]>([:])
+    let finishedShadows = Mutex<[String: ShadowReport]>([:])
+    /// Recent request ids → route and deployment, for feedback.
+    let ledger = RequestLedger(capacity: 100_000)
 
     public init(
         options: Options = Options(),

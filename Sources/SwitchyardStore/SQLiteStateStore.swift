@@ -82,6 +82,17 @@ public final class SQLiteStateStore: StateStore {
             }
             try db.create(index: "metric_rollups_by_minute", on: "metric_rollups", columns: ["minute"])
         }
+        migrator.registerMigration("v4: rollouts") { db in
+            try db.create(table: "rollouts") { table in
+                table.column("id", .text).primaryKey()
+                table.column("route", .text).notNull()
+                table.column("active", .boolean).notNull()
+                table.column("started_ms", .integer).notNull()
+                table.column("document", .text).notNull()
+            }
+            try db.create(index: "rollouts_by_route", on: "rollouts", columns: ["route", "started_ms"])
+            try db.create(index: "feedback_by_route_time", on: "feedback", columns: ["route", "at_ms"])
+        }
         return migrator
     }
 
@@ -158,6 +169,50 @@ public final class SQLiteStateStore: StateStore {
                 )
             } else {
                 try db.execute(sql: "DELETE FROM settings WHERE key = ?", arguments: [key])
+            }
+        }
+    }
+
+    public func saveRollout(_ rollout: StoredRollout) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO rollouts (id, route, active, started_ms, document) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET active = excluded.active, document = excluded.document
+                    """,
+                arguments: [rollout.id, rollout.route, rollout.active, rollout.startedMilliseconds, rollout.document]
+            )
+        }
+    }
+
+    public func rollouts(route: String?, activeOnly: Bool, limit: Int) async throws -> [StoredRollout] {
+        try await pool.read { db in
+            var conditions: [String] = []
+            var arguments: StatementArguments = []
+            if let route {
+                conditions.append("route = ?")
+                _ = arguments.append(contentsOf: [route])
+            }
+            if activeOnly { conditions.append("active") }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            _ = arguments.append(contentsOf: [limit])
+            return try Row.fetchAll(db, sql: "SELECT * FROM rollouts \(filter) ORDER BY started_ms DESC, id DESC LIMIT ?", arguments: arguments).map { row in
+                StoredRollout(id: row["id"], route: row["route"], active: row["active"], startedMilliseconds: row["started_ms"], document: row["document"])
+            }
+        }
+    }
+
+    public func feedback(route: String, sinceMilliseconds: Int64) async throws -> [Feedback] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT * FROM feedback WHERE route = ? AND at_ms >= ? ORDER BY id LIMIT 100000",
+                arguments: [route, sinceMilliseconds]
+            ).map { row in
+                Feedback(
+                    id: row["id"], atMilliseconds: row["at_ms"], requestId: row["request_id"], score: row["score"], source: row["source"],
+                    route: row["route"], deployment: row["deployment"], actor: row["actor"]
+                )
             }
         }
     }

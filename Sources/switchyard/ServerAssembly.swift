@@ -44,6 +44,7 @@ struct ServerAssembly {
             lifecycle: { state in gateway.applyLifecycle(state) },
             install: { plans in gateway.install(plans: plans) }
         )
+        await control.attach(dataPlane: gateway)
         try await control.start(config: settings.config)
         for plan in await control.currentPlans {
             logger.info("route \(plan.route.name) r\(plan.route.revision): \(plan.route.splitSummary)")
@@ -71,7 +72,7 @@ struct ServerAssembly {
             control: control,
             services: [
                 GatewayConnections(gateway: gateway), MetricsRollupWriter(control: control, metrics: gateway, logger: logger),
-                LifecycleMonitor(control: control), adminApp, MetricsTicker(hub: hub, control: control, metrics: gateway), app,
+                LifecycleMonitor(control: control), RolloutDriver(control: control), adminApp, MetricsTicker(hub: hub, control: control, metrics: gateway), app,
             ]
         )
     }

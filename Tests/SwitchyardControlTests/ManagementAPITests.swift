@@ -132,9 +132,56 @@ struct ManagementAPITests {
                 #expect(response.status == .unprocessableContent)
                 #expect(Self.json(response.body)?["error"]?["message"]?.stringValue?.contains("no deployment 'ghost'") == true)
             }
-            try await client.execute(uri: "/api/v1/routes/chat-prod/rollouts", method: .post, headers: Self.headers(.operator_), body: ByteBuffer(string: #"{"strategy":"canary","canary":"canary","steps":[{"setWeight":10}]}"#)) { response in
+            try await client.execute(uri: "/api/v1/routes/chat-prod/pause", method: .post, headers: Self.headers(.operator_)) { response in
                 #expect(response.status == .conflict)
-                #expect(Self.json(response.body)?["error"]?["code"] == "rollout_engine_unavailable")
+                #expect(Self.json(response.body)?["error"]?["code"] == "no_rollout")
+            }
+            let plan = #"{"strategy":"canary","canary":"canary","steps":[{"setWeight":25},{"pause":{}},{"setWeight":100}],"gates":[{"metric":"errorRateDelta","max":1}]}"#
+            try await client.execute(uri: "/api/v1/routes/chat-prod/rollouts", method: .post, headers: Self.headers(.viewer), body: ByteBuffer(string: plan)) { response in
+                #expect(response.status == .forbidden)
+            }
+            try await client.execute(uri: "/api/v1/routes/chat-prod/rollouts", method: .post, headers: Self.headers(.operator_), body: ByteBuffer(string: plan)) { response in
+                #expect(response.status == .created)
+                let body = Self.json(response.body)
+                #expect(body?["state"] == "paused")
+                #expect(body?["progress"] == "step 2/3")
+                #expect(body?["canaryPercent"] == 25)
+                #expect(body?["reason"] == "step 2/3: waiting for resume or promote")
+            }
+            try await client.execute(uri: "/api/v1/routes/chat-prod/rollouts", method: .post, headers: Self.headers(.operator_), body: ByteBuffer(string: plan)) { response in
+                #expect(response.status == .conflict)
+                #expect(Self.json(response.body)?["error"]?["code"] == "rollout_conflict")
+            }
+            try await client.execute(uri: "/api/v1/routes/chat-prod", method: .get, headers: Self.headers(.viewer)) { response in
+                let body = Self.json(response.body)
+                #expect(body?["deployments"]?.arrayValue?.map { $0["weight"]?.doubleValue } == [75, 25])
+                #expect(body?["rollout"]?["strategy"] == "canary")
+                #expect(body?["rollout"]?["state"] == "paused")
+            }
+            try await client.execute(uri: "/api/v1/routes/chat-prod/abort", method: .post, headers: Self.headers(.operator_), body: ByteBuffer(string: #"{"reason":"looks off"}"#)) { response in
+                #expect(response.status == .ok)
+                #expect(Self.json(response.body)?["state"] == "aborted")
+                #expect(Self.json(response.body)?["reason"] == "aborted by otto: looks off")
+            }
+            try await client.execute(uri: "/api/v1/routes/chat-prod", method: .get, headers: Self.headers(.viewer)) { response in
+                #expect(Self.json(response.body)?["deployments"]?.arrayValue?.map { $0["weight"]?.doubleValue } == [100, 0])
+            }
+            try await client.execute(uri: "/api/v1/routes/chat-prod/resume", method: .post, headers: Self.headers(.operator_)) { response in
+                #expect(response.status == .conflict)
+            }
+            try await client.execute(
+                uri: "/api/v1/routes/chat-prod/rollouts", method: .post, headers: Self.headers(.operator_, [.contentType: "application/yaml"]),
+                body: ByteBuffer(string: "strategy: ab\nvariants: [stable, canary]\nsplit: {stable: 60, canary: 40}\nduration: 1h\n")
+            ) { response in
+                #expect(response.status == .created)
+                #expect(Self.json(response.body)?["progress"] == "experiment")
+            }
+            try await client.execute(uri: "/api/v1/routes/chat-prod/report", method: .get, headers: Self.headers(.viewer)) { response in
+                #expect(response.status == .ok)
+                #expect(Self.json(response.body)?["variants"]?.arrayValue?.map { $0["name"]?.stringValue } == ["stable", "canary"])
+            }
+            try await client.execute(uri: "/api/v1/routes/chat-prod/rollouts", method: .get, headers: Self.headers(.viewer)) { response in
+                #expect(Self.json(response.body)?["rollouts"]?.arrayValue?.map { $0["strategy"]?.stringValue } == ["ab", "canary"])
             }
             try await client.execute(uri: "/api/v1/feedback", method: .post, headers: Self.headers(.operator_), body: ByteBuffer(string: #"{"requestId":"r1","score":1.5}"#)) { response in
                 #expect(response.status == .unprocessableContent)

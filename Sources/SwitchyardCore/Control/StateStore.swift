@@ -18,6 +18,15 @@ public protocol StateStore: Sendable {
     /// Keeps one quality score; returns it with its id.
     func recordFeedback(_ feedback: Feedback) async throws -> Feedback
 
+    /// Quality scores for `route` from `sinceMilliseconds` on, oldest first.
+    func feedback(route: String, sinceMilliseconds: Int64) async throws -> [Feedback]
+
+    /// Inserts or replaces one rollout's record.
+    func saveRollout(_ rollout: StoredRollout) async throws
+
+    /// Rollouts, newest first; `route` and `activeOnly` narrow the list.
+    func rollouts(route: String?, activeOnly: Bool, limit: Int) async throws -> [StoredRollout]
+
     /// Adds per-minute roll-ups (merging with what is stored for the same
     /// route, deployment and minute) and forgets minutes before `pruneBefore`.
     func writeRollups(_ rollups: [MetricRollup], pruneBefore: Int64) async throws
@@ -31,6 +40,24 @@ public protocol StateStore: Sendable {
 
     /// Sets (or, with `nil`, clears) a named value.
     func setSetting(_ key: String, _ value: String?) async throws
+}
+
+/// A rollout as the store keeps it: indexed fields and the encoded whole.
+public struct StoredRollout: Sendable, Hashable {
+    public var id: String
+    public var route: String
+    public var active: Bool
+    public var startedMilliseconds: Int64
+    /// The rollout, encoded by the control plane (JSON).
+    public var document: String
+
+    public init(id: String, route: String, active: Bool, startedMilliseconds: Int64, document: String) {
+        self.id = id
+        self.route = route
+        self.active = active
+        self.startedMilliseconds = startedMilliseconds
+        self.document = document
+    }
 }
 
 /// What the store holds now.

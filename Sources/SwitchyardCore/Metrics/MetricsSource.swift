@@ -9,4 +9,10 @@ public protocol MetricsSource: Sendable {
     func aggregate(route: String, deployment: String, fromSecond: Int64, toSecond: Int64) -> MetricsWindow.Bucket
     /// The deployment's circuit breaker.
     func breakerState(route: String, deployment: String) -> CircuitBreaker.State
+    /// Where a recent request went, by the reply's `id` or the client's `x-request-id`.
+    func attribution(requestId: String) -> (route: String, deployment: String)?
+}
+
+extension MetricsSource {
+    public func attribution(requestId: String) -> (route: String, deployment: String)? { nil }
 }

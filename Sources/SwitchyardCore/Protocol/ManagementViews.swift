@@ -69,6 +69,33 @@ public struct RouteMetricsView: Decodable, Sendable {
 /// `GET /routes` and `GET /audit` bodies.
 public struct RouteListView: Decodable, Sendable {
     public let routes: [Route]
+    /// The latest rollout of each route that has had one, by route name.
+    public let rollouts: [String: RolloutView]
+
+    enum CodingKeys: String, CodingKey {
+        case routes
+    }
+
+    private struct RolloutHolder: Decodable {
+        let name: String
+        let rollout: RolloutView?
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        routes = try container.decode([Route].self, forKey: .routes)
+        let holders = (try? container.decode([RolloutHolder].self, forKey: .routes)) ?? []
+        var rollouts: [String: RolloutView] = [:]
+        for holder in holders {
+            if let rollout = holder.rollout { rollouts[holder.name] = rollout }
+        }
+        self.rollouts = rollouts
+    }
+
+    public init(routes: [Route], rollouts: [String: RolloutView] = [:]) {
+        self.routes = routes
+        self.rollouts = rollouts
+    }
 }
 
 public struct AuditListView: Decodable, Sendable {

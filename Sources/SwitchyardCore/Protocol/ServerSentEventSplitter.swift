@@ -116,6 +116,23 @@ public enum ReplyScan {
         ByteSearch.containsAny(ByteSearch.contentFilterFinish, in: ArraySlice(bytes))
     }
 
+    /// The reply's own `"id"` (e.g. `chatcmpl-…`), found without parsing; the
+    /// first `"id"` key of a completion is its top-level one.
+    public static func replyID(_ bytes: some Collection<UInt8>) -> String? {
+        let haystack = ArraySlice(bytes)
+        for key in ByteSearch.idKeys {
+            guard let found = ByteSearch.firstIndex(of: key, in: haystack) else { continue }
+            var index = found + key.count
+            let start = index
+            while index < haystack.endIndex, haystack[index] != UInt8(ascii: "\""), haystack[index] != UInt8(ascii: "\\"), index - start < 200 {
+                index += 1
+            }
+            guard index < haystack.endIndex, haystack[index] == UInt8(ascii: "\""), index > start else { return nil }
+            return String(decoding: haystack[start..<index], as: UTF8.self)
+        }
+        return nil
+    }
+
     /// An error body whose code is `content_filter` (Azure's refusal of a prompt).
     public static func isContentFilterError(_ bytes: some Collection<UInt8>) -> Bool {
         ByteSearch.containsAny(ByteSearch.contentFilterCode, in: ArraySlice(bytes))
@@ -138,6 +155,7 @@ enum ByteSearch {
     static func containsAny(_ needles: [[UInt8]], in haystack: ArraySlice<UInt8>) -> Bool {
         needles.contains { firstIndex(of: $0, in: haystack) != nil }
     }
+    static let idKeys = [Array("\"id\":\"".utf8), Array("\"id\": \"".utf8)]
     static let promptTokensKey = Array("\"prompt_tokens\":".utf8)
     static let completionTokensKey = Array("\"completion_tokens\":".utf8)
 

@@ -1,0 +1,353 @@
+import Foundation
+import Logging
+import SwitchyardCore
+
+/// The rollout engine: the pure `RolloutMachine` decides, the control plane
+/// carries out its actions — weight changes through the same path as an
+/// operator's, verdicts from the data plane's metrics, every transition
+/// audited, announced and saved so a restart resumes at the same step.
+extension ControlPlane {
+    /// The audit actor of changes the engine makes by itself.
+    public static let rolloutActor = "rollout"
+
+    /// Connects the data plane that measures gates, health-checks and mirrors traffic.
+    public func attach(dataPlane: any RolloutDataPlane) {
+        self.dataPlane = dataPlane
+    }
+
+    /// The latest rollout of `route`, active or finished.
+    public func rollout(_ route: String) -> Rollout? { rollouts[route] }
+
+    /// Every route's latest rollout.
+    public var latestRollouts: [String: Rollout] { rollouts }
+
+    /// Rollouts of `route` from the store, newest first.
+    public func rolloutHistory(route: String, limit: Int) async throws(ControlError) -> [Rollout] {
+        do {
+            return try await store.rollouts(route: route, activeOnly: false, limit: limit).compactMap { try? Self.decode($0.document) }
+        } catch {
+            throw .storage("\(error)")
+        }
+    }
+
+    /// Starts a rollout on `route`; one at a time per route.
+    public func startRollout(_ name: String, plan body: JSONValue, actor: String) async throws(ControlError) -> Rollout {
+        guard let current = plan(name) else { throw .unknownRoute(name, known: currentPlans.map(\.route.name)) }
+        let plan: RolloutPlan
+        do {
+            plan = try RolloutPlan(json: body, route: current.route)
+        } catch {
+            throw .invalidPlan("\(error)")
+        }
+        return try await withRolloutLock { () async throws(ControlError) -> Rollout in
+            if let active = rollouts[name], active.state.isActive {
+                throw .rolloutConflict(
+                    "route '\(name)' already has a \(active.plan.strategy.rawValue) rollout \(active.state.rawValue) at \(active.progressLabel); abort it (ctl rollout abort \(name)) or roll back first"
+                )
+            }
+            if plan.strategy == .shadow || plan.strategy == .bluegreen, dataPlane == nil {
+                throw .rolloutConflict("this server has no data plane attached to run a \(plan.strategy.rawValue) rollout")
+            }
+            let now = clock.now()
+            rolloutSequence += 1
+            let id = "\(name)-\(now.nanoseconds / 1_000_000)-\(rolloutSequence)"
+            let (rollout, actions) = RolloutMachine.start(id: id, route: current.route, plan: plan, actor: actor, now: now)
+            rollouts[name] = rollout
+            await carryOut(name, actions, actor: actor)
+            await save(name)
+            return rollouts[name] ?? rollout
+        }
+    }
+
+    /// Advances every active rollout to the current time. `RolloutDriver` calls this every second; tests call it directly.
+    public func tickRollouts() async {
+        for name in rollouts.keys.sorted() where rollouts[name]?.state.isActive == true {
+            await handleRollout(name, .tick, actor: Self.rolloutActor)
+        }
+    }
+
+    /// An operator's pause, resume or abort of the route's rollout.
+    public func operate(_ name: String, _ event: RolloutEvent, actor: String, action: String) async throws(ControlError) -> Rollout {
+        guard plan(name) != nil else { throw .unknownRoute(name, known: currentPlans.map(\.route.name)) }
+        guard rollouts[name]?.state.isActive == true else { throw .noRollout(route: name, action: action) }
+        try await handleRolloutThrowing(name, event, actor: actor)
+        guard let rollout = rollouts[name] else { throw .noRollout(route: name, action: action) }
+        return rollout
+    }
+
+    /// The A/B or shadow report of the route's latest rollout.
+    public func experimentReport(_ name: String) async throws(ControlError) -> ExperimentReport {
+        guard plan(name) != nil else { throw .unknownRoute(name, known: currentPlans.map(\.route.name)) }
+        guard let rollout = rollouts[name] else { throw .noRollout(route: name, action: "report on") }
+        let now = clock.now()
+        let end = rollout.state.isActive ? now : rollout.updatedAt
+        let from = rollout.startedAt
+        switch rollout.plan.strategy {
+        case .ab, .canary, .bluegreen:
+            let names = rollout.plan.split?.deploymentNames ?? [rollout.stable] + [rollout.candidate].compactMap { $0 }
+            var figures: [String: MetricsWindow.Bucket] = [:]
+            for deployment in names { figures[deployment] = windowFigures(route: name, deployment: deployment, from: from, to: end) }
+            let scores = try await scoreSummaries(route: name, since: from, until: end)
+            return ExperimentReport(rollout: rollout, variants: names, figures: figures, scores: scores, from: from, to: end)
+        case .shadow:
+            return ExperimentReport(
+                rollout: rollout, primary: rollout.stable, primaryFigures: windowFigures(route: name, deployment: rollout.stable, from: from, to: end),
+                report: dataPlane?.shadowReport(route: name), from: from, to: end
+            )
+        }
+    }
+
+    // MARK: Operator paths that go through the rollout
+
+    func rollbackWithRollout(_ name: String, ifMatch: Int?, actor: String) async throws(ControlError) -> ChangeOutcome {
+        let started = clock.now()
+        if let ifMatch, let current = plan(name), ifMatch != current.route.revision {
+            throw .stale(route: name, expected: ifMatch, actual: current.route.revision)
+        }
+        let before = plan(name)?.route.revision
+        try await handleRolloutThrowing(name, .rollback(actor: actor), actor: actor)
+        var audit: AuditEvent?
+        if rollouts[name]?.plan.strategy != .bluegreen {
+            // The machine's rollback already sent traffic to stable unless its
+            // change failed; a rollback must be certain, so say it once more.
+            audit = try await commitChange(name, .rollback, ifMatch: nil, actor: actor).audit
+        }
+        guard let route = plan(name)?.route else { throw .unknownRoute(name, known: currentPlans.map(\.route.name)) }
+        return ChangeOutcome(route: route, changed: route.revision != before, serverTime: clock.now() - started, audit: audit)
+    }
+
+    func promoteWithRollout(_ name: String, deployment: String?, ifMatch: Int?, actor: String) async throws(ControlError) -> ChangeOutcome {
+        let started = clock.now()
+        if let ifMatch, let current = plan(name), ifMatch != current.route.revision {
+            throw .stale(route: name, expected: ifMatch, actual: current.route.revision)
+        }
+        let before = plan(name)?.route.revision
+        try await handleRolloutThrowing(name, .promote(actor: actor, deployment: deployment), actor: actor)
+        guard let route = plan(name)?.route else { throw .unknownRoute(name, known: currentPlans.map(\.route.name)) }
+        return ChangeOutcome(route: route, changed: route.revision != before, serverTime: clock.now() - started, audit: nil)
+    }
+
+    // MARK: Driving the machine
+
+    /// Feeds one event to the route's rollout and carries out what it decides.
+    func handleRollout(_ name: String, _ event: RolloutEvent, actor: String, performActions: Bool = true) async {
+        do {
+            try await handleRolloutThrowing(name, event, actor: actor, performActions: performActions)
+        } catch {
+            logger.debug("rollout on \(name) ignored \(event): \(error)")
+        }
+    }
+
+    func handleRolloutThrowing(_ name: String, _ event: RolloutEvent, actor: String, performActions: Bool = true) async throws(ControlError) {
+        try await withRolloutLock { () async throws(ControlError) in
+            guard let rollout = rollouts[name] else { throw .noRollout(route: name, action: "change") }
+            let next: Rollout
+            let actions: [RolloutAction]
+            do {
+                (next, actions) = try RolloutMachine.handle(rollout, event, now: clock.now())
+            } catch {
+                throw .rolloutConflict("\(error)")
+            }
+            guard next != rollout || !actions.isEmpty else { return }
+            rollouts[name] = next
+            await carryOut(name, performActions ? actions : actions.filter(\.isBookkeeping), actor: actor)
+            await save(name)
+        }
+    }
+
+    /// Carries out actions in order; results (verdicts, failures) go back into the machine.
+    private func carryOut(_ name: String, _ initial: [RolloutAction], actor: String) async {
+        var pending = initial[...]
+        var records: [Rollout.Transition] = []
+        while let action = pending.popFirst() {
+            var event: RolloutEvent?
+            switch action {
+            case .setWeights(let table):
+                event = await attempt(name) { () async throws(ControlError) in
+                    _ = try await self.commitChange(name, .setWeights(table), ifMatch: nil, actor: Self.rolloutActor)
+                }
+            case .rollback:
+                event = await attempt(name) { () async throws(ControlError) in
+                    _ = try await self.commitChange(name, .rollback, ifMatch: nil, actor: actor == Self.rolloutActor ? Self.rolloutActor : actor)
+                }
+            case .promote(let deployment, _):
+                event = await attempt(name) { () async throws(ControlError) in
+                    _ = try await self.commitChange(name, .promote(deployment: deployment), ifMatch: nil, actor: actor == Self.rolloutActor ? Self.rolloutActor : actor)
+                }
+            case .evaluate(let window):
+                event = .evaluated(await evaluateGates(name, window: window))
+            case .healthCheck(let deployment, let check):
+                startHealthCheck(name, deployment: deployment, check: check)
+            case .startShadow(let deployment, let sample, let budget):
+                dataPlane?.setShadow(route: name, ShadowSettings(deployment: deployment, sample: sample, budget: budget))
+            case .stopShadow:
+                dataPlane?.setShadow(route: name, nil)
+            case .record(let transition):
+                records.append(transition)
+            }
+            if let event, let rollout = rollouts[name], let (next, more) = try? RolloutMachine.handle(rollout, event, now: clock.now()) {
+                rollouts[name] = next
+                pending.append(contentsOf: more)
+            }
+        }
+        guard !records.isEmpty else { return }
+        let audit = records.map { transition in
+            AuditEvent(
+                atMilliseconds: transition.at.nanoseconds / 1_000_000, actor: transition.actor, action: transition.action, route: name,
+                fromRevision: nil, toRevision: nil, detail: transition.detail
+            )
+        }
+        do {
+            let stored = try await store.commit(StoreCommit(audit: audit))
+            notify(nil, stored)
+        } catch {
+            logger.error("could not audit rollout transitions on \(name): \(error)")
+        }
+    }
+
+    /// Runs a change for the rollout; a failure becomes an `actionFailed` event.
+    private func attempt(_ name: String, _ body: () async throws(ControlError) -> Void) async -> RolloutEvent? {
+        do {
+            try await body()
+            return nil
+        } catch {
+            logger.error("rollout on \(name) could not change the route: \(error)")
+            return .actionFailed("\(error)")
+        }
+    }
+
+    private func startHealthCheck(_ name: String, deployment: String, check: RolloutPlan.HealthCheck) {
+        guard let dataPlane, let route = plan(name)?.route, let id = rollouts[name]?.id else { return }
+        Task {
+            let result = await dataPlane.healthCheck(route: route, deployment: deployment, check: check)
+            await self.deliverHealthCheck(name, id: id, result)
+        }
+    }
+
+    func deliverHealthCheck(_ name: String, id: String, _ result: HealthCheckResult) async {
+        guard rollouts[name]?.id == id else { return }
+        await handleRollout(name, .healthChecked(passed: result.passed, detail: result.detail), actor: Self.rolloutActor)
+    }
+
+    /// The gates of the route's rollout over the last `window`: each candidate against the stable deployment (A/B: against the control).
+    private func evaluateGates(_ name: String, window: Duration) async -> [GateVerdict] {
+        guard let rollout = rollouts[name], let dataPlane else { return [] }
+        let now = clock.now()
+        let pairs: [(String, String)]
+        switch rollout.plan.strategy {
+        case .ab:
+            let variants = rollout.plan.split?.deploymentNames ?? []
+            pairs = variants.dropFirst().map { (variants[0], $0) }
+        default:
+            pairs = [(rollout.stable, rollout.candidate ?? rollout.stable)]
+        }
+        let scores = (try? await scoreSummaries(route: name, since: now - window, until: now)) ?? [:]
+        var verdicts: [GateVerdict] = []
+        for (baseline, candidate) in pairs {
+            let b = GateSide(figures: dataPlane.aggregate(route: name, deployment: baseline, window: window, now: now), scores: scores[baseline] ?? ScoreSummary([]))
+            let c = GateSide(figures: dataPlane.aggregate(route: name, deployment: candidate, window: window, now: now), scores: scores[candidate] ?? ScoreSummary([]))
+            for var verdict in GateEvaluator.evaluate(rollout.plan.gates, baseline: b, candidate: c) {
+                verdict.baselineName = baseline
+                verdict.candidateName = candidate
+                verdicts.append(verdict)
+            }
+        }
+        return verdicts
+    }
+
+    private func scoreSummaries(route: String, since: Moment, until: Moment) async throws(ControlError) -> [String: ScoreSummary] {
+        let feedback: [Feedback]
+        do {
+            feedback = try await store.feedback(route: route, sinceMilliseconds: since.nanoseconds / 1_000_000)
+        } catch {
+            throw .storage("\(error)")
+        }
+        let limit = until.nanoseconds / 1_000_000
+        var scores: [String: [Double]] = [:]
+        for entry in feedback where entry.atMilliseconds <= limit {
+            guard let deployment = entry.deployment else { continue }
+            scores[deployment, default: []].append(entry.score)
+        }
+        return scores.mapValues { ScoreSummary($0) }
+    }
+
+    private func windowFigures(route: String, deployment: String, from: Moment, to: Moment) -> MetricsWindow.Bucket {
+        guard let dataPlane else { return MetricsWindow.Bucket(start: 0) }
+        let start = from.nanoseconds / 1_000_000_000
+        return dataPlane.aggregate(route: route, deployment: deployment, fromSecond: start - start % MetricsWindow.bucketSeconds, toSecond: to.nanoseconds / 1_000_000_000 + 1)
+    }
+
+    // MARK: Storage
+
+    func loadRollouts() async throws {
+        for stored in try await store.rollouts(route: nil, activeOnly: true, limit: 10_000) {
+            guard let rollout = try? Self.decode(stored.document) else {
+                logger.error("rollout \(stored.id) on \(stored.route) cannot be read back; it is left stopped")
+                continue
+            }
+            rollouts[rollout.route] = rollout
+            logger.notice("resuming the \(rollout.plan.strategy.rawValue) rollout on \(rollout.route) at \(rollout.progressLabel) (\(rollout.state.rawValue))")
+        }
+    }
+
+    /// Re-issues what lives only in memory (shadow mirroring, an unfinished health check) after a restart.
+    public func resumeRollouts() {
+        for (name, rollout) in rollouts where rollout.state.isActive {
+            switch rollout.plan.strategy {
+            case .shadow:
+                if let candidate = rollout.candidate {
+                    dataPlane?.setShadow(route: name, ShadowSettings(deployment: candidate, sample: rollout.plan.sample ?? .full, budget: rollout.plan.budget))
+                }
+            case .bluegreen where rollout.switchedAt == nil:
+                if let candidate = rollout.candidate { startHealthCheck(name, deployment: candidate, check: rollout.plan.healthCheck) }
+            default:
+                break
+            }
+        }
+    }
+
+    private func save(_ name: String) async {
+        guard let rollout = rollouts[name] else { return }
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let document = String(decoding: try encoder.encode(rollout), as: UTF8.self)
+            try await store.saveRollout(
+                StoredRollout(
+                    id: rollout.id, route: name, active: rollout.state.isActive, startedMilliseconds: rollout.startedAt.nanoseconds / 1_000_000,
+                    document: document
+                )
+            )
+        } catch {
+            logger.error("could not save the rollout on \(name): \(error)")
+        }
+        notify(.rollout(rollout), [])
+    }
+
+    static func decode(_ document: String) throws -> Rollout {
+        try JSONDecoder().decode(Rollout.self, from: Data(document.utf8))
+    }
+
+    /// Runs `body` with no other rollout handling interleaved (the actor is re-entrant across awaits).
+    func withRolloutLock<T>(_ body: () async throws(ControlError) -> T) async throws(ControlError) -> T {
+        while rolloutBusy {
+            await withCheckedContinuation { rolloutWaiters.append($0) }
+        }
+        rolloutBusy = true
+        defer {
+            rolloutBusy = false
+            if !rolloutWaiters.isEmpty { rolloutWaiters.removeFirst().resume() }
+        }
+        return try await body()
+    }
+}
+
+extension RolloutAction {
+    /// Actions that only keep records or stop mirroring, carried out even when a re-declared route's weights must stand.
+    var isBookkeeping: Bool {
+        switch self {
+        case .record, .stopShadow: true
+        default: false
+        }
+    }
+}

@@ -1,0 +1,42 @@
+/// What the rollout engine needs from the data plane besides its metrics:
+/// synthetic health checks and shadow traffic. The gateway provides it.
+public protocol RolloutDataPlane: MetricsSource {
+    /// Sends `check.requests` real chat requests straight to `deployment`'s
+    /// upstream (no client traffic, no route metrics); passes when all succeed.
+    func healthCheck(route: Route, deployment: String, check: RolloutPlan.HealthCheck) async -> HealthCheckResult
+    /// Starts (or with `nil`, stops) mirroring `route`'s traffic.
+    func setShadow(route: String, _ settings: ShadowSettings?)
+    /// What shadowing `route` has measured since it started; `nil` if it never ran.
+    func shadowReport(route: String) -> ShadowReport?
+}
+
+public struct HealthCheckResult: Hashable, Sendable {
+    public var passed: Bool
+    /// e.g. "3 of 3 requests succeeded, slowest 212 ms" or the first failure.
+    public var detail: String
+
+    public init(passed: Bool, detail: String) {
+        self.passed = passed
+        self.detail = detail
+    }
+}
+
+/// A shadow rollout as the gateway carries it out.
+public struct ShadowSettings: Hashable, Sendable {
+    public var deployment: String
+    /// The share of requests mirrored, chosen by request (not by user).
+    public var sample: Weight
+    public var budget: RolloutPlan.Budget
+    /// Mirrored requests waiting beyond this are dropped, never queued without bound.
+    public var queueCapacity: Int
+    /// How many mirrored requests run at once.
+    public var concurrency: Int
+
+    public init(deployment: String, sample: Weight, budget: RolloutPlan.Budget, queueCapacity: Int = 256, concurrency: Int = 4) {
+        self.deployment = deployment
+        self.sample = sample
+        self.budget = budget
+        self.queueCapacity = queueCapacity
+        self.concurrency = concurrency
+    }
+}

@@ -1,0 +1,114 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import SwitchyardCore
+
+/// The gateway's part in rollouts: blue-green health checks with real
+/// requests, shadow mirroring, and attributing feedback to deployments.
+extension Gateway: RolloutDataPlane {
+    public func healthCheck(route: Route, deployment name: String, check: RolloutPlan.HealthCheck) async -> HealthCheckResult {
+        guard let deployment = route.deployment(named: name) else {
+            return HealthCheckResult(passed: false, detail: "route '\(route.name)' has no deployment '\(name)'")
+        }
+        let target = UpstreamTarget(deployment: deployment, environment: options.environment, clients: clients)
+        let body: JSONValue = [
+            "messages": [["role": "user", "content": .string(check.prompt)]],
+            "max_tokens": 16,
+        ]
+        let chat: ChatCompletionRequest
+        do {
+            chat = try ChatCompletionRequest(bytes: JSONText.encode(body), requireModel: false)
+        } catch {
+            return HealthCheckResult(passed: false, detail: "could not build the check request: \(error)")
+        }
+        var slowest = Duration.zero
+        for attempt in 1...check.requests {
+            let started = clock.now()
+            do {
+                let request = target.makeRequest(body: chat.upstreamBody(for: deployment), stream: false)
+                let response = try await withTimeLimit(check.timeout, stage: .total) {
+                    try await target.client.execute(request, timeout: .nanoseconds(check.timeout.nanosecondsForNIO))
+                }
+                let bytes = try await withTimeLimit(check.timeout, stage: .total) { try await response.body.collect(upTo: 4 << 20) }
+                guard (200..<300).contains(response.status.code) else {
+                    return HealthCheckResult(passed: false, detail: "request \(attempt) of \(check.requests): upstream answered \(response.status.code)")
+                }
+                guard let reply = try? JSONText.decode(bytes.readableBytesView), reply["choices"]?.arrayValue?.isEmpty == false else {
+                    return HealthCheckResult(passed: false, detail: "request \(attempt) of \(check.requests): the reply is not a chat completion")
+                }
+            } catch {
+                let reason = error is DeadlineExceeded ? "no reply within \(DurationText.format(check.timeout))" : "\(error)"
+                return HealthCheckResult(passed: false, detail: "request \(attempt) of \(check.requests): \(reason)")
+            }
+            slowest = max(slowest, clock.now() - started)
+        }
+        return HealthCheckResult(passed: true, detail: "\(check.requests) of \(check.requests) requests succeeded, slowest \(Int(slowest.millisecondsDouble.rounded())) ms")
+    }
+
+    public func setShadow(route: String, _ settings: ShadowSettings?) {
+        let previous = shadows.withLock { mirrors -> ShadowMirror? in
+            let previous = mirrors.removeValue(forKey: route)
+            guard let settings, let deployment = table.withLock({ $0[route] })?.plan.route.deployment(named: settings.deployment) else {
+                return previous
+            }
+            mirrors[route] = ShadowMirror(
+                settings: settings, deployment: deployment, environment: options.environment, clients: clients, clock: clock, logger: logger
+            )
+            return previous
+        }
+        if let previous {
+            finishedShadows.withLock { $0[route] = previous.report }
+            previous.stop()
+        }
+    }
+
+    public func shadowReport(route: String) -> ShadowReport? {
+        if let mirror = shadows.withLock({ $0[route] }) { return mirror.report }
+        return finishedShadows.withLock { $0[route] }
+    }
+
+    public func attribution(requestId: String) -> (route: String, deployment: String)? {
+        ledger.lookup(requestId)
+    }
+
+    func shadowMirror(route: String) -> ShadowMirror? {
+        shadows.withLock { $0[route] }
+    }
+}
+
+/// The last requests' ids and where they went, so feedback that names only
+/// a request id can be credited to its deployment. Bounded: the oldest are forgotten.
+final class RequestLedger: Sendable {
+    private struct State {
+        var entries: [String: (route: String, deployment: String)] = [:]
+        var order: [String] = []
+        var head = 0
+    }
+
+    private let capacity: Int
+    private let state: Mutex<State>
+
+    init(capacity: Int) {
+        self.capacity = capacity
+        state = Mutex(State())
+    }
+
+    func record(_ id: String, route: String, deployment: String) {
+        state.withLock { state in
+            if state.entries.updateValue((route, deployment), forKey: id) != nil { return }
+            if state.order.count < capacity {
+                state.order.append(id)
+            } else {
+                state.entries.removeValue(forKey: state.order[state.head])
+                state.order[state.head] = id
+                state.head = (state.head + 1) % capacity
+            }
+        }
+    }
+
+    func lookup(_ id: String) -> (route: String, deployment: String)? {
+        state.withLock { $0.entries[id] }
+    }
+}

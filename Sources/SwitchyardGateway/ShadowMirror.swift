@@ -1,0 +1,172 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import Synchronization
+import SwitchyardCore
+
+/// Mirrors a sampled share of one route's requests to a shadow deployment,
+/// off the request path: the client's reply is sent before the mirror is
+/// even queued for work, the queue is bounded, and a full queue or a spent
+/// budget drops work and counts it. Shadow calls never touch the route's
+/// metrics, breakers or client rate limits.
+final class ShadowMirror: Sendable {
+    struct Job: Sendable {
+        let chat: ChatCompletionRequest
+        let primaryBody: ByteBuffer
+        let primaryLatency: Duration
+    }
+
+    struct State {
+        var report: ShadowReport
+        var spentTokens = 0
+        var spentCost = 0.0
+        var counter: UInt64 = 0
+    }
+
+    /// Shared between the request path and the worker.
+    final class Shared: Sendable {
+        let mutex: Mutex<State>
+
+        init(_ state: State) {
+            mutex = Mutex(state)
+        }
+    }
+
+    let settings: ShadowSettings
+    private let target: UpstreamTarget
+    private let shared: Shared
+    private let jobs: AsyncStream<Job>.Continuation
+    private let worker: Task<Void, Never>
+    private let clock: any MomentClock
+
+    init(settings: ShadowSettings, deployment: Deployment, environment: [String: String], clients: UpstreamClients, clock: any MomentClock, logger: Logger) {
+        self.settings = settings
+        self.clock = clock
+        let target = UpstreamTarget(deployment: deployment, environment: environment, clients: clients)
+        self.target = target
+        let shared = Shared(State(report: ShadowReport(deployment: deployment.name)))
+        self.shared = shared
+        let (stream, continuation) = AsyncStream<Job>.makeStream(bufferingPolicy: .bufferingOldest(settings.queueCapacity))
+        self.jobs = continuation
+        let concurrency = settings.concurrency
+        worker = Task {
+            await withTaskGroup(of: Void.self) { group in
+                var running = 0
+                for await job in stream {
+                    if running >= concurrency {
+                        await group.next()
+                        running -= 1
+                    }
+                    running += 1
+                    group.addTask {
+                        let comparison = await Self.run(job, target: target, clock: clock)
+                        shared.mutex.withLock { state in
+                            state.report.record(comparison)
+                            state.spentTokens += comparison.shadowTokens
+                            state.spentCost += comparison.shadowCost
+                        }
+                        if let error = comparison.shadowError {
+                            logger.debug("shadow request failed", metadata: ["deployment": "\(deployment.name)", "error": "\(error)"])
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Offers one finished exchange for mirroring; returns at once.
+    func offer(_ chat: ChatCompletionRequest, primaryBody: ByteBuffer, primaryLatency: Duration) {
+        let admitted = shared.mutex.withLock { state -> Bool in
+            state.counter &+= 1
+            // Deterministic sampling by arrival: exactly `sample` of requests, evenly spread.
+            let points = UInt64(settings.sample.basisPoints)
+            guard (state.counter &* points) / 10_000 != ((state.counter &- 1) &* points) / 10_000 else { return false }
+            if let tokens = settings.budget.tokens, state.spentTokens >= tokens {
+                state.report.droppedBudget += 1
+                return false
+            }
+            if let cost = settings.budget.cost, state.spentCost >= cost {
+                state.report.droppedBudget += 1
+                return false
+            }
+            return true
+        }
+        guard admitted else { return }
+        switch jobs.yield(Job(chat: chat, primaryBody: primaryBody, primaryLatency: primaryLatency)) {
+        case .enqueued:
+            shared.mutex.withLock { $0.report.mirrored += 1 }
+        case .dropped, .terminated:
+            shared.mutex.withLock { $0.report.droppedQueueFull += 1 }
+        @unknown default:
+            shared.mutex.withLock { $0.report.droppedQueueFull += 1 }
+        }
+    }
+
+    var report: ShadowReport { shared.mutex.withLock { $0.report } }
+
+    /// Stops taking work; requests in flight finish on their own.
+    func stop() {
+        jobs.finish()
+    }
+
+    private static func run(_ job: Job, target: UpstreamTarget, clock: any MomentClock) async -> ShadowComparison {
+        let primary = ReplySummary(Array(job.primaryBody.readableBytesView))
+        var body = job.chat.body
+        body["stream"] = nil
+        body["stream_options"] = nil
+        let request: HTTPClientRequest
+        do {
+            let chat = try ChatCompletionRequest(bytes: JSONText.encode(.object(body)), requireModel: false)
+            request = target.makeRequest(body: chat.upstreamBody(for: target.deployment), stream: false)
+        } catch {
+            return primary.comparison(latency: job.primaryLatency, shadowError: "\(error)")
+        }
+        let started = clock.now()
+        do {
+            let limit = target.deployment.timeouts.total
+            let response = try await withTimeLimit(limit, stage: .total) {
+                try await target.client.execute(request, timeout: .nanoseconds(limit.nanosecondsForNIO))
+            }
+            let bytes = try await withTimeLimit(limit, stage: .total) { try await response.body.collect(upTo: 16 << 20) }
+            let latency = clock.now() - started
+            guard (200..<300).contains(response.status.code) else {
+                return primary.comparison(latency: job.primaryLatency, shadowError: "shadow answered \(response.status.code)")
+            }
+            let shadow = ReplySummary(Array(bytes.readableBytesView))
+            return ShadowComparison(
+                primaryLatency: job.primaryLatency, shadowLatency: latency, primaryTokens: primary.tokens, shadowTokens: shadow.tokens,
+                primaryFinishReason: primary.finishReason, shadowFinishReason: shadow.finishReason, primaryText: primary.text,
+                shadowText: shadow.text,
+                shadowCost: target.deployment.price.cost(promptTokens: shadow.promptTokens, completionTokens: shadow.tokens - shadow.promptTokens)
+            )
+        } catch {
+            return primary.comparison(latency: job.primaryLatency, shadowError: error is DeadlineExceeded ? "shadow timed out" : "\(error)")
+        }
+    }
+}
+
+/// The parts of a chat completion a shadow comparison looks at.
+struct ReplySummary {
+    var text = ""
+    var finishReason: String?
+    var promptTokens = 0
+    var tokens = 0
+
+    init(_ bytes: [UInt8]) {
+        guard let reply = try? JSONText.decode(bytes) else { return }
+        let choice = reply["choices"]?.arrayValue?.first
+        text = choice?["message"]?["content"]?.stringValue ?? ""
+        finishReason = choice?["finish_reason"]?.stringValue
+        promptTokens = Int(reply["usage"]?["prompt_tokens"]?.doubleValue ?? 0)
+        tokens = Int(reply["usage"]?["total_tokens"]?.doubleValue ?? 0)
+    }
+
+    func comparison(latency: Duration, shadowError: String) -> ShadowComparison {
+        ShadowComparison(
+            primaryLatency: latency, shadowLatency: nil, primaryTokens: tokens, shadowTokens: 0, primaryFinishReason: finishReason,
+            shadowFinishReason: nil, primaryText: text, shadowText: "", shadowError: shadowError
+        )
+    }
+}
