@@ -217,9 +217,12 @@ let package = Package(
                 "SwitchyardControl",
                 "SwitchyardGateway",
                 "SwitchyardCtl",
+                "SwitchyardSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             exclude: ["Golden"],
             swiftSettings: strictSettings

@@ -17,6 +17,10 @@ public final class Simulator: Sendable {
         var configuration: SimulatorConfiguration
         var requestCount = 0
         var lastRequest: JSONValue?
+        /// Failures owed: each request adds `errorRate`, and a whole one fails
+        /// the request. Failures are spread evenly, so a 5 % upstream fails
+        /// exactly 5 of every 100 requests and tests can count on it.
+        var errorDebt = 0.0
     }
 
     public init(configuration: SimulatorConfiguration) {
@@ -92,10 +96,13 @@ public final class Simulator: Sendable {
         } catch {
             return Self.error(status: .badRequest, message: error.message, type: "invalid_request_error", code: nil)
         }
-        let sequence = state.withLock { state in
+        let (sequence, fails) = state.withLock { state in
             state.requestCount += 1
             state.lastRequest = .object(body)
-            return state.requestCount
+            state.errorDebt += state.configuration.errorRate
+            let fails = state.errorDebt >= 1 - 1e-9
+            if fails { state.errorDebt -= 1 }
+            return (state.requestCount, fails)
         }
         let stream = body["stream"]?.boolValue ?? false
         let includeUsage = body["stream_options"]?["include_usage"]?.boolValue ?? false
@@ -103,7 +110,7 @@ public final class Simulator: Sendable {
         let completionTokens = min(configuration.replyTokens, maxTokens ?? .max)
         let promptTokens = Self.estimatePromptTokens(body["messages"])
 
-        let failure = Double.random(in: 0..<1) < configuration.errorRate ? configuration.errorKind : nil
+        let failure = fails ? configuration.errorKind : nil
         let latency = Self.sampleLatency(configuration)
         switch failure {
         case .serverError?:
