@@ -163,7 +163,7 @@ struct CtlPromote: AsyncParsableCommand {
 }
 
 struct CtlPause: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "pause", abstract: "Hold the route's automated rollout.")
+    static let configuration = CommandConfiguration(commandName: "pause", abstract: "Hold the route's rollout: timed steps stop counting, gates keep watching.")
     @OptionGroup var options: CtlOptions
     @Argument(help: "Route name.") var route: String
 
@@ -178,12 +178,16 @@ struct CtlResume: AsyncParsableCommand {
     func run() async throws { try await rolloutAction("resume", route: route, options: options) }
 }
 
-/// `pause` and `resume`: one call, the same report.
-func rolloutAction(_ action: String, route: String, options: CtlOptions) async throws {
+/// `pause`, `resume` and `abort`: one call, then where the rollout stands.
+func rolloutAction(_ action: String, route: String, options: CtlOptions, body: JSONValue? = nil) async throws {
     try await runCtl { () throws(CtlError) in
-        options.emit(json: try await options.client.send(.POST, "/routes/\(route)/\(action)"), table: "\(route): \(action)d\n")
+        let bytes = try await options.client.send(.POST, "/routes/\(route)/\(action)", body: body.map { JSONText.encode($0) })
+        let view = try? JSONDecoder().decode(RolloutView.self, from: Data(bytes))
+        options.emit(json: bytes, table: view.map { CtlFormat.rollout($0, nowMilliseconds: nowMilliseconds()) } ?? "\(route): \(action)\n")
     }
 }
+
+func nowMilliseconds() -> Int64 { SystemClock().now().nanoseconds / 1_000_000 }
 
 struct CtlAudit: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "audit", abstract: "Who changed what, when, from which revision to which.")
@@ -255,7 +259,11 @@ struct CtlExport: AsyncParsableCommand {
 }
 
 struct CtlRollout: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "rollout", abstract: "Start rollouts.", subcommands: [CtlRolloutStart.self])
+    static let configuration = CommandConfiguration(
+        commandName: "rollout",
+        abstract: "Start, watch, stop and report on rollouts.",
+        subcommands: [CtlRolloutStart.self, CtlRolloutStatus.self, CtlRolloutAbort.self, CtlRolloutReport.self, CtlRolloutHistory.self]
+    )
 }
 
 struct CtlRolloutStart: AsyncParsableCommand {
@@ -277,7 +285,61 @@ struct CtlRolloutStart: AsyncParsableCommand {
         }
         try await runCtl { () throws(CtlError) in
             let bytes = try await options.client.send(.POST, "/routes/\(route)/rollouts", body: JSONText.encode(plan))
-            options.emit(json: bytes, table: "\(route): rollout started\n")
+            let view = try? JSONDecoder().decode(RolloutView.self, from: Data(bytes))
+            options.emit(json: bytes, table: view.map { CtlFormat.rollout($0, nowMilliseconds: nowMilliseconds()) } ?? "\(route): rollout started\n")
+        }
+    }
+}
+
+struct CtlRolloutStatus: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "The route's latest rollout: step, next move, last gate verdicts, transitions.")
+    @OptionGroup var options: CtlOptions
+    @Argument(help: "Route name.") var route: String
+
+    func run() async throws {
+        try await runCtl { () throws(CtlError) in
+            let (view, bytes) = try await options.client.get("/routes/\(route)/rollout", as: RolloutView.self)
+            options.emit(json: bytes, table: CtlFormat.rollout(view, nowMilliseconds: nowMilliseconds()))
+        }
+    }
+}
+
+struct CtlRolloutAbort: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "abort", abstract: "Stop the route's rollout; its traffic goes back to stable.")
+    @OptionGroup var options: CtlOptions
+    @Argument(help: "Route name.") var route: String
+    @Option(name: .long, help: "Why, for the audit log.") var reason: String?
+
+    func run() async throws {
+        try await rolloutAction("abort", route: route, options: options, body: reason.map { ["reason": .string($0)] })
+    }
+}
+
+struct CtlRolloutReport: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "report", abstract: "Per-variant figures, intervals, p-values and a verdict (A/B, shadow, canary).")
+    @OptionGroup var options: CtlOptions
+    @Argument(help: "Route name.") var route: String
+
+    func run() async throws {
+        try await runCtl { () throws(CtlError) in
+            let (report, bytes) = try await options.client.get("/routes/\(route)/report", as: ExperimentReport.self)
+            options.emit(json: bytes, table: CtlFormat.report(report))
+        }
+    }
+}
+
+struct CtlRolloutHistory: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "history", abstract: "The route's rollouts, newest first.")
+    @OptionGroup var options: CtlOptions
+    @Argument(help: "Route name.") var route: String
+
+    func run() async throws {
+        try await runCtl { () throws(CtlError) in
+            let (list, bytes) = try await options.client.get("/routes/\(route)/rollouts", as: RolloutListView.self)
+            let rows = list.rollouts.map { rollout in
+                [CtlFormat.clockTime(rollout.startedAtMilliseconds), rollout.strategy, rollout.candidate ?? "-", rollout.state.rawValue, rollout.progress, rollout.actor, rollout.reason]
+            }
+            options.emit(json: bytes, table: CtlFormat.table(["STARTED", "STRATEGY", "CANDIDATE", "STATE", "AT", "BY", "REASON"], rows))
         }
     }
 }

@@ -85,3 +85,50 @@ struct OpenAPIDocumentTests {
         }
     }
 }
+
+@Suite("ctl rollout output")
+struct CtlRolloutOutputTests {
+    @Test func rolloutStatusShowsStepTimingAndVerdicts() throws {
+        let route = ControlFixtures.route(stable: 100, canary: 0)
+        let plan = try RolloutPlan(
+            json: try JSONText.decode(Array(#"{"strategy":"canary","canary":"canary","steps":[{"setWeight":10},{"pause":"10m"},{"setWeight":50},{"pause":{}},{"setWeight":100}],"gates":[{"metric":"errorRateDelta","max":1,"minSamples":200},{"metric":"p95LatencyRatio","max":1.1,"minSamples":200}],"deadline":"2h"}"#.utf8)),
+            route: route
+        )
+        let t0 = Moment(seconds: 1_795_000_000)
+        var (rollout, _) = RolloutMachine.start(id: "chat-prod-1", route: route, plan: plan, actor: "alice", now: t0)
+        var stable = MetricsWindow()
+        var canary = MetricsWindow()
+        for index in 0..<4000 {
+            stable.record(.init(outcome: index % 125 == 0 ? .upstream5xx : .success, latency: .milliseconds(Int64(400 + index % 400))), at: t0)
+            if index < 600 { canary.record(.init(outcome: index % 50 == 0 ? .upstream5xx : .success, latency: .milliseconds(Int64(420 + index % 400))), at: t0) }
+        }
+        var verdicts = GateEvaluator.evaluate(
+            plan.gates, baseline: GateSide(figures: stable.aggregate(window: .seconds(60), now: t0)), candidate: GateSide(figures: canary.aggregate(window: .seconds(60), now: t0))
+        )
+        for index in verdicts.indices {
+            verdicts[index].baselineName = "stable"
+            verdicts[index].candidateName = "canary"
+        }
+        (rollout, _) = try RolloutMachine.handle(rollout, .evaluated(verdicts), now: t0 + .seconds(30))
+        let text = CtlFormat.rollout(RolloutView(rollout, full: true), nowMilliseconds: (t0 + .seconds(108)).nanoseconds / 1_000_000)
+        try CtlOutputTests.check(text, against: "rollout-status.txt")
+    }
+
+    @Test func abReportShowsVariantsAndVerdict() throws {
+        let route = ControlFixtures.route(stable: 100, canary: 0)
+        let plan = try RolloutPlan(json: try JSONText.decode(Array(#"{"strategy":"ab","variants":["stable","canary"],"duration":"1h"}"#.utf8)), route: route)
+        let t0 = Moment(seconds: 1_795_000_000)
+        let (rollout, _) = RolloutMachine.start(id: "chat-prod-2", route: route, plan: plan, actor: "alice", now: t0)
+        var figures: [String: MetricsWindow.Bucket] = [:]
+        for (name, failEvery, latency) in [("stable", 100, 400), ("canary", 20, 600)] {
+            var window = MetricsWindow()
+            for index in 0..<1000 {
+                window.record(.init(outcome: index % failEvery == 0 ? .upstream5xx : .success, latency: .milliseconds(Int64(latency + index % 200)), promptTokens: 30, completionTokens: 90, cost: 0.004), at: t0)
+            }
+            figures[name] = window.aggregate(window: .seconds(60), now: t0)
+        }
+        let scores = ["stable": ScoreSummary((0..<40).map { 0.7 + Double($0 % 5) * 0.05 }), "canary": ScoreSummary((0..<40).map { 0.72 + Double($0 % 5) * 0.05 })]
+        let report = ExperimentReport(rollout: rollout, variants: ["stable", "canary"], figures: figures, scores: scores, from: t0, to: t0 + .seconds(3600))
+        try CtlOutputTests.check(CtlFormat.report(report), against: "ab-report.txt")
+    }
+}

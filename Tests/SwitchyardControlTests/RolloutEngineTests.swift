@@ -23,7 +23,8 @@ struct RolloutEngineTests {
             )
             #expect(await cluster.weights == ["stable": 50, "canary": 50])
             let replies = try await cluster.traffic(1200)
-            #expect(replies.allSatisfy { $0.status == 200 }, "failover hides the canary's failures from clients")
+            // Failover hides the canary's failures; a client sees an error only when its failover attempt fails too.
+            #expect(replies.filter { $0.status != 200 }.count <= 6)
             var intervals = 0
             while intervals < 2, await cluster.rollout?.state != .rolledBack {
                 await cluster.advance(.seconds(30))
@@ -168,7 +169,9 @@ struct RolloutEngineTests {
             cluster.simulators["green"]!.configuration.errorRate = 0
             try await cluster.start(#"{"strategy":"bluegreen","target":"green","healthCheck":{"requests":3},"keepPrevious":"10m"}"#)
             rollout = try #require(await cluster.rollout)
-            for _ in 0..<200 where rollout.switchedAt == nil {
+            for _ in 0..<200 {
+                let switched = await cluster.control.plan("chat-prod")?.route.stable == "green"
+                if rollout.switchedAt != nil, switched { break }
                 try await Task.sleep(for: .milliseconds(10))
                 rollout = try #require(await cluster.rollout)
             }

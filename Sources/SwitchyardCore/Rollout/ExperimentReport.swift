@@ -179,13 +179,13 @@ public struct ExperimentReport: Codable, Hashable, Sendable {
         let controlErrors = GateEvaluator.errorCounts(controlFigures, count429: false)
         let controlRate = controlErrors.total > 0 ? Double(controlErrors.events) / Double(controlErrors.total) * 100 : 0
         if let p = variant.pErrorRate, p < alpha, let rate = variant.errorRatePercent {
-            findings.append("\(rate > controlRate ? "more" : "fewer") errors (\(format(rate)) % vs \(format(controlRate)) %, p = \(format(p)))")
+            findings.append("\(rate > controlRate ? "more" : "fewer") errors (\(format(rate)) % vs \(format(controlRate)) %, \(pText(p)))")
         }
         if let p = variant.pLatency, p < alpha, let mine = variant.latencyMs?.p50, let theirs = controlFigures.latency.quantileMilliseconds(0.5) {
-            findings.append("\(mine > theirs ? "slower" : "faster") (p50 \(format(mine)) ms vs \(format(theirs)) ms, p = \(format(p)))")
+            findings.append("\(mine > theirs ? "slower" : "faster") (p50 \(Int(mine.rounded())) ms vs \(Int(theirs.rounded())) ms, \(pText(p)))")
         }
         if let p = variant.pScore, p < alpha, let mine = variant.score?.mean {
-            findings.append("\(mine > controlScores.mean ? "better" : "worse") quality scores (\(format(mine)) vs \(format(controlScores.mean)), p = \(format(p)))")
+            findings.append("\(mine > controlScores.mean ? "better" : "worse") quality scores (\(format(mine)) vs \(format(controlScores.mean)), \(pText(p)))")
         }
         if findings.isEmpty {
             return "\(variant.name): no significant difference from \(control) at 95 % (n = \(variant.requests) vs \(controlFigures.requests))."
@@ -194,4 +194,6 @@ public struct ExperimentReport: Codable, Hashable, Sendable {
     }
 
     static func format(_ value: Double) -> String { GateEvaluator.format(value) }
+
+    static func pText(_ p: Double) -> String { p < 0.0001 ? "p < 0.0001" : "p = \(format(p))" }
 }

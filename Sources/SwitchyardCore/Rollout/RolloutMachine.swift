@@ -224,7 +224,7 @@ private struct Run {
                 let canary = plan.candidate ?? rollout.stable
                 actions.append(.setWeights(table { $0 == canary ? weight : ($0 == rollout.stable ? Weight(unchecked: Weight.full.basisPoints - weight.basisPoints) : .zero) }))
                 rollout.canaryWeight = weight
-                rollout.reason = "\(position): \(canary) at \(weight)"
+                rollout.reason = "\(position): \(canary) at \(weight)%"
                 record("rollout.step", detail: rollout.reason)
                 rollout.stepIndex += 1
             case .pause(let duration?):

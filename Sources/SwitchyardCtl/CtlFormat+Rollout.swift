@@ -1,0 +1,118 @@
+import Foundation
+import SwitchyardCore
+
+extension CtlFormat {
+    /// A rollout: where it is, why, when it moves next, and the last gate
+    /// verdicts with the figures behind them.
+    public static func rollout(_ view: RolloutView, nowMilliseconds: Int64) -> String {
+        var lines: [String] = []
+        var head = "\(view.route)  \(view.strategy)"
+        if let candidate = view.candidate { head += " \(candidate)" }
+        head += "  \(view.state.rawValue)  \(view.progress)"
+        if let percent = view.canaryPercent { head += "  canary \(Weight.format(percent: percent))%" }
+        lines.append(head)
+        lines.append("  \(view.reason)")
+        var timing: [String] = []
+        if let next = view.nextStepAtMilliseconds { timing.append("next step in \(shortCountdown((next - nowMilliseconds + 999) / 1000))") }
+        if let next = view.nextEvaluationAtMilliseconds { timing.append("next evaluation in \(max(0, (next - nowMilliseconds + 999) / 1000))s") }
+        if let ends = view.endsAtMilliseconds, view.state == .progressing || view.state == .paused {
+            let label = view.strategy == "canary" ? "deadline" : (view.strategy == "bluegreen" ? "previous slot released" : "ends")
+            timing.append("\(label) in \(shortCountdown((ends - nowMilliseconds + 999) / 1000))")
+        }
+        if !timing.isEmpty { lines.append("  " + timing.joined(separator: "   ")) }
+        if !view.gates.isEmpty {
+            lines.append("  gates every \(view.interval) over \(view.window); inconclusive → \(view.onInconclusive), no data → \(view.onNoData)")
+        }
+        var text = lines.joined(separator: "\n") + "\n"
+        if let evaluation = view.lastEvaluation {
+            text += "\n" + verdicts(evaluation.verdicts, at: evaluation.atMilliseconds, overall: evaluation.overall)
+        }
+        if !view.transitions.isEmpty {
+            text += "\n" + table(
+                ["TIME", "ACTION", "ACTOR", "DETAIL"],
+                view.transitions.suffix(10).map { [clockTime($0.atMilliseconds), $0.action, $0.actor, $0.detail] }
+            )
+        }
+        return text
+    }
+
+    /// The verdicts of one evaluation, one gate per row, with the reason of any that did not pass.
+    public static func verdicts(_ verdicts: [GateVerdict], at milliseconds: Int64, overall: GateVerdict.Result) -> String {
+        let glyph: [GateVerdict.Result: String] = [.pass: "✔ pass", .fail: "✘ fail", .inconclusive: "? inconclusive", .noData: "– no data"]
+        var text = "gates at \(clockTime(milliseconds)): \(glyph[overall] ?? overall.rawValue)\n"
+        text += table(
+            ["GATE", "RESULT", "BASELINE", "CANDIDATE", "MEASURED", "THRESHOLD", "N", "TEST", "P"],
+            verdicts.map { verdict in
+                [
+                    verdict.candidateName.map { "\(verdict.metric.rawValue) (\($0))" } ?? verdict.metric.rawValue,
+                    glyph[verdict.result] ?? verdict.result.rawValue,
+                    figure(verdict.baseline, unit: verdict.unit), figure(verdict.candidate, unit: verdict.unit),
+                    verdict.measured.map { number($0, digits: 3) } ?? "-", verdict.threshold,
+                    "\(verdict.baselineSamples)/\(verdict.candidateSamples)", verdict.test, verdict.pValue.map(pValue) ?? "-",
+                ]
+            }
+        )
+        for verdict in verdicts where verdict.result != .pass {
+            text += "  \(verdict.metric.rawValue): \(verdict.reason)\n"
+        }
+        return text
+    }
+
+    /// An A/B or shadow report: one row per variant, then the verdict in words.
+    public static func report(_ report: ExperimentReport) -> String {
+        var text = "\(report.route)  \(report.strategy)  \(report.state)  \(clockTime(report.fromMilliseconds)) → \(clockTime(report.toMilliseconds))\n"
+        text += table(
+            ["VARIANT", "ROLE", "N", "ERR%", "P50MS", "P95MS", "P99MS", "TTFT95", "TOK/REQ", "$/REQ", "SCORE (95% CI)", "P(ERR)", "P(LAT)", "P(SCORE)"],
+            report.variants.map { variant in
+                let score = variant.score.map { score in
+                    number(score.mean, digits: 2) + (score.low.map { low in " (\(number(low, digits: 2))–\(number(score.high ?? low, digits: 2)))" } ?? "")
+                }
+                return [
+                    variant.name, variant.role, String(variant.requests), variant.errorRatePercent.map { number($0, digits: 2) } ?? "-",
+                    variant.latencyMs.map { number($0.p50, digits: 0) } ?? "-", variant.latencyMs.map { number($0.p95, digits: 0) } ?? "-",
+                    variant.latencyMs.map { number($0.p99, digits: 0) } ?? "-", variant.timeToFirstTokenMs.map { number($0.p95, digits: 0) } ?? "-",
+                    variant.tokensPerRequest.map { number($0, digits: 1) } ?? "-", variant.costPerRequest.map { String(format: "%.5f", $0) } ?? "-",
+                    score ?? "-", variant.pErrorRate.map(pValue) ?? "-", variant.pLatency.map(pValue) ?? "-", variant.pScore.map(pValue) ?? "-",
+                ]
+            }
+        )
+        if let shadow = report.shadow {
+            text += "mirrored \(shadow.mirrored), compared \(shadow.compared), shadow errors \(shadow.shadowErrors), "
+            text += "dropped \(shadow.droppedQueueFull) (queue full) + \(shadow.droppedBudget) (budget); shadow spent \(shadow.shadowTokens) tokens\n"
+        }
+        return text + report.summary + "\n"
+    }
+
+    /// `4m 12s`, `1h 58m`, `3d 04h`; `now` when due.
+    public static func shortCountdown(_ seconds: Int64) -> String {
+        guard seconds > 0 else { return "now" }
+        if seconds >= 3600 { return countdown(seconds) }
+        if seconds >= 60 { return "\(seconds / 60)m " + (seconds % 60 < 10 ? "0" : "") + "\(seconds % 60)s" }
+        return "\(seconds)s"
+    }
+
+    static func figure(_ value: Double?, unit: String) -> String {
+        guard let value else { return "-" }
+        switch unit {
+        case "%": return number(value, digits: 2) + " %"
+        case "ms": return number(value, digits: 0) + " ms"
+        case "$": return String(format: "%.5f", value)
+        default: return number(value, digits: 3)
+        }
+    }
+
+    static func number(_ value: Double, digits: Int) -> String {
+        String(format: "%.\(digits)f", value)
+    }
+
+    static func pValue(_ value: Double) -> String {
+        value < 0.0001 ? "<0.0001" : String(format: "%.4f", value)
+    }
+
+    /// `03:04:31Z`.
+    public static func clockTime(_ milliseconds: Int64) -> String {
+        let seconds = (milliseconds / 1000) % 86_400
+        func two(_ value: Int64) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(two(seconds / 3600)):\(two((seconds % 3600) / 60)):\(two(seconds % 60))Z"
+    }
+}
