@@ -67,6 +67,17 @@ extension ConsoleState {
             if var slider { slider.pending = false; self.slider = slider }
             flash(reason, role: .bad)
             return []
+        case .rolloutsLoaded(let rollouts):
+            self.rollouts = rollouts
+            return []
+        case .rolloutChanged(let rollout):
+            if let known = rollouts[rollout.route], known.id == rollout.id, known.updatedAtMilliseconds > rollout.updatedAtMilliseconds { return [] }
+            rollouts[rollout.route] = rollout
+            return []
+        case .rolloutActionDone(let rollout, let action):
+            rollouts[rollout.route] = rollout
+            flash("\(action) \(rollout.route): \(rollout.state.rawValue) at \(rollout.progress) · \(rollout.reason)", role: .good)
+            return []
         case .key(let key):
             return handle(key)
         case .mouse(let event):
@@ -165,7 +176,15 @@ extension ConsoleState {
             confirmation = Confirmation(question: "Promote the canary of \(route.name) to stable at 100 %? (y/n)", effect: .promote(route: route.name))
         case .character(" "):
             guard allowMutation(), let route = selected else { return [] }
-            confirmation = Confirmation(question: "Pause the rollout of \(route.name)? (y/n)", effect: .pause(route: route.name))
+            guard let rollout = rollouts[route.name], rollout.state == .progressing || rollout.state == .paused else {
+                flash("\(route.name) has no rollout in progress to pause or resume", role: .warning)
+                return []
+            }
+            if rollout.state == .paused {
+                confirmation = Confirmation(question: "Resume the \(rollout.strategy) rollout of \(route.name) at \(rollout.progress)? (y/n)", effect: .resume(route: route.name))
+            } else {
+                confirmation = Confirmation(question: "Pause the \(rollout.strategy) rollout of \(route.name) at \(rollout.progress)? (y/n)", effect: .pause(route: route.name))
+            }
         default:
             break
         }

@@ -116,7 +116,7 @@ extension ConsoleState {
             TableWidget.Column("SPLIT", width: 15), TableWidget.Column("ERRΔ", width: 6, rightAligned: true),
         ]
         if wide {
-            columns += [TableWidget.Column("P95", width: 7, rightAligned: true), TableWidget.Column("BREAKER", width: 10), TableWidget.Column("REV", width: 5)]
+            columns += [TableWidget.Column("P95", width: 7, rightAligned: true), TableWidget.Column("BREAKER", width: 10), TableWidget.Column("ROLLOUT", width: 14)]
         }
         let stale = isStale
         let rows = visibleRoutes.map { route -> [TableWidget.Item] in
@@ -140,7 +140,7 @@ extension ConsoleState {
                 items += [
                     TableWidget.Item(p95.map { String(format: "%.0fms", $0) } ?? "—", Style(text)),
                     TableWidget.Item(breaker, Style(stale ? .stale : breakers.contains("open") ? .bad : breakers.contains("half-open") ? .warning : .good)),
-                    TableWidget.Item("r\(route.revision)", Style(.dim)),
+                    rolloutCell(route),
                 ]
             }
             return items
@@ -213,6 +213,11 @@ extension ConsoleState {
         let samples = view?.deployments.reduce(0) { $0 + $1.requests } ?? 0
         buffer.write("  n = \(samples)  (\(windowMinutes) min · w)", x: x, y: row, style: Style(.dim))
         row += 1
+        // The rollout: where it is, when it moves, the last verdicts.
+        if let rollout = rollouts[route.name], inner.maxY - row - 1 >= 4 {
+            drawRollout(rollout, into: &buffer, x: inner.x + 1, y: row, width: inner.width - 2)
+            row += 2
+        }
         // The error-rate chart and, when there is room, the p95 latency chart.
         let chartHeight = inner.maxY - row - 1
         if chartHeight >= 2 {

@@ -42,6 +42,12 @@ public enum ConsoleMessage: Sendable {
     case fetchFailed(String, at: Moment)
     case changeDone(ChangeView, action: String)
     case changeRefused(String)
+    /// Every route's latest rollout (with a routes load).
+    case rolloutsLoaded([String: RolloutView])
+    /// A rollout moved, pushed by the event stream.
+    case rolloutChanged(RolloutView)
+    /// A pause, resume or abort the console asked for was done.
+    case rolloutActionDone(RolloutView, action: String)
 }
 
 /// What the console asks its runtime to do; answers come back as messages.

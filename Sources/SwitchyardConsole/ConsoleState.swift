@@ -51,6 +51,8 @@ public struct ConsoleState: Sendable {
     public var connection: Connection = .connecting
     public var routes: [Route] = []
     public var metrics: [String: RouteMetricsView] = [:]
+    /// Each route's latest rollout, active or finished.
+    public var rollouts: [String: RolloutView] = [:]
     public var lifecycle: LifecycleListView?
     public var audit: [AuditEvent] = []
     public var selectedRoute: String?

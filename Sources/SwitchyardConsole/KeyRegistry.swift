@@ -14,7 +14,7 @@ public enum KeyRegistry {
     public static let all: [KeyBinding] = [
         KeyBinding(keys: "R", label: "rollback", screens: [.routes], mutating: true, hinted: true),
         KeyBinding(keys: "P", label: "promote", screens: [.routes], mutating: true, hinted: true),
-        KeyBinding(keys: "space", label: "pause", screens: [.routes], mutating: true, hinted: true),
+        KeyBinding(keys: "space", label: "pause/resume", screens: [.routes], mutating: true, hinted: true),
         KeyBinding(keys: "←/→", label: "weight", screens: [.routes], mutating: true, hinted: true),
         KeyBinding(keys: "H/L", label: "±10", screens: [.routes], mutating: true, hinted: false),
         KeyBinding(keys: "=", label: "exact weight", screens: [.routes], mutating: true, hinted: false),

@@ -143,13 +143,18 @@ public final class ConsoleRuntime: Sendable {
         let decoder = JSONDecoder()
         switch event.name {
         case "snapshot":
-            if let list = try? decoder.decode(RouteListView.self, from: Data(event.data)) { post(.routesLoaded(list.routes, at: now)) }
+            if let list = try? decoder.decode(RouteListView.self, from: Data(event.data)) {
+                post(.routesLoaded(list.routes, at: now))
+                post(.rolloutsLoaded(list.rollouts))
+            }
         case "route":
             if let route = try? decoder.decode(Route.self, from: Data(event.data)) { post(.routeChanged(route, at: now)) }
         case "route-deleted":
             if let name = (try? JSONText.decode(event.data))?["route"]?.stringValue { post(.routeDeleted(name, at: now)) }
         case "audit":
             if let entry = try? decoder.decode(AuditEvent.self, from: Data(event.data)) { post(.auditAppended(entry)) }
+        case "rollout":
+            if let rollout = try? decoder.decode(RolloutView.self, from: Data(event.data)) { post(.rolloutChanged(rollout)) }
         default:
             break
         }
@@ -175,6 +180,7 @@ public final class ConsoleRuntime: Sendable {
         do {
             let (list, _) = try await client.get("/routes", as: RouteListView.self)
             post(.routesLoaded(list.routes, at: SystemClock().now()))
+            post(.rolloutsLoaded(list.rollouts))
             for route in list.routes.prefix(50) {
                 let name = route.name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? route.name
                 let window = windowMinutes.withLock { $0 }
@@ -218,6 +224,8 @@ public final class ConsoleRuntime: Sendable {
             let bytes = try await client.send(request.0, request.1, body: request.2, ifMatch: request.3)
             if let change = try? JSONDecoder().decode(ChangeView.self, from: Data(bytes)) {
                 post(.changeDone(change, action: request.4))
+            } else if let rollout = try? JSONDecoder().decode(RolloutView.self, from: Data(bytes)) {
+                post(.rolloutActionDone(rollout, action: request.4))
             }
         } catch {
             switch error {

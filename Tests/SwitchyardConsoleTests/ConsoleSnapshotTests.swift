@@ -53,10 +53,41 @@ struct ConsoleSnapshotTests {
         )
     }
 
+    /// A canary at step 3/5 with its last verdicts, and an A/B experiment.
+    static func rollouts() throws -> [String: RolloutView] {
+        let now = ConsoleFixtures.t0.nanoseconds / 1_000_000
+        let canary = """
+            {"id": "chat-prod-1", "route": "chat-prod", "strategy": "canary", "state": "progressing", "reason": "step 3/5: holding for 10m",
+             "actor": "alice", "stable": "stable", "candidate": "canary", "progress": "step 3/5", "step": 3, "steps": 5, "canaryPercent": 30,
+             "startedAtMilliseconds": \(now - 900_000), "updatedAtMilliseconds": \(now - 30_000), "nextStepAtMilliseconds": \(now + 252_000),
+             "nextEvaluationAtMilliseconds": \(now + 12_000), "endsAtMilliseconds": \(now + 6_300_000), "interval": "30s", "window": "5m",
+             "onInconclusive": "wait", "onNoData": "pause", "gates": ["errorRateDelta", "p95LatencyRatio"],
+             "evaluations": [{"atMilliseconds": \(now - 18_000), "step": 3, "overall": "inconclusive", "verdicts": [
+               {"metric": "errorRateDelta", "result": "inconclusive", "baseline": 0.8, "candidate": 2.4, "unit": "%", "measured": 1.6,
+                "threshold": "Δ ≤ 1 pp", "baselineSamples": 1080, "candidateSamples": 120, "minSamples": 200, "test": "two-proportion z",
+                "pValue": 0.31, "confidence": 0.95, "reason": "needs 200 samples per side, has 1080 and 120"},
+               {"metric": "p95LatencyRatio", "result": "pass", "baseline": 820, "candidate": 870, "unit": "ms", "measured": 1.06,
+                "threshold": "ratio ≤ 1.1", "baselineSamples": 1080, "candidateSamples": 120, "minSamples": 100, "test": "Mann-Whitney U",
+                "pValue": 0.12, "confidence": 0.95, "reason": "p95 latency is within ratio ≤ 1.1"}]}],
+             "transitions": []}
+            """
+        let experiment = """
+            {"id": "summarize-1", "route": "summarize", "strategy": "ab", "state": "paused", "reason": "paused by bob",
+             "actor": "bob", "stable": "stable", "progress": "experiment", "step": 1, "steps": 0,
+             "startedAtMilliseconds": \(now - 3_600_000), "updatedAtMilliseconds": \(now - 60_000), "interval": "30s", "window": "5m",
+             "onInconclusive": "wait", "onNoData": "pause", "gates": [], "evaluations": [], "transitions": []}
+            """
+        return [
+            "chat-prod": try JSONDecoder().decode(RolloutView.self, from: Data(canary.utf8)),
+            "summarize": try JSONDecoder().decode(RolloutView.self, from: Data(experiment.utf8)),
+        ]
+    }
+
     static func loaded(width: Int, height: Int, glyphs: Glyphs = .unicode) throws -> ConsoleState {
         var state = ConsoleState(apiURL: "http://127.0.0.1:8081", readOnly: false, now: ConsoleFixtures.t0, width: width, height: height, glyphs: glyphs)
         _ = state.update(.routesLoaded([ConsoleFixtures.route(canary: 30), ConsoleFixtures.route("summarize", canary: 50), ConsoleFixtures.route("contracts", canary: 0)], at: ConsoleFixtures.t0))
         _ = state.update(.metricsLoaded(route: "chat-prod", try metrics()))
+        _ = state.update(.rolloutsLoaded(try rollouts()))
         _ = state.update(.lifecycleLoaded(try lifecycle()))
         _ = state.update(.auditLoaded([
             AuditEvent(id: 2, atMilliseconds: 1_795_299_950_000, actor: "alice", action: "weights", route: "chat-prod", fromRevision: 1, toRevision: 2, detail: "stable=70 canary=30"),

@@ -68,6 +68,31 @@ struct ConsoleUpdateTests {
         #expect(state.update(.key(.character("y"))) == [.promote(route: "chat-prod")])
     }
 
+    @Test func spacePausesOrResumesTheRolloutAfterAConfirmation() throws {
+        var state = ConsoleFixtures.state()
+        #expect(state.update(.key(.character(" "))).isEmpty)
+        #expect(state.confirmation == nil)
+        #expect(state.flash?.text == "chat-prod has no rollout in progress to pause or resume")
+        var rollouts = try ConsoleSnapshotTests.rollouts()
+        _ = state.update(.rolloutsLoaded(rollouts))
+        _ = state.update(.key(.character(" ")))
+        #expect(state.confirmation?.question == "Pause the canary rollout of chat-prod at step 3/5? (y/n)")
+        #expect(state.update(.key(.character("y"))) == [.pause(route: "chat-prod")])
+        var paused = rollouts["chat-prod"]!
+        paused.state = .paused
+        paused.reason = "paused by otto"
+        _ = state.update(.rolloutActionDone(paused, action: "pause"))
+        #expect(state.flash?.text == "pause chat-prod: paused at step 3/5 · paused by otto")
+        _ = state.update(.key(.character(" ")))
+        #expect(state.update(.key(.character("y"))) == [.resume(route: "chat-prod")])
+        // An older event does not undo a newer state.
+        rollouts["chat-prod"]!.updatedAtMilliseconds -= 1
+        paused.updatedAtMilliseconds += 5
+        _ = state.update(.rolloutChanged(paused))
+        _ = state.update(.rolloutChanged(rollouts["chat-prod"]!))
+        #expect(state.rollouts["chat-prod"]?.state == .paused)
+    }
+
     @Test func readOnlyRefusesMutationsWithAFlash() {
         var state = ConsoleFixtures.state(readOnly: true)
         for key: Key in [.character("R"), .right, .character("P"), .character(" "), .character("=")] {

@@ -1,0 +1,114 @@
+import Foundation
+import SwitchyardCore
+import SwitchyardTUI
+
+extension ConsoleState {
+    /// The STATE column: `canary 3/5`, `‖ canary 3/5`, `✖ rolled back`.
+    func rolloutCell(_ route: Route) -> TableWidget.Item {
+        guard let rollout = rollouts[route.name] else { return TableWidget.Item("pinned", Style(.dim)) }
+        let (glyph, role) = Self.stateMark(rollout.state, glyphs: glyphs)
+        let where_ = rollout.strategy == "canary" ? "canary \(rollout.step)/\(rollout.steps)" : rollout.strategy
+        switch rollout.state {
+        case .progressing: return TableWidget.Item("\(where_)", Style(isStale ? .stale : .accent))
+        case .paused: return TableWidget.Item("\(glyph) \(where_)", Style(isStale ? .stale : role, bold: true))
+        default: return TableWidget.Item("\(glyph) \(Self.stateWord(rollout.state))", Style(isStale ? .stale : role))
+        }
+    }
+
+    static func stateMark(_ state: Rollout.State, glyphs: Glyphs) -> (String, StyleRole) {
+        switch state {
+        case .progressing: (glyphs.pointer, .accent)
+        case .paused: (glyphs.braille ? "‖" : "=", .warning)
+        case .promoted, .completed: (glyphs.ok, .good)
+        case .rolledBack, .aborted: (glyphs.fail, .bad)
+        }
+    }
+
+    static func stateWord(_ state: Rollout.State) -> String {
+        switch state {
+        case .rolledBack: "rolled back"
+        default: state.rawValue
+        }
+    }
+
+    /// Two rows in the route detail: where the rollout is and when it moves
+    /// next (or why it stopped), then the last gate verdicts with their figures.
+    func drawRollout(_ rollout: RolloutView, into buffer: inout Buffer, x: Int, y: Int, width: Int) {
+        let clip = Rect(x: x, y: y, width: width, height: 2)
+        let nowMilliseconds = now.nanoseconds / 1_000_000
+        var column = buffer.write("rollout ", x: x, y: y, style: Style(.header, bold: true), clip: clip)
+        let (glyph, role) = Self.stateMark(rollout.state, glyphs: glyphs)
+        column = buffer.write("\(rollout.strategy) \(rollout.progress) ", x: column, y: y, style: Style(.text, bold: true), clip: clip)
+        column = buffer.write("\(glyph) \(Self.stateWord(rollout.state))", x: column, y: y, style: Style(role, bold: true), clip: clip)
+        var tail: [String] = []
+        if rollout.state == .progressing, let next = rollout.nextStepAtMilliseconds {
+            tail.append("next step in " + Self.shortCountdown((next - nowMilliseconds + 999) / 1000))
+        }
+        if rollout.state.isActive, let ends = rollout.endsAtMilliseconds {
+            let label = rollout.strategy == "canary" ? "deadline" : rollout.strategy == "bluegreen" ? "old slot kept" : "ends"
+            tail.append("\(label) in " + Self.shortCountdown((ends - nowMilliseconds + 999) / 1000))
+        }
+        if rollout.state != .progressing || tail.isEmpty { tail.append(rollout.reason) }
+        buffer.write("  " + tail.joined(separator: " · "), x: column, y: y, style: Style(rollout.state == .progressing ? .dim : role), clip: clip)
+
+        let row = y + 1
+        column = buffer.write("gates ", x: x, y: row, style: Style(.header, bold: true), clip: clip)
+        guard let evaluation = rollout.lastEvaluation else {
+            let text: String
+            if rollout.gates.isEmpty {
+                text = "none in this plan"
+            } else if let next = rollout.nextEvaluationAtMilliseconds {
+                text = "\(rollout.gates.joined(separator: ", ")) · first verdict in " + Self.shortCountdown((next - nowMilliseconds + 999) / 1000)
+            } else {
+                text = rollout.gates.joined(separator: ", ")
+            }
+            buffer.write(text, x: column, y: row, style: Style(.dim), clip: clip)
+            return
+        }
+        for verdict in evaluation.verdicts {
+            let segment = Self.verdictText(verdict, glyphs: glyphs)
+            guard column + CharacterWidth.of(segment) <= x + width else { break }
+            let role: StyleRole = switch verdict.result {
+            case .pass: .good
+            case .fail: .bad
+            case .inconclusive, .noData: .warning
+            }
+            column = buffer.write(segment, x: column, y: row, style: Style(role, bold: verdict.result == .fail), clip: clip)
+            column += 2
+        }
+    }
+
+    /// `✔ err Δ+0.40pp≤1 n4812/612 p.21`
+    static func verdictText(_ verdict: GateVerdict, glyphs: Glyphs) -> String {
+        let mark = switch verdict.result {
+        case .pass: glyphs.ok
+        case .fail: glyphs.fail
+        case .inconclusive: "?"
+        case .noData: "–"
+        }
+        let name = switch verdict.metric {
+        case .errorRateDelta: "err Δ"
+        case .p95LatencyRatio: "p95 ×"
+        case .ttftP95Ratio: "ttft ×"
+        case .costPerRequestRatio: "$/req ×"
+        case .rate429: "429"
+        case .contentFilterRate: "filter Δ"
+        case .qualityScore: "score Δ"
+        }
+        guard let measured = verdict.measured else { return "\(mark) \(name) no data" }
+        let value = verdict.unit == "%" && verdict.metric != .rate429
+            ? (measured >= 0 ? "+" : "") + String(format: "%.2f", measured) + "pp"
+            : verdict.metric == .rate429 ? String(format: "%.1f%%", verdict.candidate ?? 0) : String(format: "%.2f", measured)
+        let p = verdict.pValue.map { $0 < 0.001 ? " p<.001" : " p" + String(format: "%.2f", $0).replacingOccurrences(of: "0.", with: ".") } ?? ""
+        return "\(mark) \(name)\(value) n\(verdict.baselineSamples)/\(verdict.candidateSamples)\(p)"
+    }
+
+    /// `4m 12s`, `1h 05m`, `now`.
+    static func shortCountdown(_ seconds: Int64) -> String {
+        guard seconds > 0 else { return "now" }
+        if seconds >= 86_400 { return "\(seconds / 86_400)d \((seconds % 86_400) / 3600)h" }
+        if seconds >= 3600 { return "\(seconds / 3600)h " + (seconds % 3600 / 60 < 10 ? "0" : "") + "\(seconds % 3600 / 60)m" }
+        if seconds >= 60 { return "\(seconds / 60)m " + (seconds % 60 < 10 ? "0" : "") + "\(seconds % 60)s" }
+        return "\(seconds)s"
+    }
+}
