@@ -78,7 +78,7 @@ extension ConsoleState {
         }
     }
 
-    /// `✔ err Δ+0.40pp≤1 n4812/612 p.21`
+    /// `✔ err Δ +0.40pp n=4812/612 p=0.21`
     static func verdictText(_ verdict: GateVerdict, glyphs: Glyphs) -> String {
         let mark = switch verdict.result {
         case .pass: glyphs.ok
@@ -96,11 +96,15 @@ extension ConsoleState {
         case .qualityScore: "score Δ"
         }
         guard let measured = verdict.measured else { return "\(mark) \(name) no data" }
-        let value = verdict.unit == "%" && verdict.metric != .rate429
-            ? (measured >= 0 ? "+" : "") + String(format: "%.2f", measured) + "pp"
-            : verdict.metric == .rate429 ? String(format: "%.1f%%", verdict.candidate ?? 0) : String(format: "%.2f", measured)
-        let p = verdict.pValue.map { $0 < 0.001 ? " p<.001" : " p" + String(format: "%.2f", $0).replacingOccurrences(of: "0.", with: ".") } ?? ""
-        return "\(mark) \(name)\(value) n\(verdict.baselineSamples)/\(verdict.candidateSamples)\(p)"
+        let value: String
+        switch verdict.metric {
+        case .rate429: value = String(format: "%.1f%%", verdict.candidate ?? 0)
+        case .errorRateDelta, .contentFilterRate: value = (measured >= 0 ? "+" : "") + String(format: "%.2fpp", measured)
+        case .qualityScore: value = (measured >= 0 ? "+" : "") + String(format: "%.2f", measured)
+        default: value = String(format: "%.2f", measured)
+        }
+        let p = verdict.pValue.map { $0 < 0.001 ? " p<.001" : " p=" + String(format: "%.2f", $0) } ?? ""
+        return "\(mark) \(name) \(value) n=\(verdict.baselineSamples)/\(verdict.candidateSamples)\(p)"
     }
 
     /// `4m 12s`, `1h 05m`, `now`.

@@ -7,6 +7,7 @@ import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
 import SwitchyardConfig
+import SwitchyardControl
 import SwitchyardCore
 import SwitchyardSimulator
 import SwitchyardTerminal
@@ -69,7 +70,8 @@ struct Demo: AsyncParsableCommand {
             let gatewayPort = await ports.wait("gateway")
             let adminPort = await ports.wait("admin")
 
-            let traffic = Task { await Self.traffic(gatewayPort: gatewayPort) }
+            try await Self.startRollouts(server.control)
+            let traffic = Task { await Self.traffic(gatewayPort: gatewayPort, adminPort: adminPort, token: token) }
             let trouble = Task {
                 // A minute or so in, the canary gets worse — then worse still.
                 try? await Task.sleep(for: .seconds(canaryFailsAfter))
@@ -139,8 +141,31 @@ struct Demo: AsyncParsableCommand {
         )
     }
 
-    /// Steady synthetic clients: about 15 requests a second across the routes.
-    static func traffic(gatewayPort: Int) async {
+    /// A canary with steps and gates on chat-prod — the canary starts to fail
+    /// a minute or so in, and the gates roll it back on their own unless
+    /// someone gets there first — and an A/B experiment on summarize.
+    static func startRollouts(_ control: ControlPlane) async throws {
+        let canary: JSONValue = [
+            "strategy": "canary", "canary": "gpt4o-prod-v0513",
+            "steps": [["setWeight": 10], ["pause": "1m"], ["setWeight": 25], ["pause": "2m"], ["setWeight": 50], ["pause": [:]], ["setWeight": 100]],
+            "gates": [
+                ["metric": "errorRateDelta", "max": 1.0, "minSamples": 80, "confidence": 0.95],
+                ["metric": "p95LatencyRatio", "max": 1.5, "minSamples": 80],
+                ["metric": "rate429", "countAsFailure": false],
+            ],
+            "interval": "15s", "window": "2m", "onInconclusive": "wait", "onNoData": "wait", "deadline": "30m",
+        ]
+        _ = try await control.startRollout("chat-prod", plan: canary, actor: "demo")
+        let experiment: JSONValue = [
+            "strategy": "ab", "variants": ["gpt4o-sum", "mini-sum"], "split": ["gpt4o-sum": 50, "mini-sum": 50], "duration": "30m",
+            "gates": [["metric": "errorRateDelta", "max": 2.0, "minSamples": 100]],
+        ]
+        _ = try await control.startRollout("summarize", plan: experiment, actor: "demo")
+    }
+
+    /// Steady synthetic clients: about 15 requests a second across the routes;
+    /// summaries get a quality score now and then, as a judge would give.
+    static func traffic(gatewayPort: Int, adminPort: Int, token: String) async {
         let routes = ["chat-prod", "chat-prod", "chat-prod", "summarize", "contracts"]
         await withTaskGroup(of: Void.self) { group in
             for worker in 0..<6 {
@@ -156,13 +181,29 @@ struct Demo: AsyncParsableCommand {
                         let stream = index % 4 == 0
                         request.body = .bytes(ByteBuffer(string: #"{"model":"\#(route)","user":"\#(user)","stream":\#(stream),"messages":[{"role":"user","content":"Tell me about pinned model versions."}]}"#))
                         if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(30)) {
-                            _ = try? await response.body.collect(upTo: 1 << 20)
+                            let body = try? await response.body.collect(upTo: 1 << 20)
+                            if route == "summarize", !stream, let body, let id = ReplyScan.replyID(body.readableBytesView) {
+                                let mini = response.headers.first(name: "x-switchyard-deployment") == "mini-sum"
+                                await Self.judge(id, score: Double.random(in: mini ? 0.55...0.9 : 0.6...0.95), adminPort: adminPort, token: token)
+                            }
                         }
                         try? await Task.sleep(for: .milliseconds(Int.random(in: 250...500)))
                     }
                 }
             }
         }
+    }
+}
+
+extension Demo {
+    /// Posts a quality score for one reply, as an LLM judge would.
+    static func judge(_ requestId: String, score: Double, adminPort: Int, token: String) async {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(adminPort)/api/v1/feedback")
+        request.method = .POST
+        request.headers.add(name: "content-type", value: "application/json")
+        request.headers.add(name: "authorization", value: "Bearer \(token)")
+        request.body = .bytes(ByteBuffer(bytes: JSONText.encode(["requestId": .string(requestId), "score": .number((score * 100).rounded() / 100), "source": "judge"])))
+        _ = try? await HTTPClient.shared.execute(request, timeout: .seconds(5))
     }
 }
 

@@ -87,6 +87,49 @@ def test_slider_keys_and_rollback_change_the_server(server):
         tmux.close()
 
 
+def test_space_pauses_and_resumes_the_rollout_on_the_server(server):
+    status, rollout = call(server.admin_port, "POST", "/routes/chat-prod/rollouts", {
+        "strategy": "canary", "canary": "canary", "steps": [{"setWeight": 20}, {"pause": "1h"}, {"setWeight": 100}],
+    })
+    assert status == 201, rollout
+    tmux = Tmux(f"LANG=C.UTF-8 SWITCHYARD_TOKEN={TOKEN} {BIN} console --api http://127.0.0.1:{server.admin_port}")
+    try:
+        assert wait_for(lambda: "rollout canary step 2/3" in tmux.screen()), tmux.screen()
+        tmux.keys("Space")
+        assert wait_for(lambda: "Pause the canary rollout of chat-prod at step 2/3?" in tmux.screen()), tmux.screen()
+        tmux.keys("y")
+        assert wait_for(lambda: call(server.admin_port, "GET", "/routes/chat-prod/rollout")[1]["state"] == "paused")
+        assert wait_for(lambda: "paused" in tmux.screen()), tmux.screen()
+        tmux.keys("Space")
+        assert wait_for(lambda: "Resume the canary rollout" in tmux.screen()), tmux.screen()
+        tmux.keys("y")
+        assert wait_for(lambda: call(server.admin_port, "GET", "/routes/chat-prod/rollout")[1]["state"] == "progressing")
+        # R aborts the rollout with the rollback: traffic back to stable, the rollout stopped.
+        tmux.keys("R")
+        assert wait_for(lambda: weights(server)[0] == {"stable": 100, "canary": 0}), weights(server)
+        assert wait_for(lambda: call(server.admin_port, "GET", "/routes/chat-prod/rollout")[1]["state"] == "rolledBack")
+        assert wait_for(lambda: "rolled back" in tmux.screen()), tmux.screen()
+    finally:
+        tmux.close()
+
+
+def test_demo_shows_a_live_rollout_and_leaves_nothing_behind(tmp_path):
+    tmux = Tmux(f"LANG=C.UTF-8 TMPDIR={tmp_path} {BIN} demo")
+    try:
+        assert wait_for(lambda: "● live" in tmux.screen() and "rollout canary step" in tmux.screen(), timeout=30), tmux.screen()
+        screen = tmux.screen()
+        assert "chat-prod" in screen and "summarize" in screen and "contracts" in screen
+        assert "demo data" in screen, "the demo's catalog is labelled as demo data"
+        assert any(path.name.startswith("switchyard-demo-") for path in tmp_path.iterdir()), "state lives in a temporary folder"
+        tmux.keys("q")
+        assert wait_for(lambda: not tmux.alive(), timeout=15), "q ends the demo"
+        assert wait_for(lambda: not list(tmp_path.iterdir()), timeout=5), list(tmp_path.iterdir())
+        leftover = subprocess.run(["pgrep", "-f", f"{BIN} demo"], capture_output=True, text=True).stdout.strip()
+        assert leftover == "", f"processes left running: {leftover}"
+    finally:
+        tmux.close()
+
+
 def test_read_only_console_refuses_rollback(server):
     tmux = Tmux(f"LANG=C.UTF-8 SWITCHYARD_TOKEN={TOKEN} {BIN} console --read-only --api http://127.0.0.1:{server.admin_port}")
     try:
