@@ -142,6 +142,50 @@ def test_ctl_exit_codes_and_round_trip():
         stack.stop()
 
 
+def test_lifecycle_plan_then_rollout_start_runs_the_migration(tmp_path):
+    import subprocess
+
+    stack = ServedStack(canary_weight=0)
+    api = f"http://127.0.0.1:{stack.gateway.admin_port}"
+
+    def ctl(*args):
+        env = dict(os.environ, SWITCHYARD_TOKEN=TOKEN)
+        return subprocess.run([BIN, "ctl", *args, "--api", api], capture_output=True, text=True, timeout=30, env=env)
+
+    catalog = (
+        'entries:\n  - provider: openai\n    model: gpt-4o\n    version: "2024-11-20"\n'
+        '    replacement: { model: gpt-4o, version: "2025-08-06" }\n    source: test\n'
+        '    dates:\n      standard: { deprecation: "2026-01-01", retirement: "2027-06-30" }\n'
+    )
+    request = urllib.request.Request(f"{api}/api/v1/lifecycle/catalog", method="PUT", data=catalog.encode())
+    request.add_header("Authorization", f"Bearer {TOKEN}")
+    request.add_header("Content-Type", "application/yaml")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+        planned = ctl("lifecycle", "plan", "chat-prod", "--out", str(tmp_path))
+        assert planned.returncode == 0, planned.stdout + planned.stderr
+        applied = ctl("apply", "-f", str(tmp_path / "routes.yaml"))
+        assert applied.returncode == 0 and "updated 1" in applied.stdout, applied.stdout + applied.stderr
+        started = ctl("rollout", "start", "chat-prod", "-f", str(tmp_path / "rollout.yaml"))
+        assert started.returncode == 0, started.stdout + started.stderr
+        assert "progressing  step 2/7  canary 5%" in started.stdout, started.stdout
+        _, route = call(stack.gateway.admin_port, "GET", "/routes/chat-prod")
+        assert [d["weight"] for d in route["deployments"]][-1] == 5
+        status = ctl("rollout", "status", "chat-prod")
+        assert status.returncode == 0 and "next step in" in status.stdout and "gates every 30s over 5m" in status.stdout, status.stdout
+        assert ctl("rollout", "start", "chat-prod", "-f", str(tmp_path / "rollout.yaml")).returncode == 1, "one rollout at a time"
+        aborted = ctl("rollout", "abort", "chat-prod", "--reason", "not today")
+        assert aborted.returncode == 0 and "aborted" in aborted.stdout and "not today" in aborted.stdout, aborted.stdout
+        _, route = call(stack.gateway.admin_port, "GET", "/routes/chat-prod")
+        assert [d["weight"] for d in route["deployments"]][-1] == 0
+        history = ctl("rollout", "history", "chat-prod")
+        assert history.returncode == 0 and "aborted" in history.stdout
+        assert ctl("pause", "chat-prod").returncode == 1, "nothing left to pause"
+    finally:
+        stack.stop()
+
+
 def test_every_acknowledged_change_survives_kill_9_under_load():
     import threading
 

@@ -59,7 +59,8 @@ public struct MigrationProposal: Sendable {
             "interval": "30s",
             "window": "5m",
             "onInconclusive": "wait",
-            "onNoData": "pause",
+            // A young canary at 5 % may see no traffic for a while: wait for data rather than stop.
+            "onNoData": "wait",
             "deadline": "6h",
         ]
     }
