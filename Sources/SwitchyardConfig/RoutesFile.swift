@@ -22,7 +22,7 @@ public enum RoutesFile {
         return routes
     }
 
-    static let routeKeys: Set<String> = ["name", "environment", "stable", "allowPinning", "deployments"]
+    static let routeKeys: Set<String> = ["name", "environment", "stable", "allowPinning", "deployments", "plans"]
     static let deploymentKeys: Set<String> = [
         "name", "weight", "model", "version", "upstream", "prompt", "params", "price", "priority", "allowDeprecated", "timeouts",
     ]
@@ -58,7 +58,7 @@ public enum RoutesFile {
             deployments[0].weight = .full
         }
         let stable = try members.string("stable") ?? deployments.max { $0.weight < $1.weight }?.name ?? ""
-        let route = Route(
+        var route = Route(
             name: name,
             environment: environment,
             stable: stable,
@@ -75,6 +75,20 @@ public enum RoutesFile {
             }
             let line = (key.hasSuffix("stable") ? members["stable"] : members["deployments"])?.mark?.line
             throw ConfigError(file: reader.file, line: line, key: key, reason: Self.reason(error))
+        }
+        if let plansNode = members["plans"] {
+            // Named plans are checked against the route now, not when someone starts one at 3 a.m.
+            guard case .object(let plans) = try reader.json(plansNode, at: members.path("plans")) else {
+                throw reader.fail(plansNode, members.path("plans"), "'plans' must map plan names to rollout plans")
+            }
+            for (planName, plan) in plans.sorted(by: { $0.key < $1.key }) {
+                do {
+                    _ = try RolloutPlan(json: plan, route: route)
+                } catch {
+                    throw ConfigError(file: reader.file, line: plansNode.mark?.line, key: members.path("plans") + ".\(planName)", reason: "\(error)")
+                }
+            }
+            route.plans = plans
         }
         return route
     }

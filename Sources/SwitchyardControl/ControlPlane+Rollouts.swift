@@ -33,6 +33,18 @@ extension ControlPlane {
     /// Starts a rollout on `route`; one at a time per route.
     public func startRollout(_ name: String, plan body: JSONValue, actor: String) async throws(ControlError) -> Rollout {
         guard let current = plan(name) else { throw .unknownRoute(name, known: currentPlans.map(\.route.name)) }
+        var body = body
+        if case .object(let members) = body, members.count == 1, let named = members["plan"] {
+            // A plan declared with the route, by name.
+            let known = current.route.plans.keys.sorted()
+            guard let name = named.stringValue, let declared = current.route.plans[name] else {
+                throw .invalidPlan(
+                    "route '\(name)' has no plan named \(named.stringValue.map { "'\($0)'" } ?? "\(named)")"
+                        + (known.isEmpty ? "; declare plans under 'plans:' in its routes file, or send the plan itself" : "; it has \(known.joined(separator: ", "))")
+                )
+            }
+            body = declared
+        }
         let plan: RolloutPlan
         do {
             plan = try RolloutPlan(json: body, route: current.route)

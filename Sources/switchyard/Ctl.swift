@@ -273,15 +273,24 @@ struct CtlRolloutStart: AsyncParsableCommand {
     )
     @OptionGroup var options: CtlOptions
     @Argument(help: "Route name.") var route: String
-    @Option(name: .shortAndLong, help: "The plan (strategy, canary, steps, gates, …).") var file: String
+    @Option(name: .shortAndLong, help: "The plan (strategy, canary, steps, gates, …).") var file: String?
+    @Option(name: .long, help: "A plan declared under 'plans:' with the route, by name.") var plan: String?
+
+    func validate() throws {
+        guard (file == nil) != (plan == nil) else { throw ValidationError("give either -f FILE or --plan NAME") }
+    }
 
     func run() async throws {
         let plan: JSONValue
-        do {
-            plan = try PlanFile.parse(try readText(file), file: file)
-        } catch {
-            FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode(2)
+        if let name = self.plan {
+            plan = ["plan": .string(name)]
+        } else {
+            do {
+                plan = try PlanFile.parse(try readText(file ?? ""), file: file ?? "")
+            } catch {
+                FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+                throw ExitCode(2)
+            }
         }
         try await runCtl { () throws(CtlError) in
             let bytes = try await options.client.send(.POST, "/routes/\(route)/rollouts", body: JSONText.encode(plan))

@@ -22,6 +22,23 @@ struct RoutesFileTests {
         #expect(stable.params["max_tokens"] == 800)
         #expect(stable.price == Price(inputPer1k: 0.0025, outputPer1k: 0.01))
         #expect(route.deployments[1].priority == 2)
+        let plan = try RolloutPlan(json: try #require(route.plans["canary"]), route: route)
+        #expect(plan.steps.count == 7)
+        #expect(plan.gates.map(\.metric) == [.errorRateDelta, .p95LatencyRatio, .rate429])
+        // Named plans survive rendering and parsing again.
+        let again = try RoutesFile.parse(RoutesFile.render(routes), file: "rendered.yaml")
+        #expect(again == routes)
+    }
+
+    @Test func aNamedPlanIsCheckedAgainstItsRoute() throws {
+        let bad = Self.valid + """
+
+                plans:
+                  oops: { strategy: canary, canary: ghost, steps: [{ setWeight: 10 }] }
+            """
+        let error = try #require(Self.error(bad))
+        #expect(error.key == "routes[0].plans.oops")
+        #expect(error.reason == "route 'chat-prod' has no deployment 'ghost'; it has a, b")
     }
 
     static func error(_ yaml: String) -> ConfigError? {

@@ -162,3 +162,24 @@ struct ControlPlaneTests {
         #expect(await control.plan("chat-prod")?.route.revision == 2)
     }
 }
+
+@Suite("Rollouts named in the route's config")
+struct NamedPlanTests {
+    @Test func aPlanDeclaredWithTheRouteStartsByName() async throws {
+        let store = TemporaryStore()
+        defer { store.remove() }
+        var route = ControlFixtures.route(stable: 100, canary: 0)
+        route.plans = ["quick": ["strategy": "canary", "canary": "canary", "steps": [["setWeight": 20], ["pause": [:]]]]]
+        let (control, installed) = try await ControlFixtures.started(store, routes: [route])
+        do {
+            _ = try await control.startRollout("chat-prod", plan: ["plan": "slow"], actor: "alice")
+            Issue.record("an unknown plan name must be refused")
+        } catch {
+            #expect("\(error)" == "route 'chat-prod' has no plan named 'slow'; it has quick")
+        }
+        let rollout = try await control.startRollout("chat-prod", plan: ["plan": "quick"], actor: "alice")
+        #expect(rollout.state == .paused)
+        #expect(rollout.canaryWeight?.percent == 20)
+        #expect(installed["chat-prod"]?.route.deployment(named: "canary")?.weight.percent == 20)
+    }
+}

@@ -3,7 +3,7 @@
 /// the config file; inside, they stay exact.
 extension Route: Codable {
     enum CodingKeys: String, CodingKey {
-        case name, environment, stable, allowPinning, deployments, revision
+        case name, environment, stable, allowPinning, deployments, revision, plans
     }
 
     public init(from decoder: any Decoder) throws {
@@ -14,7 +14,8 @@ extension Route: Codable {
             stable: try container.decode(String.self, forKey: .stable),
             allowPinning: try container.decodeIfPresent(Bool.self, forKey: .allowPinning) ?? false,
             deployments: try container.decode([Deployment].self, forKey: .deployments),
-            revision: try container.decodeIfPresent(Int.self, forKey: .revision) ?? 1
+            revision: try container.decodeIfPresent(Int.self, forKey: .revision) ?? 1,
+            plans: try container.decodeIfPresent([String: JSONValue].self, forKey: .plans) ?? [:]
         )
     }
 
@@ -26,6 +27,7 @@ extension Route: Codable {
         try container.encode(allowPinning, forKey: .allowPinning)
         try container.encode(revision, forKey: .revision)
         try container.encode(deployments, forKey: .deployments)
+        if !plans.isEmpty { try container.encode(plans, forKey: .plans) }
     }
 }
 

@@ -17,6 +17,8 @@ public struct Route: Hashable, Sendable {
     public var deployments: [Deployment]
     /// Bumped by every change; starts at 1.
     public var revision: Int
+    /// Rollout plans declared with the route, by name, for `POST /rollouts {"plan": NAME}`.
+    public var plans: [String: JSONValue]
 
     public init(
         name: String,
@@ -24,7 +26,8 @@ public struct Route: Hashable, Sendable {
         stable: String,
         allowPinning: Bool = false,
         deployments: [Deployment],
-        revision: Int = 1
+        revision: Int = 1,
+        plans: [String: JSONValue] = [:]
     ) {
         self.name = name
         self.environment = environment
@@ -32,6 +35,7 @@ public struct Route: Hashable, Sendable {
         self.allowPinning = allowPinning
         self.deployments = deployments
         self.revision = revision
+        self.plans = plans
     }
 
     /// The deployment with this name, if the route has one.
