@@ -200,6 +200,9 @@ extension ControlPlane {
             if let event, let rollout = rollouts[name], let (next, more) = try? RolloutMachine.handle(rollout, event, now: clock.now()) {
                 rollouts[name] = next
                 pending.append(contentsOf: more)
+                if case .evaluated = event, let evaluation = next.evaluations.last {
+                    await keep(evaluation, of: next)
+                }
             }
         }
         guard !records.isEmpty else { return }
@@ -287,6 +290,33 @@ extension ControlPlane {
         guard let dataPlane else { return MetricsWindow.Bucket(start: 0) }
         let start = from.nanoseconds / 1_000_000_000
         return dataPlane.aggregate(route: route, deployment: deployment, fromSecond: start - start % MetricsWindow.bucketSeconds, toSecond: to.nanoseconds / 1_000_000_000 + 1)
+    }
+
+    /// A rollout's gate evaluations from the store, newest first: all of them, not only the latest the rollout keeps.
+    public func evaluationHistory(_ name: String, limit: Int, beforeID: Int64?) async throws(ControlError) -> (rollout: Rollout, evaluations: [(id: Int64, RolloutView.Evaluation)]) {
+        guard plan(name) != nil else { throw .unknownRoute(name, known: currentPlans.map(\.route.name)) }
+        guard let rollout = rollouts[name] else { throw .noRollout(route: name, action: "list the evaluations of") }
+        let stored: [StoredEvaluation]
+        do {
+            stored = try await store.evaluations(rolloutID: rollout.id, limit: limit, beforeID: beforeID)
+        } catch {
+            throw .storage("\(error)")
+        }
+        let decoder = JSONDecoder()
+        return (rollout, stored.compactMap { entry in
+            (try? decoder.decode(Rollout.Evaluation.self, from: Data(entry.document.utf8))).map { (entry.id, RolloutView.Evaluation($0)) }
+        })
+    }
+
+    private func keep(_ evaluation: Rollout.Evaluation, of rollout: Rollout) async {
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let document = String(decoding: try encoder.encode(evaluation), as: UTF8.self)
+            try await store.appendEvaluation(rolloutID: rollout.id, atMilliseconds: evaluation.at.nanoseconds / 1_000_000, document: document)
+        } catch {
+            logger.error("could not keep an evaluation of the rollout on \(rollout.route): \(error)")
+        }
     }
 
     // MARK: Storage

@@ -150,6 +150,15 @@ public struct ManagementAPI: Sendable {
                 return try .ok(RolloutView(rollout, full: true))
             }
         }
+        api.get("/routes/{route}/rollout/evaluations") { request, context in
+            await self.respond(request, role: .viewer) { _ in
+                let query = request.uri.queryParameters
+                let limit = try Self.integer(query["limit"].map(String.init), name: "limit", range: 1...1000) ?? 100
+                let before = try Self.integer(query["before"].map(String.init), name: "before", range: 1...Int.max).map(Int64.init)
+                let (rollout, evaluations) = try await self.control.evaluationHistory(context.parameters.get("route") ?? "", limit: limit, beforeID: before)
+                return try .ok(EvaluationList(rolloutId: rollout.id, evaluations: evaluations.map { EvaluationList.Entry(id: $0.id, evaluation: $0.1) }))
+            }
+        }
         api.get("/routes/{route}/report") { request, context in
             await self.respond(request, role: .viewer) { _ in
                 try .ok(try await self.control.experimentReport(context.parameters.get("route") ?? ""))

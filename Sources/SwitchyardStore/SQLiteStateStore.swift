@@ -92,6 +92,13 @@ public final class SQLiteStateStore: StateStore {
             }
             try db.create(index: "rollouts_by_route", on: "rollouts", columns: ["route", "started_ms"])
             try db.create(index: "feedback_by_route_time", on: "feedback", columns: ["route", "at_ms"])
+            try db.create(table: "rollout_evaluations") { table in
+                table.autoIncrementedPrimaryKey("id")
+                table.column("rollout_id", .text).notNull()
+                table.column("at_ms", .integer).notNull()
+                table.column("document", .text).notNull()
+            }
+            try db.create(index: "rollout_evaluations_by_rollout", on: "rollout_evaluations", columns: ["rollout_id", "id"])
         }
         return migrator
     }
@@ -199,6 +206,25 @@ public final class SQLiteStateStore: StateStore {
             return try Row.fetchAll(db, sql: "SELECT * FROM rollouts \(filter) ORDER BY started_ms DESC, id DESC LIMIT ?", arguments: arguments).map { row in
                 StoredRollout(id: row["id"], route: row["route"], active: row["active"], startedMilliseconds: row["started_ms"], document: row["document"])
             }
+        }
+    }
+
+    public func appendEvaluation(rolloutID: String, atMilliseconds: Int64, document: String) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "INSERT INTO rollout_evaluations (rollout_id, at_ms, document) VALUES (?, ?, ?)",
+                arguments: [rolloutID, atMilliseconds, document]
+            )
+        }
+    }
+
+    public func evaluations(rolloutID: String, limit: Int, beforeID: Int64?) async throws -> [StoredEvaluation] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT id, at_ms, document FROM rollout_evaluations WHERE rollout_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
+                arguments: [rolloutID, beforeID ?? Int64.max, limit]
+            ).map { StoredEvaluation(id: $0["id"], atMilliseconds: $0["at_ms"], document: $0["document"]) }
         }
     }
 

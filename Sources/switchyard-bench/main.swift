@@ -62,6 +62,26 @@ measure("aggregate 5 minutes of one deployment's window", iterations: 20_000) {
     sink &+= window.aggregate(window: .seconds(300), now: moment).requests
 }
 
+// One gate evaluation as the rollout engine runs it every interval: all seven
+// gates over 5 minutes of two busy deployments (tests included).
+var canaryWindow = MetricsWindow()
+var gateMoment = Moment(seconds: 1_800_000_000)
+for index in 0..<30_000 {
+    gateMoment = gateMoment + .milliseconds(10)
+    canaryWindow.record(
+        .init(outcome: index % 40 == 0 ? .upstream5xx : .success, latency: .milliseconds(Int64(300 + index % 500)),
+              timeToFirstToken: .milliseconds(Int64(100 + index % 200)), promptTokens: 40, completionTokens: 120, cost: 0.0013),
+        at: gateMoment
+    )
+}
+let gates = RolloutPlan.Gate.Metric.allCases.map { RolloutPlan.Gate(metric: $0, max: nil, min: nil, minSamples: 100, confidence: 0.95, countAsFailure: false) }
+let scores = ScoreSummary((0..<500).map { Double($0 % 10) / 10 })
+measure("gate evaluation: 7 gates, two 5-minute windows, with their tests", iterations: 5_000) {
+    let baseline = GateSide(figures: window.aggregate(window: .seconds(300), now: moment), scores: scores)
+    let candidate = GateSide(figures: canaryWindow.aggregate(window: .seconds(300), now: gateMoment), scores: scores)
+    sink &+= GateEvaluator.evaluate(gates, baseline: baseline, candidate: candidate).count
+}
+
 // One console frame for 50 routes × 4 deployments: state → buffer → diff.
 var state = ConsoleState(apiURL: "http://127.0.0.1:8081", readOnly: false, now: Moment(seconds: 1_800_000_000), width: 200, height: 60)
 _ = state.update(.routesLoaded((0..<50).map { route($0) }, at: Moment(seconds: 1_800_000_000)))

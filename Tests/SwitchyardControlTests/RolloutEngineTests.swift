@@ -42,6 +42,9 @@ struct RolloutEngineTests {
             let audit = try await cluster.control.auditEvents(route: "chat-prod", limit: 20, beforeID: nil)
             #expect(audit.contains { $0.action == "rollout.gate" && $0.detail == rollout.reason })
             #expect(audit.contains { $0.action == "rollback" && $0.actor == ControlPlane.rolloutActor })
+            let history = try await cluster.control.evaluationHistory("chat-prod", limit: 10, beforeID: nil)
+            #expect(history.evaluations.first?.1.overall == .fail, "every evaluation is kept in the store")
+            #expect(history.evaluations.count == rollout.evaluations.count)
         }
     }
 

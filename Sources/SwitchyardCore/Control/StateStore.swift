@@ -27,6 +27,12 @@ public protocol StateStore: Sendable {
     /// Rollouts, newest first; `route` and `activeOnly` narrow the list.
     func rollouts(route: String?, activeOnly: Bool, limit: Int) async throws -> [StoredRollout]
 
+    /// Keeps one gate evaluation of a rollout, however long the rollout runs.
+    func appendEvaluation(rolloutID: String, atMilliseconds: Int64, document: String) async throws
+
+    /// A rollout's evaluations, newest first; `beforeID` pages.
+    func evaluations(rolloutID: String, limit: Int, beforeID: Int64?) async throws -> [StoredEvaluation]
+
     /// Adds per-minute roll-ups (merging with what is stored for the same
     /// route, deployment and minute) and forgets minutes before `pruneBefore`.
     func writeRollups(_ rollups: [MetricRollup], pruneBefore: Int64) async throws
@@ -56,6 +62,19 @@ public struct StoredRollout: Sendable, Hashable {
         self.route = route
         self.active = active
         self.startedMilliseconds = startedMilliseconds
+        self.document = document
+    }
+}
+
+/// One stored gate evaluation: its id (for paging) and the encoded evaluation.
+public struct StoredEvaluation: Sendable, Hashable {
+    public var id: Int64
+    public var atMilliseconds: Int64
+    public var document: String
+
+    public init(id: Int64, atMilliseconds: Int64, document: String) {
+        self.id = id
+        self.atMilliseconds = atMilliseconds
         self.document = document
     }
 }

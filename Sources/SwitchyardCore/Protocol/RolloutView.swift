@@ -7,6 +7,13 @@ public struct RolloutView: Codable, Hashable, Sendable {
         public var step: Int
         public var overall: GateVerdict.Result
         public var verdicts: [GateVerdict]
+
+        public init(_ evaluation: Rollout.Evaluation) {
+            atMilliseconds = evaluation.at.nanoseconds / 1_000_000
+            step = evaluation.step + 1
+            overall = evaluation.overall
+            verdicts = evaluation.verdicts
+        }
     }
 
     public struct Transition: Codable, Hashable, Sendable {
@@ -75,9 +82,7 @@ public struct RolloutView: Codable, Hashable, Sendable {
         onNoData = rollout.plan.onNoData.rawValue
         gates = rollout.plan.gates.map(\.metric.rawValue)
         let evaluations = full ? rollout.evaluations : Array(rollout.evaluations.suffix(1))
-        self.evaluations = evaluations.map {
-            Evaluation(atMilliseconds: $0.at.nanoseconds / 1_000_000, step: $0.step + 1, overall: $0.overall, verdicts: $0.verdicts)
-        }
+        self.evaluations = evaluations.map(Evaluation.init)
         let transitions = full ? rollout.transitions : Array(rollout.transitions.suffix(3))
         self.transitions = transitions.map {
             Transition(atMilliseconds: $0.at.nanoseconds / 1_000_000, action: $0.action, state: $0.state, step: $0.step + 1, actor: $0.actor, detail: $0.detail)

@@ -59,6 +59,15 @@ public struct RolloutPlan: Hashable, Sendable, Codable {
         public var minSamples: Int
         public var confidence: Double
         public var countAsFailure: Bool
+
+        public init(metric: Metric, max: Double? = nil, min: Double? = nil, minSamples: Int = 100, confidence: Double = 0.95, countAsFailure: Bool = true) {
+            self.metric = metric
+            self.max = max
+            self.min = min
+            self.minSamples = minSamples
+            self.confidence = confidence
+            self.countAsFailure = countAsFailure
+        }
     }
 
     public var strategy: Strategy
