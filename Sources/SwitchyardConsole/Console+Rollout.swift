@@ -78,6 +78,41 @@ extension ConsoleState {
         }
     }
 
+    /// One line per variant — n, error rate, p95, cost, score with its
+    /// interval, p-values against the control — then the verdict in words.
+    /// Returns the row after the last one drawn.
+    func drawReport(_ report: ExperimentReport, into buffer: inout Buffer, x: Int, y: Int, width: Int) -> Int {
+        var row = y
+        for variant in report.variants {
+            let clip = Rect(x: x, y: row, width: width, height: 1)
+            var column = buffer.write(variant.role == "control" ? "  control " : variant.role == "shadow" ? "  shadow  " : "  variant ", x: x, y: row, style: Style(.dim), clip: clip)
+            column = buffer.write(variant.name, x: column, y: row, style: Style(variant.role == "control" ? .stable : .canary, bold: true), clip: clip)
+            var parts = ["n=\(variant.requests)"]
+            if let rate = variant.errorRatePercent { parts.append(String(format: "err %.2f%%", rate)) }
+            if let latency = variant.latencyMs { parts.append(String(format: "p95 %.0fms", latency.p95)) }
+            if let cost = variant.costPerRequest { parts.append(String(format: "$/req %.4f", cost)) }
+            if let score = variant.score {
+                var text = String(format: "score %.2f", score.mean)
+                if let low = score.low, let high = score.high { text += String(format: " (%.2f–%.2f)", low, high) }
+                parts.append(text)
+            }
+            for (label, p) in [("err", variant.pErrorRate), ("lat", variant.pLatency), ("score", variant.pScore)] {
+                if let p { parts.append("p(\(label))" + (p < 0.001 ? "<.001" : String(format: "=%.2f", p))) }
+            }
+            buffer.write("  " + parts.joined(separator: "  "), x: column, y: row, style: Style(.text), clip: clip)
+            row += 1
+        }
+        if let shadow = report.shadow {
+            let text = "  mirrored \(shadow.mirrored) · compared \(shadow.compared) · dropped \(shadow.droppedQueueFull + shadow.droppedBudget)"
+                + (shadow.exactMatchPercent.map { String(format: " · identical %.0f%%", $0) } ?? "")
+                + (shadow.similarity.map { String(format: " · similarity %.2f", $0.mean) } ?? "")
+            buffer.write(text, x: x, y: row, style: Style(.dim), clip: Rect(x: x, y: row, width: width, height: 1))
+            row += 1
+        }
+        buffer.write("  " + report.summary, x: x, y: row, style: Style(.accent), clip: Rect(x: x, y: row, width: width, height: 1))
+        return row + 1
+    }
+
     /// `✔ err Δ +0.40pp n=4812/612 p=0.21`
     static func verdictText(_ verdict: GateVerdict, glyphs: Glyphs) -> String {
         let mark = switch verdict.result {

@@ -74,6 +74,9 @@ extension ConsoleState {
             if let known = rollouts[rollout.route], known.id == rollout.id, known.updatedAtMilliseconds > rollout.updatedAtMilliseconds { return [] }
             rollouts[rollout.route] = rollout
             return []
+        case .reportLoaded(let route, let report):
+            reports[route] = report
+            return []
         case .rolloutActionDone(let rollout, let action):
             rollouts[rollout.route] = rollout
             flash("\(action) \(rollout.route): \(rollout.state.rawValue) at \(rollout.progress) · \(rollout.reason)", role: .good)

@@ -217,6 +217,10 @@ extension ConsoleState {
         if let rollout = rollouts[route.name], inner.maxY - row - 1 >= 4 {
             drawRollout(rollout, into: &buffer, x: inner.x + 1, y: row, width: inner.width - 2)
             row += 2
+            // An experiment's or shadow's report, one line per variant, when there is room.
+            if let report = reports[route.name], rollout.strategy == "ab" || rollout.strategy == "shadow", inner.maxY - row - 1 >= report.variants.count + 4 {
+                row = drawReport(report, into: &buffer, x: inner.x + 1, y: row, width: inner.width - 2)
+            }
         }
         // The error-rate chart and, when there is room, the p95 latency chart.
         let chartHeight = inner.maxY - row - 1

@@ -48,6 +48,8 @@ public enum ConsoleMessage: Sendable {
     case rolloutChanged(RolloutView)
     /// A pause, resume or abort the console asked for was done.
     case rolloutActionDone(RolloutView, action: String)
+    /// The per-variant report of a route's A/B experiment or shadow.
+    case reportLoaded(route: String, ExperimentReport)
 }
 
 /// What the console asks its runtime to do; answers come back as messages.

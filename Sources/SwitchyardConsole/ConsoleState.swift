@@ -53,6 +53,8 @@ public struct ConsoleState: Sendable {
     public var metrics: [String: RouteMetricsView] = [:]
     /// Each route's latest rollout, active or finished.
     public var rollouts: [String: RolloutView] = [:]
+    /// A/B and shadow reports, by route.
+    public var reports: [String: ExperimentReport] = [:]
     public var lifecycle: LifecycleListView?
     public var audit: [AuditEvent] = []
     public var selectedRoute: String?

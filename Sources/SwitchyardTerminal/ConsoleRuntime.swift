@@ -181,6 +181,12 @@ public final class ConsoleRuntime: Sendable {
             let (list, _) = try await client.get("/routes", as: RouteListView.self)
             post(.routesLoaded(list.routes, at: SystemClock().now()))
             post(.rolloutsLoaded(list.rollouts))
+            for (name, rollout) in list.rollouts where rollout.strategy == "ab" || rollout.strategy == "shadow" {
+                let path = name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? name
+                if let (report, _) = try? await client.get("/routes/\(path)/report", as: ExperimentReport.self) {
+                    post(.reportLoaded(route: name, report))
+                }
+            }
             for route in list.routes.prefix(50) {
                 let name = route.name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? route.name
                 let window = windowMinutes.withLock { $0 }

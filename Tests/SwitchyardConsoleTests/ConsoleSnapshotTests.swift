@@ -116,6 +116,29 @@ struct ConsoleSnapshotTests {
         try Self.check(state.view(), "routes-80x24-confirm")
     }
 
+    @Test func anExperimentShowsItsReport() throws {
+        var state = try Self.loaded(width: 120, height: 40)
+        var experiment = state.rollouts["summarize"]!
+        experiment.state = .progressing
+        experiment.reason = "experiment running for 1h"
+        _ = state.update(.rolloutChanged(experiment))
+        let t0 = ConsoleFixtures.t0
+        var figures: [String: MetricsWindow.Bucket] = [:]
+        for (name, failEvery, latency) in [("stable", 100, 400), ("canary", 25, 300)] {
+            var window = MetricsWindow()
+            for index in 0..<800 {
+                window.record(.init(outcome: index % failEvery == 0 ? .upstream5xx : .success, latency: .milliseconds(Int64(latency + index % 200)), promptTokens: 30, completionTokens: 90, cost: name == "stable" ? 0.004 : 0.0004), at: t0)
+            }
+            figures[name] = window.aggregate(window: .seconds(60), now: t0)
+        }
+        let scores = ["stable": ScoreSummary((0..<40).map { 0.7 + Double($0 % 5) * 0.05 }), "canary": ScoreSummary((0..<40).map { 0.66 + Double($0 % 5) * 0.05 })]
+        let plan = try RolloutPlan(json: ["strategy": "ab", "variants": ["stable", "canary"], "duration": "1h"], route: ConsoleFixtures.route("summarize", canary: 50))
+        let (rollout, _) = RolloutMachine.start(id: "summarize-1", route: ConsoleFixtures.route("summarize", canary: 50), plan: plan, actor: "bob", now: t0 - .seconds(3600))
+        _ = state.update(.reportLoaded(route: "summarize", ExperimentReport(rollout: rollout, variants: ["stable", "canary"], figures: figures, scores: scores, from: t0 - .seconds(3600), to: t0)))
+        _ = state.update(.key(.character("G")))
+        try Self.check(state.view(), "routes-120x40-experiment")
+    }
+
     @Test func otherScreens() throws {
         var state = try Self.loaded(width: 120, height: 40)
         for (key, name) in [(Key.tab, "audit-120x40"), (.tab, "lifecycle-120x40"), (.character("?"), "help-120x40")] {
