@@ -38,7 +38,17 @@ extension ConsoleState {
         let nowMilliseconds = now.nanoseconds / 1_000_000
         var column = buffer.write("rollout ", x: x, y: y, style: Style(.header, bold: true), clip: clip)
         let (glyph, role) = Self.stateMark(rollout.state, glyphs: glyphs)
-        column = buffer.write("\(rollout.strategy) \(rollout.progress) ", x: column, y: y, style: Style(.text, bold: true), clip: clip)
+        column = buffer.write("\(rollout.strategy) ", x: column, y: y, style: Style(.text, bold: true), clip: clip)
+        if rollout.strategy == "canary", rollout.steps > 0 {
+            // Steps done, as a gauge: a finished rollout is full.
+            let done = rollout.state.isActive ? rollout.step - 1 : rollout.steps
+            let label = "step \(rollout.step)/\(rollout.steps)"
+            let gauge = Rect(x: column, y: y, width: min(8, rollout.steps * 2) + 1 + CharacterWidth.of(label), height: 1).intersection(clip)
+            GaugeWidget(fraction: Double(done) / Double(rollout.steps), label: label, style: Style(.text, bold: true)).render(into: &buffer, area: gauge, glyphs: glyphs)
+            column = gauge.maxX + 1
+        } else {
+            column = buffer.write("\(rollout.progress) ", x: column, y: y, style: Style(.text, bold: true), clip: clip)
+        }
         column = buffer.write("\(glyph) \(Self.stateWord(rollout.state))", x: column, y: y, style: Style(role, bold: true), clip: clip)
         var tail: [String] = []
         if rollout.state == .progressing, let next = rollout.nextStepAtMilliseconds {

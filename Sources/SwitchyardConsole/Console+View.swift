@@ -118,6 +118,8 @@ extension ConsoleState {
         if wide {
             columns += [TableWidget.Column("P95", width: 7, rightAligned: true), TableWidget.Column("BREAKER", width: 10), TableWidget.Column("ROLLOUT", width: 14)]
         }
+        let trend = width >= 120
+        if trend { columns.append(TableWidget.Column("TRAFFIC", width: 10)) }
         let stale = isStale
         let rows = visibleRoutes.map { route -> [TableWidget.Item] in
             let canary = Self.canary(of: route)
@@ -142,6 +144,14 @@ extension ConsoleState {
                     TableWidget.Item(breaker, Style(stale ? .stale : breakers.contains("open") ? .bad : breakers.contains("half-open") ? .warning : .good)),
                     rolloutCell(route),
                 ]
+            }
+            if trend {
+                // Requests per 10 s across the route's deployments, oldest on the left.
+                let points = view?.deployments.compactMap(\.series) ?? []
+                let totals: [Double?] = (0..<(points.map(\.count).max() ?? 0)).map { index in
+                    Double(points.reduce(0) { $0 + (index < $1.count ? $1[index].requests : 0) })
+                }
+                items.append(TableWidget.Item(SparklineWidget.text(totals, width: 10, glyphs: glyphs), Style(stale ? .stale : .accent)))
             }
             return items
         }
@@ -237,11 +247,16 @@ extension ConsoleState {
             ChartWidget(series: errors, maximum: max(errorMaximum, 2), threshold: (stableRate ?? 0) + 1, unit: "%")
                 .render(into: &buffer, area: Rect(x: inner.x, y: row, width: inner.width, height: errorRows), glyphs: glyphs)
             if latencyRows >= 2 {
-                let latency = [series(route.stable, .stable, { $0.p95Ms }), series(canary?.name, .canary, { $0.p95Ms })].compactMap { $0 }
-                let latencyMaximum = latency.flatMap { $0.values.compactMap { $0 } }.max() ?? 100
-                buffer.write("p95", x: inner.x, y: row + errorRows + latencyRows / 2, style: Style(.dim))
-                ChartWidget(series: latency, maximum: max(latencyMaximum, 10), unit: "")
-                    .render(into: &buffer, area: Rect(x: inner.x, y: row + errorRows, width: inner.width, height: latencyRows), glyphs: glyphs)
+                // p95 latency on the left, p95 time to first token on the right, stable and canary in each.
+                let half = inner.width / 2
+                for (index, (label, pick)) in [("p95 ms", { (point: RouteMetricsView.Deployment.Point) in point.p95Ms }), ("TTFT p95 ms", { $0.ttftP95Ms })].enumerated() {
+                    let lines = [series(route.stable, .stable, pick), series(canary?.name, .canary, pick)].compactMap { $0 }
+                    let maximum = lines.flatMap { $0.values.compactMap { $0 } }.max() ?? 100
+                    let area = Rect(x: inner.x + index * half, y: row + errorRows, width: index == 0 ? half - 1 : inner.width - half, height: latencyRows)
+                    ChartWidget(series: lines, maximum: max(maximum, 10), unit: "")
+                        .render(into: &buffer, area: area, glyphs: glyphs)
+                    buffer.write(label, x: area.x + 6, y: area.y, style: Style(.header, bold: true), clip: area)
+                }
             }
             row += chartHeight
         }

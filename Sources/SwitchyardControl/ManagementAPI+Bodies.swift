@@ -122,6 +122,7 @@ struct DeploymentMetrics: Encodable {
         let requests: Int
         let failures: Int
         let p95Ms: Double?
+        let ttftP95Ms: Double?
     }
 
     init(deployment: Deployment, total: MetricsWindow.Bucket, series: [MetricsWindow.Bucket], breaker: CircuitBreaker.State) {
@@ -139,7 +140,10 @@ struct DeploymentMetrics: Encodable {
         cost = total.cost
         costPerRequest = total.requests > 0 ? total.cost / Double(total.requests) : nil
         self.series = series.map {
-            Point(start: $0.start, requests: $0.requests, failures: $0.deploymentFailures, p95Ms: $0.latency.quantileMilliseconds(0.95))
+            Point(
+                start: $0.start, requests: $0.requests, failures: $0.deploymentFailures, p95Ms: $0.latency.quantileMilliseconds(0.95),
+                ttftP95Ms: $0.timeToFirstToken.quantileMilliseconds(0.95)
+            )
         }
     }
 }

@@ -278,3 +278,65 @@ public struct HintBar: Sendable {
         }
     }
 }
+
+/// A one-row trend: each value as a block ▁…█ scaled to the largest (`_.-=#`
+/// in ASCII). Missing values are blank; the newest is on the right.
+public struct SparklineWidget: Sendable {
+    public var values: [Double?]
+    public var style: Style
+
+    public init(values: [Double?], style: Style) {
+        self.values = values
+        self.style = style
+    }
+
+    /// `values` folded into `width` cells, each the sum of the values it covers.
+    public static func fold(_ values: [Double?], into width: Int) -> [Double?] {
+        guard width > 0, values.count > width else { return values }
+        var folded: [Double?] = []
+        for cell in 0..<width {
+            let start = cell * values.count / width
+            let end = max(start + 1, (cell + 1) * values.count / width)
+            let slice = values[start..<end].compactMap { $0 }
+            folded.append(slice.isEmpty ? nil : slice.reduce(0, +))
+        }
+        return folded
+    }
+
+    /// The trend as text `width` cells wide, right-aligned.
+    public static func text(_ values: [Double?], width: Int, glyphs: Glyphs) -> String {
+        let levels = glyphs.braille ? ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"] : ["_", "_", ".", ".", "-", "-", "=", "#"]
+        let shown = fold(values, into: width).suffix(width)
+        let maximum = shown.compactMap { $0 }.max() ?? 0
+        let cells = shown.map { value -> String in
+            guard let value else { return " " }
+            return levels[maximum > 0 ? min(levels.count - 1, Int((value / maximum * Double(levels.count - 1)).rounded())) : 0]
+        }
+        return String(repeating: " ", count: max(0, width - cells.count)) + cells.joined()
+    }
+
+    public func render(into buffer: inout Buffer, area: Rect, glyphs: Glyphs) {
+        buffer.write(Self.text(values, width: area.width, glyphs: glyphs), x: area.x, y: area.y, style: style, clip: area)
+    }
+}
+
+/// A progress bar with a label: `███░░░ 3/5`.
+public struct GaugeWidget: Sendable {
+    public var fraction: Double
+    public var label: String
+    public var style: Style
+
+    public init(fraction: Double, label: String, style: Style) {
+        self.fraction = min(1, max(0, fraction))
+        self.label = label
+        self.style = style
+    }
+
+    public func render(into buffer: inout Buffer, area: Rect, glyphs: Glyphs) {
+        let barWidth = max(0, area.width - CharacterWidth.of(label) - 1)
+        let filled = Int((fraction * Double(barWidth)).rounded())
+        var x = buffer.write(String(repeating: glyphs.barFull, count: filled), x: area.x, y: area.y, style: style, clip: area)
+        x = buffer.write(String(repeating: glyphs.barEmpty, count: barWidth - filled), x: x, y: area.y, style: Style(.dim), clip: area)
+        buffer.write(" " + label, x: x, y: area.y, style: style, clip: area)
+    }
+}

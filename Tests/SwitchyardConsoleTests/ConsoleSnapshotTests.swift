@@ -24,7 +24,7 @@ struct ConsoleSnapshotTests {
     static func metrics() throws -> RouteMetricsView {
         var points: [String] = []
         for index in 0..<30 {
-            points.append(#"{"start": \#(1_795_299_700 + index * 10), "requests": 40, "failures": \#(index > 20 ? index - 18 : index % 3 == 0 ? 1 : 0), "p95Ms": 820}"#)
+            points.append(#"{"start": \#(1_795_299_700 + index * 10), "requests": \#(30 + index % 7 * 4), "failures": \#(index > 20 ? index - 18 : index % 3 == 0 ? 1 : 0), "p95Ms": \#(800 + index % 5 * 10), "ttftP95Ms": \#(200 + index % 4 * 8)}"#)
         }
         let series = points.joined(separator: ",")
         let json = """

@@ -59,6 +59,8 @@ public struct RouteMetricsView: Decodable, Sendable {
             public let requests: Int
             public let failures: Int
             public let p95Ms: Double?
+            /// Absent in older servers' replies.
+            public let ttftP95Ms: Double?
         }
     }
 
