@@ -74,6 +74,16 @@ public actor ControlPlane {
 
     public func plan(_ route: String) -> RoutePlan? { plans[route] }
 
+    func replacePlan(_ plan: RoutePlan) { plans[plan.route.name] = plan }
+
+    func removePlan(_ name: String) { plans.removeValue(forKey: name) }
+
+    func mergeDeletedRevisions(_ revisions: [String: Int]) {
+        deletedRevisions.merge(revisions) { max($0, $1) }
+    }
+
+    func installCurrentPlans() { install(Array(plans.values)) }
+
     /// Applies one operator change to one route.
     ///
     /// - Parameter ifMatch: the revision the caller last saw; a different

@@ -55,7 +55,7 @@ struct Demo: AsyncParsableCommand {
                 .init(
                     listen: ListenAddress(host: "127.0.0.1", port: 0),
                     adminListen: ListenAddress(host: "127.0.0.1", port: 0),
-                    statePath: folder.appendingPathComponent("state.sqlite").path,
+                    state: .sqlite(folder.appendingPathComponent("state.sqlite").path),
                     access: AccessConfig(),
                     adminToken: token,
                     catalog: Self.catalog(now: now),

@@ -21,7 +21,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Management API address, HOST:PORT (keep it on loopback unless fronted by TLS).")
     var adminListen = ListenAddress(host: "127.0.0.1", port: 8081)
 
-    @Option(name: .long, help: "State store: sqlite:PATH.")
+    @Option(name: .long, help: "State store: sqlite:PATH (one process) or postgres://USER:PASSWORD@HOST:PORT/DB (a fleet of replicas).")
     var state = "sqlite:./switchyard.sqlite"
 
     @Option(name: .long, help: "YAML file of management tokens and client keys (SHA-256 digests only).")
@@ -40,16 +40,19 @@ struct Serve: AsyncParsableCommand {
         _ = try statePath()
     }
 
-    private func statePath() throws -> String {
+    private func statePath() throws -> StateLocation {
         if state.hasPrefix("sqlite:") {
             let path = String(state.dropFirst("sqlite:".count))
             guard !path.isEmpty else { throw ValidationError("--state sqlite:PATH needs a path") }
-            return path
+            return .sqlite(path)
         }
         if state.hasPrefix("postgres://") || state.hasPrefix("postgresql://") {
-            throw ValidationError("--state postgres://… is not available yet: PostgreSQL arrives with fleet mode; use sqlite:PATH")
+            guard let url = URLComponents(string: state), url.host?.isEmpty == false else {
+                throw ValidationError("--state \(state): expected postgres://USER:PASSWORD@HOST:PORT/DATABASE")
+            }
+            return .postgres(state)
         }
-        throw ValidationError("--state must be sqlite:PATH")
+        throw ValidationError("--state must be sqlite:PATH or postgres://USER:PASSWORD@HOST:PORT/DATABASE")
     }
 
     func run() async throws {
@@ -60,7 +63,7 @@ struct Serve: AsyncParsableCommand {
             .init(
                 listen: listen,
                 adminListen: adminListen,
-                statePath: try statePath(),
+                state: try statePath(),
                 access: try loadAccess(),
                 adminToken: ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN"],
                 catalog: try loadCatalog(),

@@ -8,6 +8,12 @@ import SwitchyardCore
 import SwitchyardGateway
 import SwitchyardStore
 
+/// Where `serve` keeps its state.
+enum StateLocation: Sendable {
+    case sqlite(String)
+    case postgres(String)
+}
+
 /// Everything `serve` runs — gateway, control plane, management API, event
 /// ticker, roll-ups, lifecycle monitor — wired once, so `demo` runs the very
 /// same server.
@@ -21,7 +27,7 @@ struct ServerAssembly {
     struct Settings {
         var listen: ListenAddress
         var adminListen: ListenAddress
-        var statePath: String
+        var state: StateLocation
         var access: AccessConfig
         var adminToken: String?
         var catalog: LifecycleCatalog
@@ -36,7 +42,15 @@ struct ServerAssembly {
         onAdmin: @escaping @Sendable (Int) async -> Void
     ) async throws -> ServerAssembly {
         let gateway = Gateway(options: .init(maxRequestBytes: settings.maxBodyBytes), access: settings.access, logger: logger)
-        let store = try SQLiteStateStore(path: settings.statePath)
+        let store: any StateStore
+        switch settings.state {
+        case .sqlite(let path):
+            store = try SQLiteStateStore(path: path)
+        case .postgres(let url):
+            let shared = try await PostgresStateStore(url: url, logger: logger)
+            logger.notice("state in PostgreSQL at \(shared.location): fleet mode, changes from other replicas apply as they land")
+            store = shared
+        }
         let control = ControlPlane(
             store: store,
             catalog: settings.catalog,
@@ -67,13 +81,15 @@ struct ServerAssembly {
             logger: logger
         )
         let app = gateway.buildApplication(host: settings.listen.host, port: settings.listen.port, onServerRunning: onGateway)
+        // In a fleet, changes other replicas make arrive through the shared store.
+        let fleet: [any Service] = (store as? any SharedStateStore).map { [FleetSync(control: control, store: $0)] } ?? []
         return ServerAssembly(
             gateway: gateway,
             control: control,
             services: [
                 GatewayConnections(gateway: gateway), MetricsRollupWriter(control: control, metrics: gateway, logger: logger),
-                LifecycleMonitor(control: control), RolloutDriver(control: control), adminApp, MetricsTicker(hub: hub, control: control, metrics: gateway), app,
-            ]
+                LifecycleMonitor(control: control), RolloutDriver(control: control),
+            ] + fleet + [adminApp, MetricsTicker(hub: hub, control: control, metrics: gateway), app]
         )
     }
 }

@@ -66,6 +66,14 @@ public struct StoredRollout: Sendable, Hashable {
     }
 }
 
+/// A store several processes share (a fleet on PostgreSQL): it tells each
+/// of them which routes the others changed, so they reload at once.
+public protocol SharedStateStore: StateStore {
+    /// Names of routes changed by any process, as their commits land; `"*"`
+    /// when changes may have been missed (e.g. after reconnecting).
+    func changes() -> AsyncStream<String>
+}
+
 /// One stored gate evaluation: its id (for paging) and the encoded evaluation.
 public struct StoredEvaluation: Sendable, Hashable {
     public var id: Int64
@@ -128,6 +136,8 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     case conflict(route: String, expected: Int?, actual: Int?)
     /// The stored data cannot be read back (a damaged or foreign file).
     case corrupt(String)
+    /// The database cannot be reached or refused the operation.
+    case unreachable(String)
 
     public var description: String {
         switch self {
@@ -135,6 +145,8 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
             "route '\(route)' is at revision \(actual.map(String.init) ?? "none"), not \(expected.map(String.init) ?? "none")"
         case .corrupt(let reason):
             "the state store cannot be read: \(reason)"
+        case .unreachable(let reason):
+            "the state store is unavailable: \(reason)"
         }
     }
 }

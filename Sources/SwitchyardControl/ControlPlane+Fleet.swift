@@ -1,0 +1,38 @@
+import Logging
+import SwitchyardCore
+
+extension ControlPlane {
+    /// Brings this replica up to date with what other replicas committed to
+    /// the shared store: changed routes are installed (with their stored
+    /// bucket ownership, so every replica routes a user the same way),
+    /// deleted ones removed, and each change announced to this replica's
+    /// event stream. Returns whether anything changed.
+    @discardableResult
+    public func refreshFromStore() async -> Bool {
+        let state: StoredState
+        do {
+            state = try await store.load()
+        } catch {
+            logger.warning("cannot refresh from the state store; serving the last known routes: \(error)")
+            return false
+        }
+        let stored = Dictionary(uniqueKeysWithValues: state.plans.map { ($0.route.name, $0) })
+        var changed: [Route] = []
+        var deleted: [String] = []
+        for (name, plan) in stored where (self.plan(name)?.route.revision ?? 0) < plan.route.revision {
+            changed.append(plan.route)
+            replacePlan(plan)
+        }
+        for name in currentPlans.map(\.route.name) where stored[name] == nil {
+            deleted.append(name)
+            removePlan(name)
+        }
+        mergeDeletedRevisions(state.deletedRouteRevisions)
+        guard !changed.isEmpty || !deleted.isEmpty else { return false }
+        installCurrentPlans()
+        for route in changed.sorted(by: { $0.name < $1.name }) { notify(.routeChanged(route), []) }
+        for name in deleted.sorted() { notify(.routeDeleted(name), []) }
+        logger.info("took \(changed.count + deleted.count) route change(s) from other replicas")
+        return true
+    }
+}

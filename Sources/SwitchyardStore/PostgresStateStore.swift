@@ -1,0 +1,527 @@
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import SwitchyardCore
+
+/// The fleet's state store: PostgreSQL through PostgresNIO, shared by every
+/// replica. The same semantics as `SQLiteStateStore` — a commit is one
+/// transaction, revisions are checked under row locks — and each commit
+/// announces the routes it changed on the `switchyard_changes` channel so
+/// other replicas reload at once (`changes()`).
+public final class PostgresStateStore: StateStore, SharedStateStore {
+    /// The LISTEN/NOTIFY channel commits announce themselves on.
+    public static let channel = "switchyard_changes"
+
+    private let client: PostgresClient
+    private let runner: Task<Void, Never>
+    private let configuration: PostgresClient.Configuration
+    private let logger: Logger
+    /// Where the server is, without the password, for logs and errors.
+    public let location: String
+
+    /// Connects to `url` (`postgres://user:password@host:port/database`) and
+    /// brings the schema up to date (under an advisory lock, so replicas that
+    /// start together do not race).
+    public init(url: String, logger: Logger = Logger(label: "switchyard.store")) async throws {
+        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
+            let host = components.host, !host.isEmpty
+        else {
+            throw StoreError.unreachable("'\(url)' is not a postgres://user:password@host:port/database URL")
+        }
+        var configuration = PostgresClient.Configuration(
+            host: host, port: components.port ?? 5432, username: components.user ?? "postgres",
+            password: components.password, database: components.path.isEmpty ? nil : String(components.path.dropFirst()), tls: .disable
+        )
+        configuration.options.maximumConnections = 8
+        configuration.options.connectionIdleTimeout = .seconds(60)
+        self.configuration = configuration
+        self.logger = logger
+        location = "postgres://\(components.user.map { "\($0)@" } ?? "")\(host):\(components.port ?? 5432)\(components.path)"
+        let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.client = client
+        runner = Task { await client.run() }
+        do {
+            try await migrate()
+        } catch {
+            runner.cancel()
+            throw StoreError.unreachable("cannot prepare the schema at \(location): \(Self.describe(error))")
+        }
+    }
+
+    deinit {
+        runner.cancel()
+    }
+
+    /// Closes the connection pool.
+    public func shutdown() {
+        runner.cancel()
+    }
+
+    // MARK: Schema
+
+    private func migrate() async throws {
+        try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SELECT pg_advisory_xact_lock(7270001)", logger: logger)
+            for statement in Self.schema {
+                try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            }
+        }
+    }
+
+    static let schema = [
+        """
+        CREATE TABLE IF NOT EXISTS routes (
+          name TEXT PRIMARY KEY, revision BIGINT NOT NULL, document TEXT NOT NULL, allocation TEXT NOT NULL)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS route_revisions (
+          route TEXT NOT NULL, revision BIGINT NOT NULL, document TEXT NOT NULL, allocation TEXT NOT NULL, created_ms BIGINT NOT NULL,
+          PRIMARY KEY (route, revision))
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS audit (
+          id BIGSERIAL PRIMARY KEY, at_ms BIGINT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, route TEXT,
+          from_revision BIGINT, to_revision BIGINT, detail TEXT NOT NULL)
+        """,
+        "CREATE INDEX IF NOT EXISTS audit_by_route ON audit (route, id)",
+        "CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """
+        CREATE TABLE IF NOT EXISTS feedback (
+          id BIGSERIAL PRIMARY KEY, at_ms BIGINT NOT NULL, request_id TEXT NOT NULL, score DOUBLE PRECISION NOT NULL,
+          source TEXT NOT NULL, route TEXT, deployment TEXT, actor TEXT NOT NULL)
+        """,
+        "CREATE INDEX IF NOT EXISTS feedback_by_request ON feedback (request_id)",
+        "CREATE INDEX IF NOT EXISTS feedback_by_route_time ON feedback (route, at_ms)",
+        """
+        CREATE TABLE IF NOT EXISTS metric_rollups (
+          route TEXT NOT NULL, deployment TEXT NOT NULL, minute BIGINT NOT NULL, requests BIGINT NOT NULL, outcomes TEXT NOT NULL,
+          latency BYTEA NOT NULL, ttft BYTEA NOT NULL, prompt_tokens BIGINT NOT NULL, completion_tokens BIGINT NOT NULL,
+          cost DOUBLE PRECISION NOT NULL, PRIMARY KEY (route, deployment, minute))
+        """,
+        "CREATE INDEX IF NOT EXISTS metric_rollups_by_minute ON metric_rollups (minute)",
+        """
+        CREATE TABLE IF NOT EXISTS rollouts (
+          id TEXT PRIMARY KEY, route TEXT NOT NULL, active BOOLEAN NOT NULL, started_ms BIGINT NOT NULL, document TEXT NOT NULL)
+        """,
+        "CREATE INDEX IF NOT EXISTS rollouts_by_route ON rollouts (route, started_ms)",
+        """
+        CREATE TABLE IF NOT EXISTS rollout_evaluations (
+          id BIGSERIAL PRIMARY KEY, rollout_id TEXT NOT NULL, at_ms BIGINT NOT NULL, document TEXT NOT NULL)
+        """,
+        "CREATE INDEX IF NOT EXISTS rollout_evaluations_by_rollout ON rollout_evaluations (rollout_id, id)",
+    ]
+
+    // MARK: Routes
+
+    public func load() async throws -> StoredState {
+        try await run {
+            var plans: [RoutePlan] = []
+            for try await (name, document, allocation) in try await self.client.query("SELECT name, document, allocation FROM routes ORDER BY name", logger: self.logger)
+                .decode((String, String, String).self)
+            {
+                plans.append(try StoredDocuments.plan(document: document, allocation: allocation, route: name))
+            }
+            var fingerprint: String?
+            for try await value in try await self.client.query("SELECT value FROM settings WHERE key = 'config_fingerprint'", logger: self.logger).decode(String.self) {
+                fingerprint = value
+            }
+            var deleted: [String: Int] = [:]
+            let sql: PostgresQuery = "SELECT route, MAX(revision) FROM route_revisions WHERE route NOT IN (SELECT name FROM routes) GROUP BY route"
+            for try await (route, revision) in try await self.client.query(sql, logger: self.logger).decode((String, Int).self) {
+                deleted[route] = revision
+            }
+            return StoredState(plans: plans, configFingerprint: fingerprint, deletedRouteRevisions: deleted)
+        }
+    }
+
+    public func commit(_ commit: StoreCommit) async throws -> [AuditEvent] {
+        let writes = try commit.writes.map { try StoredDocuments.encode($0) }
+        let createdAt = commit.audit.first?.atMilliseconds ?? 0
+        let changed = (commit.writes.map(\.plan.route.name) + commit.deletions.map(\.route)).sorted()
+        let logger = logger
+        return try await run {
+            try await self.client.withTransaction(logger: self.logger) { connection -> [AuditEvent] in
+                for write in writes {
+                    var current: Int?
+                    for try await revision in try await connection.query("SELECT revision FROM routes WHERE name = \(write.name) FOR UPDATE", logger: self.logger).decode(Int.self) {
+                        current = revision
+                    }
+                    guard current == write.expected else {
+                        throw StoreError.conflict(route: write.name, expected: write.expected, actual: current)
+                    }
+                    if current == nil {
+                        // Two replicas creating the same route: the second insert finds the first's row.
+                        var inserted = false
+                        let rows = try await connection.query(
+                            """
+                            INSERT INTO routes (name, revision, document, allocation) VALUES (\(write.name), \(write.revision), \(write.document), \(write.allocation))
+                            ON CONFLICT (name) DO NOTHING RETURNING name
+                            """,
+                            logger: self.logger
+                        )
+                        for try await _ in rows.decode(String.self) { inserted = true }
+                        guard inserted else { throw StoreError.conflict(route: write.name, expected: nil, actual: -1) }
+                    } else {
+                        try await connection.query(
+                            "UPDATE routes SET revision = \(write.revision), document = \(write.document), allocation = \(write.allocation) WHERE name = \(write.name)",
+                            logger: self.logger
+                        )
+                    }
+                    try await connection.query(
+                        """
+                        INSERT INTO route_revisions (route, revision, document, allocation, created_ms)
+                        VALUES (\(write.name), \(write.revision), \(write.document), \(write.allocation), \(createdAt))
+                        """,
+                        logger: self.logger
+                    )
+                }
+                for deletion in commit.deletions {
+                    var current: Int?
+                    for try await revision in try await connection.query("SELECT revision FROM routes WHERE name = \(deletion.route) FOR UPDATE", logger: self.logger).decode(Int.self) {
+                        current = revision
+                    }
+                    guard current == deletion.expectedRevision else {
+                        throw StoreError.conflict(route: deletion.route, expected: deletion.expectedRevision, actual: current)
+                    }
+                    try await connection.query("DELETE FROM routes WHERE name = \(deletion.route)", logger: self.logger)
+                }
+                if let fingerprint = commit.configFingerprint {
+                    try await connection.query(
+                        """
+                        INSERT INTO settings (key, value) VALUES ('config_fingerprint', \(fingerprint))
+                        ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                        """,
+                        logger: self.logger
+                    )
+                }
+                var stored: [AuditEvent] = []
+                for var event in commit.audit {
+                    let rows = try await connection.query(
+                        """
+                        INSERT INTO audit (at_ms, actor, action, route, from_revision, to_revision, detail)
+                        VALUES (\(event.atMilliseconds), \(event.actor), \(event.action), \(event.route), \(event.fromRevision), \(event.toRevision), \(event.detail))
+                        RETURNING id
+                        """,
+                        logger: self.logger
+                    )
+                    for try await id in rows.decode(Int64.self) { event.id = id }
+                    stored.append(event)
+                }
+                if !changed.isEmpty {
+                    // Delivered when the transaction commits, and only then.
+                    try await connection.query("SELECT pg_notify(\(Self.channel), \(changed.joined(separator: ",")))", logger: self.logger)
+                }
+                return stored
+            }
+        }
+    }
+
+    public func auditEvents(route: String?, limit: Int, beforeID: Int64?) async throws -> [AuditEvent] {
+        try await run {
+            let query: PostgresQuery = """
+                SELECT id, at_ms, actor, action, route, from_revision, to_revision, detail FROM audit
+                WHERE (\(route)::TEXT IS NULL OR route = \(route)) AND id < \(beforeID ?? Int64.max)
+                ORDER BY id DESC LIMIT \(limit)
+                """
+            var events: [AuditEvent] = []
+            for try await (id, at, actor, action, route, from, to, detail) in try await self.client.query(query, logger: self.logger)
+                .decode((Int64, Int64, String, String, String?, Int?, Int?, String).self)
+            {
+                events.append(AuditEvent(id: id, atMilliseconds: at, actor: actor, action: action, route: route, fromRevision: from, toRevision: to, detail: detail))
+            }
+            return events
+        }
+    }
+
+    // MARK: Feedback, settings, roll-ups
+
+    public func recordFeedback(_ feedback: Feedback) async throws -> Feedback {
+        try await run {
+            var stored = feedback
+            let rows = try await self.client.query(
+                """
+                INSERT INTO feedback (at_ms, request_id, score, source, route, deployment, actor)
+                VALUES (\(feedback.atMilliseconds), \(feedback.requestId), \(feedback.score), \(feedback.source), \(feedback.route), \(feedback.deployment), \(feedback.actor))
+                RETURNING id
+                """,
+                logger: self.logger
+            )
+            for try await id in rows.decode(Int64.self) { stored.id = id }
+            return stored
+        }
+    }
+
+    public func feedback(route: String, sinceMilliseconds: Int64) async throws -> [Feedback] {
+        try await run {
+            var list: [Feedback] = []
+            let query: PostgresQuery = """
+                SELECT id, at_ms, request_id, score, source, route, deployment, actor FROM feedback
+                WHERE route = \(route) AND at_ms >= \(sinceMilliseconds) ORDER BY id LIMIT 100000
+                """
+            for try await (id, at, requestId, score, source, route, deployment, actor) in try await self.client.query(query, logger: self.logger)
+                .decode((Int64, Int64, String, Double, String, String?, String?, String).self)
+            {
+                list.append(Feedback(id: id, atMilliseconds: at, requestId: requestId, score: score, source: source, route: route, deployment: deployment, actor: actor))
+            }
+            return list
+        }
+    }
+
+    public func setting(_ key: String) async throws -> String? {
+        try await run {
+            var value: String?
+            for try await text in try await self.client.query("SELECT value FROM settings WHERE key = \(key)", logger: self.logger).decode(String.self) {
+                value = text
+            }
+            return value
+        }
+    }
+
+    public func setSetting(_ key: String, _ value: String?) async throws {
+        try await run {
+            if let value {
+                try await self.client.query(
+                    "INSERT INTO settings (key, value) VALUES (\(key), \(value)) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    logger: self.logger
+                )
+            } else {
+                try await self.client.query("DELETE FROM settings WHERE key = \(key)", logger: self.logger)
+            }
+        }
+    }
+
+    public func writeRollups(_ rollups: [MetricRollup], pruneBefore: Int64) async throws {
+        let logger = logger
+        try await run {
+            try await self.client.withTransaction(logger: self.logger) { connection in
+                for rollup in rollups {
+                    // Several replicas add their own figures for the same minute: merge under the row lock.
+                    var figures = rollup.figures
+                    let existing = try await connection.query(
+                        """
+                        SELECT requests, outcomes, latency, ttft, prompt_tokens, completion_tokens, cost FROM metric_rollups
+                        WHERE route = \(rollup.route) AND deployment = \(rollup.deployment) AND minute = \(rollup.minute) FOR UPDATE
+                        """,
+                        logger: self.logger
+                    )
+                    for try await row in existing.decode((Int, String, ByteBuffer, ByteBuffer, Int, Int, Double).self) {
+                        figures.merge(try StoredDocuments.figures(minute: rollup.minute, row: row))
+                    }
+                    let outcomes = String(decoding: try JSONEncoder().encode(figures.outcomeCounts), as: UTF8.self)
+                    try await connection.query(
+                        """
+                        INSERT INTO metric_rollups (route, deployment, minute, requests, outcomes, latency, ttft, prompt_tokens, completion_tokens, cost)
+                        VALUES (\(rollup.route), \(rollup.deployment), \(rollup.minute), \(figures.requests), \(outcomes),
+                                \(ByteBuffer(bytes: figures.latency.packed)), \(ByteBuffer(bytes: figures.timeToFirstToken.packed)),
+                                \(figures.promptTokens), \(figures.completionTokens), \(figures.cost))
+                        ON CONFLICT (route, deployment, minute) DO UPDATE SET requests = excluded.requests, outcomes = excluded.outcomes,
+                          latency = excluded.latency, ttft = excluded.ttft, prompt_tokens = excluded.prompt_tokens,
+                          completion_tokens = excluded.completion_tokens, cost = excluded.cost
+                        """,
+                        logger: self.logger
+                    )
+                }
+                try await connection.query("DELETE FROM metric_rollups WHERE minute < \(pruneBefore)", logger: self.logger)
+            }
+        }
+    }
+
+    public func rollups(route: String, sinceMinute: Int64) async throws -> [MetricRollup] {
+        try await run {
+            var list: [MetricRollup] = []
+            let query: PostgresQuery = """
+                SELECT deployment, minute, requests, outcomes, latency, ttft, prompt_tokens, completion_tokens, cost FROM metric_rollups
+                WHERE route = \(route) AND minute >= \(sinceMinute) ORDER BY minute, deployment
+                """
+            for try await (deployment, minute, requests, outcomes, latency, ttft, prompt, completion, cost) in try await self.client.query(query, logger: self.logger)
+                .decode((String, Int64, Int, String, ByteBuffer, ByteBuffer, Int, Int, Double).self)
+            {
+                let figures = try StoredDocuments.figures(minute: minute, row: (requests, outcomes, latency, ttft, prompt, completion, cost))
+                list.append(MetricRollup(route: route, deployment: deployment, minute: minute, figures: figures))
+            }
+            return list
+        }
+    }
+
+    // MARK: Rollouts
+
+    public func saveRollout(_ rollout: StoredRollout) async throws {
+        try await run {
+            try await self.client.query(
+                """
+                INSERT INTO rollouts (id, route, active, started_ms, document)
+                VALUES (\(rollout.id), \(rollout.route), \(rollout.active), \(rollout.startedMilliseconds), \(rollout.document))
+                ON CONFLICT (id) DO UPDATE SET active = excluded.active, document = excluded.document
+                """,
+                logger: self.logger
+            )
+        }
+    }
+
+    public func rollouts(route: String?, activeOnly: Bool, limit: Int) async throws -> [StoredRollout] {
+        try await run {
+            let query: PostgresQuery = """
+                SELECT id, route, active, started_ms, document FROM rollouts
+                WHERE (\(route)::TEXT IS NULL OR route = \(route)) AND (active OR NOT \(activeOnly))
+                ORDER BY started_ms DESC, id DESC LIMIT \(limit)
+                """
+            var list: [StoredRollout] = []
+            for try await (id, route, active, started, document) in try await self.client.query(query, logger: self.logger).decode((String, String, Bool, Int64, String).self) {
+                list.append(StoredRollout(id: id, route: route, active: active, startedMilliseconds: started, document: document))
+            }
+            return list
+        }
+    }
+
+    public func appendEvaluation(rolloutID: String, atMilliseconds: Int64, document: String) async throws {
+        try await run {
+            try await self.client.query(
+                "INSERT INTO rollout_evaluations (rollout_id, at_ms, document) VALUES (\(rolloutID), \(atMilliseconds), \(document))",
+                logger: self.logger
+            )
+        }
+    }
+
+    public func evaluations(rolloutID: String, limit: Int, beforeID: Int64?) async throws -> [StoredEvaluation] {
+        try await run {
+            let query: PostgresQuery = """
+                SELECT id, at_ms, document FROM rollout_evaluations WHERE rollout_id = \(rolloutID) AND id < \(beforeID ?? Int64.max)
+                ORDER BY id DESC LIMIT \(limit)
+                """
+            var list: [StoredEvaluation] = []
+            for try await (id, at, document) in try await self.client.query(query, logger: self.logger).decode((Int64, Int64, String).self) {
+                list.append(StoredEvaluation(id: id, atMilliseconds: at, document: document))
+            }
+            return list
+        }
+    }
+
+    // MARK: Change notifications
+
+    /// Route names as other replicas commit changes to them; the stream
+    /// reconnects by itself and yields `"*"` after every (re)connection, since
+    /// notifications sent while it was away are lost.
+    public func changes() -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        let configuration = PostgresConnection.Configuration(
+            host: configuration.host ?? "127.0.0.1", port: configuration.port ?? 5432, username: configuration.username,
+            password: configuration.password, database: configuration.database, tls: .disable
+        )
+        let logger = logger
+        let task = Task {
+            var attempt = 0
+            while !Task.isCancelled {
+                do {
+                    let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+                    attempt = 0
+                    do {
+                        let notifications = try await connection.listen(Self.channel)
+                        continuation.yield("*")
+                        for try await notification in notifications {
+                            for route in notification.payload.split(separator: ",") { continuation.yield(String(route)) }
+                        }
+                    } catch {
+                        logger.warning("lost the change feed from PostgreSQL: \(Self.describe(error))")
+                    }
+                    try? await connection.close()
+                } catch {
+                    attempt += 1
+                    if attempt == 1 { logger.warning("cannot listen for changes on PostgreSQL: \(Self.describe(error))") }
+                }
+                try? await Task.sleep(for: .milliseconds(min(2000, 100 * (1 << min(attempt, 5)))))
+            }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in task.cancel() }
+        return stream
+    }
+
+    // MARK: Helpers
+
+    /// How long one store operation may take before it is reported as the
+    /// database being unavailable (the pool otherwise waits for a connection
+    /// that may never come, and a mutation must get its 503 promptly).
+    public static let operationTimeout: Duration = .seconds(3)
+
+    /// Runs a store operation under `operationTimeout`, keeping `StoreError`s
+    /// and naming the server in any other failure.
+    private func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        do {
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await body() }
+                group.addTask {
+                    try await Task.sleep(for: Self.operationTimeout)
+                    return nil
+                }
+                defer { group.cancelAll() }
+                guard let first = try await group.next(), let value = first else {
+                    throw StoreError.unreachable("PostgreSQL at \(self.location) did not answer within \(Self.operationTimeout)")
+                }
+                return value
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch let error as PostgresTransactionError {
+            if let inner = error.closureError as? StoreError { throw inner }
+            throw StoreError.unreachable("PostgreSQL at \(location): \(Self.describe(error.closureError ?? error.commitError ?? error.beginError ?? error))")
+        } catch {
+            throw StoreError.unreachable("PostgreSQL at \(location): \(Self.describe(error))")
+        }
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] { return message }
+            return "\(error.code)"
+        }
+        return "\(error)"
+    }
+}
+
+/// Encodings shared by both stores: a route and its allocation as JSON text,
+/// a roll-up's histograms as packed bytes.
+enum StoredDocuments {
+    struct Write: Sendable {
+        let name: String
+        let revision: Int
+        let expected: Int?
+        let document: String
+        let allocation: String
+    }
+
+    static func encode(_ write: StoreCommit.Write) throws -> Write {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return Write(
+            name: write.plan.route.name, revision: write.plan.route.revision, expected: write.expectedRevision,
+            document: String(decoding: try encoder.encode(write.plan.route), as: UTF8.self),
+            allocation: String(decoding: try encoder.encode(write.plan.allocation.ranges), as: UTF8.self)
+        )
+    }
+
+    static func plan(document: String, allocation: String, route name: String) throws -> RoutePlan {
+        do {
+            let route = try JSONDecoder().decode(Route.self, from: Data(document.utf8))
+            let ranges = try JSONDecoder().decode([BucketAllocation.OwnedRange].self, from: Data(allocation.utf8))
+            return try RoutePlan(route: route, allocation: try BucketAllocation(ranges: ranges))
+        } catch {
+            throw StoreError.corrupt("route '\(name)': \(error)")
+        }
+    }
+
+    static func figures(minute: Int64, row: (Int, String, ByteBuffer, ByteBuffer, Int, Int, Double)) throws -> MetricsWindow.Bucket {
+        var figures = MetricsWindow.Bucket(start: minute)
+        figures.requests = row.0
+        figures.setOutcomes(try JSONDecoder().decode([String: Int].self, from: Data(row.1.utf8)))
+        guard let latency = LatencyHistogram(packed: Array(row.2.readableBytesView)), let ttft = LatencyHistogram(packed: Array(row.3.readableBytesView)) else {
+            throw StoreError.corrupt("a metric roll-up's histogram has the wrong size")
+        }
+        figures.latency = latency
+        figures.timeToFirstToken = ttft
+        figures.promptTokens = row.4
+        figures.completionTokens = row.5
+        figures.cost = row.6
+        return figures
+    }
+}

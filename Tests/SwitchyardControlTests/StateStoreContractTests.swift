@@ -1,0 +1,199 @@
+import Foundation
+import Logging
+import PostgresNIO
+import SwitchyardCore
+import SwitchyardStore
+import Testing
+
+/// The stores a contract test runs against: SQLite always, PostgreSQL when
+/// the test script started a server (`SWITCHYARD_TEST_POSTGRES`).
+enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case sqlite, postgres
+
+    static var available: [StoreKind] {
+        postgresURL == nil ? [.sqlite] : [.sqlite, .postgres]
+    }
+
+    static let postgresURL = ProcessInfo.processInfo.environment["SWITCHYARD_TEST_POSTGRES"].flatMap { $0.isEmpty ? nil : $0 }
+
+    var testDescription: String { rawValue }
+
+    static let quiet: Logger = {
+        var logger = Logger(label: "test.store")
+        logger.logLevel = .critical
+        return logger
+    }()
+
+    /// A fresh, empty store; `body` gets it and, for PostgreSQL, its URL.
+    func withStore(_ body: (any StateStore, String?) async throws -> Void) async throws {
+        switch self {
+        case .sqlite:
+            let folder = TemporaryStore()
+            defer { folder.remove() }
+            try await body(try folder.open(), nil)
+        case .postgres:
+            let url = try await Self.freshDatabase()
+            let store = try await PostgresStateStore(url: url, logger: Self.quiet)
+            defer { store.shutdown() }
+            try await body(store, url)
+        }
+    }
+
+    /// A new database on the test server, so each test starts empty.
+    static func freshDatabase() async throws -> String {
+        guard let base = postgresURL, var components = URLComponents(string: base) else { throw CancellationError() }
+        let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let configuration = PostgresConnection.Configuration(
+            host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
+            password: components.password, database: "postgres", tls: .disable
+        )
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: quiet)
+        try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: quiet)
+        try await connection.close()
+        components.path = "/" + name
+        return components.string!
+    }
+}
+
+/// One suite, both stores: the same semantics whichever holds the state.
+@Suite("State store contract (SQLite and PostgreSQL)")
+struct StateStoreContractTests {
+    static let t0: Int64 = 1_795_300_000_000
+
+    static func plan(_ route: Route) throws -> RoutePlan { try RoutePlan(route: route) }
+
+    static func created(_ route: Route) throws -> StoreCommit {
+        StoreCommit(
+            writes: [.init(plan: try plan(route), expectedRevision: nil)],
+            audit: [AuditEvent(atMilliseconds: t0, actor: "config", action: "create", route: route.name, fromRevision: nil, toRevision: 1, detail: "created")],
+            configFingerprint: "f1"
+        )
+    }
+
+    @Test(arguments: StoreKind.available)
+    func routesRoundTripAndStaleWritesChangeNothing(_ kind: StoreKind) async throws {
+        try await kind.withStore { store, _ in
+            var route = ControlFixtures.route()
+            route.plans = ["quick": ["strategy": "canary", "canary": "canary", "steps": [["setWeight": 20]]]]
+            let stored = try await store.commit(Self.created(route))
+            #expect(stored.map(\.id).allSatisfy { $0 > 0 })
+            var state = try await store.load()
+            #expect(state.plans.map(\.route) == [route])
+            #expect(state.configFingerprint == "f1")
+
+            var next = try route.withWeights(WeightTable(percentages: [("stable", 50), ("canary", 50)]))
+            next.revision = 2
+            var other = ControlFixtures.route()
+            other.name = "other"
+            // One good write and one stale one: the whole commit is refused.
+            let mixed = StoreCommit(
+                writes: [.init(plan: try Self.plan(other), expectedRevision: nil), .init(plan: try RoutePlan(route: next), expectedRevision: 7)],
+                audit: [AuditEvent(atMilliseconds: Self.t0, actor: "a", action: "weights", route: "chat-prod", fromRevision: 7, toRevision: 8, detail: "")]
+            )
+            await #expect(throws: StoreError.conflict(route: "chat-prod", expected: 7, actual: 1)) { try await store.commit(mixed) }
+            state = try await store.load()
+            #expect(state.plans.map(\.route.name) == ["chat-prod"], "nothing of a refused commit is written")
+            #expect(try await store.auditEvents(route: nil, limit: 10, beforeID: nil).count == 1)
+
+            _ = try await store.commit(StoreCommit(writes: [.init(plan: try RoutePlan(route: next), expectedRevision: 1)], audit: []))
+            #expect(try await store.load().plans.first?.route.revision == 2)
+            // A route created twice: the second is a conflict, not an overwrite.
+            await #expect(throws: StoreError.self) { try await store.commit(Self.created(route)) }
+
+            _ = try await store.commit(StoreCommit(deletions: [("chat-prod", 2)], audit: []))
+            state = try await store.load()
+            #expect(state.plans.isEmpty)
+            #expect(state.deletedRouteRevisions == ["chat-prod": 2])
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func concurrentWritersOfOneRevisionHaveOneWinner(_ kind: StoreKind) async throws {
+        try await kind.withStore { store, _ in
+            _ = try await store.commit(Self.created(ControlFixtures.route()))
+            let results = await withTaskGroup(of: Bool.self) { group in
+                for index in 0..<8 {
+                    group.addTask {
+                        var next = ControlFixtures.route(stable: Double(90 - index), canary: Double(10 + index))
+                        next.revision = 2
+                        let commit = StoreCommit(writes: [.init(plan: try! RoutePlan(route: next), expectedRevision: 1)], audit: [])
+                        return (try? await store.commit(commit)) != nil
+                    }
+                }
+                return await group.reduce(into: [Bool]()) { $0.append($1) }
+            }
+            #expect(results.filter { $0 }.count == 1)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func auditFeedbackSettingsAndRollups(_ kind: StoreKind) async throws {
+        try await kind.withStore { store, _ in
+            for index in 0..<5 {
+                _ = try await store.commit(
+                    StoreCommit(audit: [AuditEvent(atMilliseconds: Self.t0 + Int64(index), actor: "a", action: "x", route: index % 2 == 0 ? "r1" : "r2", fromRevision: index, toRevision: nil, detail: "#\(index)")])
+                )
+            }
+            let all = try await store.auditEvents(route: nil, limit: 10, beforeID: nil)
+            #expect(all.map(\.detail) == ["#4", "#3", "#2", "#1", "#0"])
+            #expect(try await store.auditEvents(route: "r1", limit: 10, beforeID: all[0].id).map(\.detail) == ["#2", "#0"])
+            #expect(all.last?.fromRevision == 0 && all.last?.toRevision == nil)
+
+            let kept = try await store.recordFeedback(Feedback(atMilliseconds: Self.t0, requestId: "chatcmpl-1", score: 0.75, source: "judge", route: "r1", deployment: "canary", actor: "otto"))
+            #expect(kept.id > 0)
+            #expect(try await store.feedback(route: "r1", sinceMilliseconds: Self.t0 - 1).map(\.score) == [0.75])
+            #expect(try await store.feedback(route: "r1", sinceMilliseconds: Self.t0 + 1).isEmpty)
+
+            #expect(try await store.setting("k") == nil)
+            try await store.setSetting("k", "v1")
+            try await store.setSetting("k", "v2")
+            #expect(try await store.setting("k") == "v2")
+            try await store.setSetting("k", nil)
+            #expect(try await store.setting("k") == nil)
+
+            // Two processes add their own figures for the same minute: they add up.
+            var figures = MetricsWindow.Bucket(start: 600)
+            figures.requests = 10
+            figures.outcomes[RequestOutcome.upstream5xx.rawValue] = 2
+            figures.latency.record(milliseconds: 120)
+            figures.cost = 0.5
+            let rollup = MetricRollup(route: "r1", deployment: "canary", minute: 600, figures: figures)
+            try await store.writeRollups([rollup], pruneBefore: 0)
+            try await store.writeRollups([rollup, MetricRollup(route: "r1", deployment: "canary", minute: 60, figures: figures)], pruneBefore: 120)
+            let read = try await store.rollups(route: "r1", sinceMinute: 0)
+            #expect(read.count == 1, "minutes before the prune point are forgotten")
+            #expect(read.first?.figures.requests == 20)
+            #expect(read.first?.figures.count(.upstream5xx) == 4)
+            #expect(read.first?.figures.latency.total == 2)
+            #expect(read.first?.figures.cost == 1.0)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func rolloutsAndTheirEvaluations(_ kind: StoreKind) async throws {
+        try await kind.withStore { store, _ in
+            try await store.saveRollout(StoredRollout(id: "a", route: "r1", active: true, startedMilliseconds: 1, document: "{1}"))
+            try await store.saveRollout(StoredRollout(id: "b", route: "r2", active: true, startedMilliseconds: 2, document: "{2}"))
+            try await store.saveRollout(StoredRollout(id: "a", route: "r1", active: false, startedMilliseconds: 1, document: "{1 done}"))
+            #expect(try await store.rollouts(route: nil, activeOnly: true, limit: 10).map(\.id) == ["b"])
+            #expect(try await store.rollouts(route: "r1", activeOnly: false, limit: 10).map(\.document) == ["{1 done}"])
+            #expect(try await store.rollouts(route: nil, activeOnly: false, limit: 10).map(\.id) == ["b", "a"])
+            for index in 0..<5 { try await store.appendEvaluation(rolloutID: "a", atMilliseconds: Int64(index), document: "e\(index)") }
+            let first = try await store.evaluations(rolloutID: "a", limit: 2, beforeID: nil)
+            #expect(first.map(\.document) == ["e4", "e3"])
+            #expect(try await store.evaluations(rolloutID: "a", limit: 10, beforeID: first.last?.id).map(\.document) == ["e2", "e1", "e0"])
+        }
+    }
+
+    @Test(.enabled(if: StoreKind.postgresURL != nil, "needs SWITCHYARD_TEST_POSTGRES (the test script starts a server)"))
+    func aCommitIsAnnouncedToOtherProcesses() async throws {
+        try await StoreKind.postgres.withStore { store, url in
+            let other = try await PostgresStateStore(url: try #require(url), logger: StoreKind.quiet)
+            defer { other.shutdown() }
+            var changes = other.changes().makeAsyncIterator()
+            #expect(await changes.next() == "*", "a (re)connected feed first says: reload everything")
+            _ = try await store.commit(Self.created(ControlFixtures.route()))
+            #expect(await changes.next() == "chat-prod")
+        }
+    }
+}
