@@ -28,6 +28,7 @@ extension ControlPlane {
             removePlan(name)
         }
         mergeDeletedRevisions(state.deletedRouteRevisions)
+        await refreshRollouts()
         guard !changed.isEmpty || !deleted.isEmpty else { return false }
         installCurrentPlans()
         for route in changed.sorted(by: { $0.name < $1.name }) { notify(.routeChanged(route), []) }

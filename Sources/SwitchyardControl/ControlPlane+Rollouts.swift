@@ -52,6 +52,7 @@ extension ControlPlane {
             throw .invalidPlan("\(error)")
         }
         return try await withRolloutLock { () async throws(ControlError) -> Rollout in
+            await syncRollout(name)
             if let active = rollouts[name], active.state.isActive {
                 throw .rolloutConflict(
                     "route '\(name)' already has a \(active.plan.strategy.rawValue) rollout \(active.state.rawValue) at \(active.progressLabel); abort it (ctl rollout abort \(name)) or roll back first"
@@ -63,6 +64,9 @@ extension ControlPlane {
             let now = clock.now()
             rolloutSequence += 1
             let id = "\(name)-\(now.nanoseconds / 1_000_000)-\(rolloutSequence)"
+            guard await holdsLease(name) else {
+                throw .rolloutConflict("another replica is starting a rollout on route '\(name)'; look again in a moment")
+            }
             let (rollout, actions) = RolloutMachine.start(id: id, route: current.route, plan: plan, actor: actor, now: now)
             rollouts[name] = rollout
             await carryOut(name, actions, actor: actor)
@@ -74,7 +78,76 @@ extension ControlPlane {
     /// Advances every active rollout to the current time. `RolloutDriver` calls this every second; tests call it directly.
     public func tickRollouts() async {
         for name in rollouts.keys.sorted() where rollouts[name]?.state.isActive == true {
+            // In a fleet, one replica at a time drives a rollout: the one holding its lease.
+            guard await holdsLease(name) else { continue }
             await handleRollout(name, .tick, actor: Self.rolloutActor)
+        }
+    }
+
+    /// Sets how long a rollout lease lasts without renewal (fleet mode).
+    public func setLeaseTTL(_ ttl: Duration) {
+        leaseTTL = ttl
+    }
+
+    /// Whether this process drives `route`'s rollout: always with a store of
+    /// its own; in a fleet, while it holds (and keeps renewing) the lease.
+    /// Taking a lease over re-issues what lived only in the old holder's memory.
+    func holdsLease(_ name: String) async -> Bool {
+        guard store is any SharedStateStore else { return true }
+        let now = clock.now()
+        let held: Bool
+        do {
+            held = try await store.acquireLease(
+                "rollout:\(name)", holder: replicaID, nowMilliseconds: now.nanoseconds / 1_000_000, untilMilliseconds: (now + leaseTTL).nanoseconds / 1_000_000
+            )
+        } catch {
+            logger.warning("cannot renew the lease of the rollout on \(name): \(error)")
+            held = false
+        }
+        if held, !drivenHere.contains(name) {
+            drivenHere.insert(name)
+            await syncRollout(name)
+            if let rollout = rollouts[name], rollout.state.isActive { resumeSideEffects(name, rollout) }
+            logger.notice("driving the rollout on \(name) (replica \(replicaID))")
+        } else if !held, drivenHere.contains(name) {
+            drivenHere.remove(name)
+            if rollouts[name]?.plan.strategy == .shadow { dataPlane?.setShadow(route: name, nil) }
+            logger.notice("another replica drives the rollout on \(name) now")
+        }
+        return held
+    }
+
+    /// In a fleet, takes the stored version of `route`'s latest rollout when it is newer than this process's.
+    @discardableResult
+    func syncRollout(_ name: String) async -> Bool {
+        guard store is any SharedStateStore, let latest = try? await store.rollouts(route: name, activeOnly: false, limit: 1).first else { return false }
+        return adopt(latest)
+    }
+
+    /// Replaces the in-memory rollout with a stored one that is newer; announces it.
+    @discardableResult
+    func adopt(_ stored: StoredRollout) -> Bool {
+        let known = rollouts[stored.route]
+        if let known, known.id == stored.id, (rolloutRevisions[stored.id] ?? 0) >= stored.revision { return false }
+        if let known, known.id != stored.id, known.startedAt.nanoseconds / 1_000_000 > stored.startedMilliseconds { return false }
+        guard let rollout = try? Self.decode(stored.document) else { return false }
+        rollouts[stored.route] = rollout
+        rolloutRevisions[stored.id] = stored.revision
+        notify(.rollout(rollout), [])
+        return true
+    }
+
+    /// Takes every rollout other replicas saved since this process last looked.
+    func refreshRollouts() async {
+        guard store is any SharedStateStore else { return }
+        var stored = (try? await store.rollouts(route: nil, activeOnly: true, limit: 1000)) ?? []
+        let activeIDs = Set(stored.map(\.id))
+        // Rollouts this process thinks active but the store does not: they ended elsewhere.
+        for (name, rollout) in rollouts where rollout.state.isActive && !activeIDs.contains(rollout.id) {
+            if let latest = try? await store.rollouts(route: name, activeOnly: false, limit: 1).first { stored.append(latest) }
+        }
+        for entry in stored {
+            adopt(entry)  // only when newer than what this process has
         }
     }
 
@@ -152,6 +225,7 @@ extension ControlPlane {
 
     func handleRolloutThrowing(_ name: String, _ event: RolloutEvent, actor: String, performActions: Bool = true) async throws(ControlError) {
         try await withRolloutLock { () async throws(ControlError) in
+            if event != .tick { await syncRollout(name) }
             guard let rollout = rollouts[name] else { throw .noRollout(route: name, action: "change") }
             let next: Rollout
             let actions: [RolloutAction]
@@ -328,23 +402,33 @@ extension ControlPlane {
                 continue
             }
             rollouts[rollout.route] = rollout
+            rolloutRevisions[rollout.id] = stored.revision
             logger.notice("resuming the \(rollout.plan.strategy.rawValue) rollout on \(rollout.route) at \(rollout.progressLabel) (\(rollout.state.rawValue))")
         }
     }
 
-    /// Re-issues what lives only in memory (shadow mirroring, an unfinished health check) after a restart.
-    public func resumeRollouts() {
+    /// Re-issues what lives only in memory (shadow mirroring, an unfinished
+    /// health check) after a restart — for the rollouts this process drives.
+    public func resumeRollouts() async {
         for (name, rollout) in rollouts where rollout.state.isActive {
-            switch rollout.plan.strategy {
-            case .shadow:
-                if let candidate = rollout.candidate {
-                    dataPlane?.setShadow(route: name, ShadowSettings(deployment: candidate, sample: rollout.plan.sample ?? .full, budget: rollout.plan.budget))
-                }
-            case .bluegreen where rollout.switchedAt == nil:
-                if let candidate = rollout.candidate { startHealthCheck(name, deployment: candidate, check: rollout.plan.healthCheck) }
-            default:
-                break
+            if store is any SharedStateStore {
+                _ = await holdsLease(name)  // a lease taken re-issues the side effects
+            } else {
+                resumeSideEffects(name, rollout)
             }
+        }
+    }
+
+    func resumeSideEffects(_ name: String, _ rollout: Rollout) {
+        switch rollout.plan.strategy {
+        case .shadow:
+            if let candidate = rollout.candidate {
+                dataPlane?.setShadow(route: name, ShadowSettings(deployment: candidate, sample: rollout.plan.sample ?? .full, budget: rollout.plan.budget))
+            }
+        case .bluegreen where rollout.switchedAt == nil:
+            if let candidate = rollout.candidate { startHealthCheck(name, deployment: candidate, check: rollout.plan.healthCheck) }
+        default:
+            break
         }
     }
 
@@ -354,12 +438,19 @@ extension ControlPlane {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             let document = String(decoding: try encoder.encode(rollout), as: UTF8.self)
+            let revision = (rolloutRevisions[rollout.id] ?? 0) + 1
             try await store.saveRollout(
                 StoredRollout(
                     id: rollout.id, route: name, active: rollout.state.isActive, startedMilliseconds: rollout.startedAt.nanoseconds / 1_000_000,
-                    document: document
+                    revision: revision, document: document
                 )
             )
+            rolloutRevisions[rollout.id] = revision
+        } catch StoreError.conflict {
+            // Another replica moved this rollout meanwhile: its version stands.
+            logger.warning("the rollout on \(name) was changed by another replica; taking its version")
+            await syncRollout(name)
+            return
         } catch {
             logger.error("could not save the rollout on \(name): \(error)")
         }

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import SwitchyardCore
 
@@ -21,6 +22,15 @@ public actor ControlPlane {
     var rolloutBusy = false
     var rolloutWaiters: [CheckedContinuation<Void, Never>] = []
     var rolloutSequence = 0
+    /// The stored revision of each rollout this process has seen, by rollout id.
+    var rolloutRevisions: [String: Int] = [:]
+    /// Routes whose rollout this process drives (holds the lease of).
+    var drivenHere: Set<String> = []
+    /// This process, as a lease holder.
+    public nonisolated let replicaID = "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(UInt32.random(in: 0...UInt32.max))"
+    /// How long a rollout's lease lasts without renewal: after a replica dies,
+    /// another takes its rollouts over within this time.
+    var leaseTTL: Duration = .seconds(10)
 
     /// - Parameters:
     ///   - catalog: the lifecycle catalog to start with (shipped or `--catalog`);

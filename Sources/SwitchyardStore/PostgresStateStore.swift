@@ -110,6 +110,8 @@ public final class PostgresStateStore: StateStore, SharedStateStore {
           id BIGSERIAL PRIMARY KEY, rollout_id TEXT NOT NULL, at_ms BIGINT NOT NULL, document TEXT NOT NULL)
         """,
         "CREATE INDEX IF NOT EXISTS rollout_evaluations_by_rollout ON rollout_evaluations (rollout_id, id)",
+        "ALTER TABLE rollouts ADD COLUMN IF NOT EXISTS revision BIGINT NOT NULL DEFAULT 1",
+        "CREATE TABLE IF NOT EXISTS leases (key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_ms BIGINT NOT NULL)",
     ]
 
     // MARK: Routes
@@ -347,28 +349,58 @@ public final class PostgresStateStore: StateStore, SharedStateStore {
     // MARK: Rollouts
 
     public func saveRollout(_ rollout: StoredRollout) async throws {
+        let logger = logger
         try await run {
-            try await self.client.query(
+            try await self.client.withTransaction(logger: logger) { connection in
+                var current: Int?
+                for try await revision in try await connection.query("SELECT revision FROM rollouts WHERE id = \(rollout.id) FOR UPDATE", logger: logger).decode(Int.self) {
+                    current = revision
+                }
+                guard (current ?? 0) == rollout.revision - 1 else {
+                    throw StoreError.conflict(route: rollout.route, expected: rollout.revision - 1, actual: current)
+                }
+                try await connection.query(
+                    """
+                    INSERT INTO rollouts (id, route, active, started_ms, revision, document)
+                    VALUES (\(rollout.id), \(rollout.route), \(rollout.active), \(rollout.startedMilliseconds), \(rollout.revision), \(rollout.document))
+                    ON CONFLICT (id) DO UPDATE SET active = excluded.active, revision = excluded.revision, document = excluded.document
+                    """,
+                    logger: logger
+                )
+                try await connection.query("SELECT pg_notify(\(Self.channel), \("rollout:" + rollout.route))", logger: logger)
+            }
+        }
+    }
+
+    public func acquireLease(_ key: String, holder: String, nowMilliseconds: Int64, untilMilliseconds: Int64) async throws -> Bool {
+        try await run {
+            var granted = false
+            let rows = try await self.client.query(
                 """
-                INSERT INTO rollouts (id, route, active, started_ms, document)
-                VALUES (\(rollout.id), \(rollout.route), \(rollout.active), \(rollout.startedMilliseconds), \(rollout.document))
-                ON CONFLICT (id) DO UPDATE SET active = excluded.active, document = excluded.document
+                INSERT INTO leases (key, holder, expires_ms) VALUES (\(key), \(holder), \(untilMilliseconds))
+                ON CONFLICT (key) DO UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms
+                WHERE leases.holder = excluded.holder OR leases.expires_ms < \(nowMilliseconds)
+                RETURNING holder
                 """,
                 logger: self.logger
             )
+            for try await _ in rows.decode(String.self) { granted = true }
+            return granted
         }
     }
 
     public func rollouts(route: String?, activeOnly: Bool, limit: Int) async throws -> [StoredRollout] {
         try await run {
             let query: PostgresQuery = """
-                SELECT id, route, active, started_ms, document FROM rollouts
+                SELECT id, route, active, started_ms, revision, document FROM rollouts
                 WHERE (\(route)::TEXT IS NULL OR route = \(route)) AND (active OR NOT \(activeOnly))
                 ORDER BY started_ms DESC, id DESC LIMIT \(limit)
                 """
             var list: [StoredRollout] = []
-            for try await (id, route, active, started, document) in try await self.client.query(query, logger: self.logger).decode((String, String, Bool, Int64, String).self) {
-                list.append(StoredRollout(id: id, route: route, active: active, startedMilliseconds: started, document: document))
+            for try await (id, route, active, started, revision, document) in try await self.client.query(query, logger: self.logger)
+                .decode((String, String, Bool, Int64, Int, String).self)
+            {
+                list.append(StoredRollout(id: id, route: route, active: active, startedMilliseconds: started, revision: revision, document: document))
             }
             return list
         }

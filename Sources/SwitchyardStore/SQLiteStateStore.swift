@@ -100,6 +100,16 @@ public final class SQLiteStateStore: StateStore {
             }
             try db.create(index: "rollout_evaluations_by_rollout", on: "rollout_evaluations", columns: ["rollout_id", "id"])
         }
+        migrator.registerMigration("v5: rollout revisions, leases") { db in
+            try db.alter(table: "rollouts") { table in
+                table.add(column: "revision", .integer).notNull().defaults(to: 1)
+            }
+            try db.create(table: "leases") { table in
+                table.column("key", .text).primaryKey()
+                table.column("holder", .text).notNull()
+                table.column("expires_ms", .integer).notNull()
+            }
+        }
         return migrator
     }
 
@@ -182,13 +192,31 @@ public final class SQLiteStateStore: StateStore {
 
     public func saveRollout(_ rollout: StoredRollout) async throws {
         try await pool.write { db in
+            let current = try Int.fetchOne(db, sql: "SELECT revision FROM rollouts WHERE id = ?", arguments: [rollout.id])
+            guard (current ?? 0) == rollout.revision - 1 else {
+                throw StoreError.conflict(route: rollout.route, expected: rollout.revision - 1, actual: current)
+            }
             try db.execute(
                 sql: """
-                    INSERT INTO rollouts (id, route, active, started_ms, document) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT(id) DO UPDATE SET active = excluded.active, document = excluded.document
+                    INSERT INTO rollouts (id, route, active, started_ms, revision, document) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET active = excluded.active, revision = excluded.revision, document = excluded.document
                     """,
-                arguments: [rollout.id, rollout.route, rollout.active, rollout.startedMilliseconds, rollout.document]
+                arguments: [rollout.id, rollout.route, rollout.active, rollout.startedMilliseconds, rollout.revision, rollout.document]
             )
+        }
+    }
+
+    public func acquireLease(_ key: String, holder: String, nowMilliseconds: Int64, untilMilliseconds: Int64) async throws -> Bool {
+        try await pool.write { db in
+            try db.execute(
+                sql: """
+                    INSERT INTO leases (key, holder, expires_ms) VALUES (?, ?, ?)
+                    ON CONFLICT(key) DO UPDATE SET holder = excluded.holder, expires_ms = excluded.expires_ms
+                    WHERE leases.holder = excluded.holder OR leases.expires_ms < ?
+                    """,
+                arguments: [key, holder, untilMilliseconds, nowMilliseconds]
+            )
+            return try String.fetchOne(db, sql: "SELECT holder FROM leases WHERE key = ?", arguments: [key]) == holder
         }
     }
 
@@ -204,7 +232,10 @@ public final class SQLiteStateStore: StateStore {
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             _ = arguments.append(contentsOf: [limit])
             return try Row.fetchAll(db, sql: "SELECT * FROM rollouts \(filter) ORDER BY started_ms DESC, id DESC LIMIT ?", arguments: arguments).map { row in
-                StoredRollout(id: row["id"], route: row["route"], active: row["active"], startedMilliseconds: row["started_ms"], document: row["document"])
+                StoredRollout(
+                    id: row["id"], route: row["route"], active: row["active"], startedMilliseconds: row["started_ms"], revision: row["revision"],
+                    document: row["document"]
+                )
             }
         }
     }

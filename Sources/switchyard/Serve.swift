@@ -30,6 +30,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Lifecycle catalog YAML (default: the shipped catalog/lifecycle.yaml).")
     var catalog: String?
 
+    @Option(name: .long, help: "Fleet mode: how long a replica's hold on a rollout lasts without renewal; when it dies, another replica takes the rollout over after this.")
+    var rolloutLease = "10s"
+
     @Option(name: .long, help: "Largest request body accepted, in bytes.")
     var maxBodyBytes = 8 << 20
 
@@ -37,6 +40,9 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
+        guard let lease = DurationText.parse(rolloutLease), lease >= .seconds(1) else {
+            throw ValidationError("--rollout-lease must be a duration of at least 1s, e.g. 10s")
+        }
         _ = try statePath()
     }
 
@@ -68,7 +74,8 @@ struct Serve: AsyncParsableCommand {
                 adminToken: ProcessInfo.processInfo.environment["SWITCHYARD_ADMIN_TOKEN"],
                 catalog: try loadCatalog(),
                 config: try loadConfig(),
-                maxBodyBytes: maxBodyBytes
+                maxBodyBytes: maxBodyBytes,
+                rolloutLease: DurationText.parse(rolloutLease) ?? .seconds(10)
             ),
             logger: logger,
             onGateway: { port in logger.notice("gateway listening on http://\(host):\(port)") },

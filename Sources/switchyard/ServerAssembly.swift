@@ -33,6 +33,7 @@ struct ServerAssembly {
         var catalog: LifecycleCatalog
         var config: (routes: [Route], fingerprint: String, source: String)?
         var maxBodyBytes = 8 << 20
+        var rolloutLease: Duration = .seconds(10)
     }
 
     static func assemble(
@@ -59,6 +60,7 @@ struct ServerAssembly {
             install: { plans in gateway.install(plans: plans) }
         )
         await control.attach(dataPlane: gateway)
+        await control.setLeaseTTL(settings.rolloutLease)
         try await control.start(config: settings.config)
         for plan in await control.currentPlans {
             logger.info("route \(plan.route.name) r\(plan.route.revision): \(plan.route.splitSummary)")

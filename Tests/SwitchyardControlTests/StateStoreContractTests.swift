@@ -172,9 +172,14 @@ struct StateStoreContractTests {
     @Test(arguments: StoreKind.available)
     func rolloutsAndTheirEvaluations(_ kind: StoreKind) async throws {
         try await kind.withStore { store, _ in
-            try await store.saveRollout(StoredRollout(id: "a", route: "r1", active: true, startedMilliseconds: 1, document: "{1}"))
-            try await store.saveRollout(StoredRollout(id: "b", route: "r2", active: true, startedMilliseconds: 2, document: "{2}"))
-            try await store.saveRollout(StoredRollout(id: "a", route: "r1", active: false, startedMilliseconds: 1, document: "{1 done}"))
+            try await store.saveRollout(StoredRollout(id: "a", route: "r1", active: true, startedMilliseconds: 1, revision: 1, document: "{1}"))
+            try await store.saveRollout(StoredRollout(id: "b", route: "r2", active: true, startedMilliseconds: 2, revision: 1, document: "{2}"))
+            try await store.saveRollout(StoredRollout(id: "a", route: "r1", active: false, startedMilliseconds: 1, revision: 2, document: "{1 done}"))
+            // A save based on an old revision is refused: another process moved the rollout meanwhile.
+            await #expect(throws: StoreError.self) {
+                try await store.saveRollout(StoredRollout(id: "a", route: "r1", active: true, startedMilliseconds: 1, revision: 2, document: "{stale}"))
+            }
+            #expect(try await store.rollouts(route: "r1", activeOnly: false, limit: 1).first?.revision == 2)
             #expect(try await store.rollouts(route: nil, activeOnly: true, limit: 10).map(\.id) == ["b"])
             #expect(try await store.rollouts(route: "r1", activeOnly: false, limit: 10).map(\.document) == ["{1 done}"])
             #expect(try await store.rollouts(route: nil, activeOnly: false, limit: 10).map(\.id) == ["b", "a"])
@@ -182,6 +187,26 @@ struct StateStoreContractTests {
             let first = try await store.evaluations(rolloutID: "a", limit: 2, beforeID: nil)
             #expect(first.map(\.document) == ["e4", "e3"])
             #expect(try await store.evaluations(rolloutID: "a", limit: 10, beforeID: first.last?.id).map(\.document) == ["e2", "e1", "e0"])
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
+    func aLeaseHasOneHolderUntilItExpires(_ kind: StoreKind) async throws {
+        try await kind.withStore { store, _ in
+            func lease(_ key: String, _ holder: String, at now: Int64) async throws -> Bool {
+                try await store.acquireLease(key, holder: holder, nowMilliseconds: now, untilMilliseconds: now + 10_000)
+            }
+            let first = try await lease("rollout:r1", "a", at: 1000)
+            let taken = try await lease("rollout:r1", "b", at: 5000)
+            let renewed = try await lease("rollout:r1", "a", at: 9000)
+            let stillTaken = try await lease("rollout:r1", "b", at: 18_000)
+            let passedOn = try await lease("rollout:r1", "b", at: 19_001)
+            let other = try await lease("rollout:r2", "a", at: 19_001)
+            #expect(first && !taken)
+            #expect(renewed, "the holder renews")
+            #expect(!stillTaken)
+            #expect(passedOn, "an expired lease passes on")
+            #expect(other, "leases are per key")
         }
     }
 

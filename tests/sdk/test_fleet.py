@@ -77,7 +77,8 @@ def fleet():
     config.write(MANAGED_CONFIG.format(stable=stable.port, canary=canary.port, stable_weight=50, canary_weight=50))
     config.close()
     env = dict(os.environ, SWITCHYARD_ADMIN_TOKEN=ADMIN_TOKEN)
-    args = ["serve", "--config", config.name, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--state", database.url]
+    args = ["serve", "--config", config.name, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--state", database.url,
+            "--rollout-lease", "2s"]
     replicas = [Process(args, env=env) for _ in range(3)]
     yield database, replicas
     for process in replicas + [stable, canary]:
@@ -141,4 +142,41 @@ def test_stopping_the_database_leaves_traffic_flowing_and_refuses_changes_clearl
     deadline = time.time() + 10
     while call(b.admin_port, "GET", "/routes/chat-prod")[1]["revision"] != revision:
         assert time.time() < deadline, "the replica did not catch up after the database returned"
+        time.sleep(0.1)
+
+
+def test_killing_the_replica_that_drives_a_rollout_hands_it_to_another_at_the_same_step(fleet):
+    _, replicas = fleet
+    a, b, c = replicas
+    status, rollout = call(a.admin_port, "POST", "/routes/chat-prod/rollouts", {
+        "strategy": "canary", "canary": "canary",
+        "steps": [{"setWeight": 10}, {"pause": "4s"}, {"setWeight": 40}, {"pause": "1h"}, {"setWeight": 100}],
+    })
+    assert status == 201 and rollout["progress"] == "step 2/5", rollout
+    # Every replica shows the rollout A started.
+    for replica in (b, c):
+        deadline = time.time() + 5
+        while call(replica.admin_port, "GET", "/routes/chat-prod")[1].get("rollout", {}).get("id") != rollout["id"]:
+            assert time.time() < deadline, "the rollout never showed on another replica"
+            time.sleep(0.1)
+    # A dies holding the lease; within the lease (2 s) plus the step's 4 s another replica moves it on.
+    a.proc.kill()
+    a.proc.wait()
+    deadline = time.time() + 20
+    while True:
+        _, current = call(b.admin_port, "GET", "/routes/chat-prod/rollout")
+        if current.get("progress") == "step 4/5":
+            break
+        assert time.time() < deadline, current
+        time.sleep(0.2)
+    assert current["state"] == "progressing" and current["canaryPercent"] == 40
+    assert current["id"] == rollout["id"], "the same rollout, taken over — not a new one"
+    _, route = call(c.admin_port, "GET", "/routes/chat-prod")
+    assert {d["name"]: d["weight"] for d in route["deployments"]} == {"stable": 60, "canary": 40}
+    # Exactly one replica drives it now: pausing through either one holds it.
+    status, paused = call(c.admin_port, "POST", "/routes/chat-prod/pause")
+    assert status == 200 and paused["state"] == "paused", paused
+    deadline = time.time() + 5
+    while call(b.admin_port, "GET", "/routes/chat-prod/rollout")[1]["state"] != "paused":
+        assert time.time() < deadline
         time.sleep(0.1)

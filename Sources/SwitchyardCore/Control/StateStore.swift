@@ -21,8 +21,15 @@ public protocol StateStore: Sendable {
     /// Quality scores for `route` from `sinceMilliseconds` on, oldest first.
     func feedback(route: String, sinceMilliseconds: Int64) async throws -> [Feedback]
 
-    /// Inserts or replaces one rollout's record.
+    /// Inserts or replaces one rollout's record, if the stored one is still at
+    /// `rollout.revision - 1` (a new one: at revision 1); otherwise
+    /// `StoreError.conflict`, so two processes never overwrite each other's step.
     func saveRollout(_ rollout: StoredRollout) async throws
+
+    /// Takes or renews the lease `key` for `holder` until `untilMilliseconds`:
+    /// granted when it is free, expired at `nowMilliseconds`, or already
+    /// `holder`'s. Returns whether `holder` has it now.
+    func acquireLease(_ key: String, holder: String, nowMilliseconds: Int64, untilMilliseconds: Int64) async throws -> Bool
 
     /// Rollouts, newest first; `route` and `activeOnly` narrow the list.
     func rollouts(route: String?, activeOnly: Bool, limit: Int) async throws -> [StoredRollout]
@@ -54,14 +61,17 @@ public struct StoredRollout: Sendable, Hashable {
     public var route: String
     public var active: Bool
     public var startedMilliseconds: Int64
+    /// Bumped by every save: 1 for a new rollout.
+    public var revision: Int
     /// The rollout, encoded by the control plane (JSON).
     public var document: String
 
-    public init(id: String, route: String, active: Bool, startedMilliseconds: Int64, document: String) {
+    public init(id: String, route: String, active: Bool, startedMilliseconds: Int64, revision: Int = 1, document: String) {
         self.id = id
         self.route = route
         self.active = active
         self.startedMilliseconds = startedMilliseconds
+        self.revision = revision
         self.document = document
     }
 }
