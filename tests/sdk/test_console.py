@@ -94,7 +94,7 @@ def test_space_pauses_and_resumes_the_rollout_on_the_server(server):
     assert status == 201, rollout
     tmux = Tmux(f"LANG=C.UTF-8 SWITCHYARD_TOKEN={TOKEN} {BIN} console --api http://127.0.0.1:{server.admin_port}")
     try:
-        assert wait_for(lambda: "rollout canary step 2/3" in tmux.screen()), tmux.screen()
+        assert wait_for(lambda: "rollout canary" in tmux.screen() and "step 2/3" in tmux.screen()), tmux.screen()
         tmux.keys("Space")
         assert wait_for(lambda: "Pause the canary rollout of chat-prod at step 2/3?" in tmux.screen()), tmux.screen()
         tmux.keys("y")
@@ -116,7 +116,7 @@ def test_space_pauses_and_resumes_the_rollout_on_the_server(server):
 def test_demo_shows_a_live_rollout_and_leaves_nothing_behind(tmp_path):
     tmux = Tmux(f"LANG=C.UTF-8 TMPDIR={tmp_path} {BIN} demo")
     try:
-        assert wait_for(lambda: "● live" in tmux.screen() and "rollout canary step" in tmux.screen(), timeout=30), tmux.screen()
+        assert wait_for(lambda: "● live" in tmux.screen() and "rollout canary" in tmux.screen() and "step " in tmux.screen(), timeout=30), tmux.screen()
         screen = tmux.screen()
         assert "chat-prod" in screen and "summarize" in screen and "contracts" in screen
         assert "demo data" in screen, "the demo's catalog is labelled as demo data"
