@@ -12,8 +12,11 @@ extension ControlPlane {
         let state: StoredState
         do {
             state = try await store.load()
+            if storeProblem != nil { logger.notice("the state store is back") }
+            storeProblem = nil
         } catch {
-            logger.warning("cannot refresh from the state store; serving the last known routes: \(error)")
+            if storeProblem == nil { logger.warning("cannot refresh from the state store; serving the last known routes: \(error)") }
+            storeProblem = "\(error)"
             return false
         }
         let stored = Dictionary(uniqueKeysWithValues: state.plans.map { ($0.route.name, $0) })
@@ -35,5 +38,25 @@ extension ControlPlane {
         for name in deleted.sorted() { notify(.routeDeleted(name), []) }
         logger.info("took \(changed.count + deleted.count) route change(s) from other replicas")
         return true
+    }
+}
+
+extension ControlPlane {
+    /// Replaces this replica's live figures in the shared store.
+    public func publishReplicaRollups(_ rollups: [MetricRollup], pruneBefore: Int64) async throws(ControlError) {
+        do {
+            try await store.writeReplicaRollups(replica: replicaID, rollups, pruneBefore: pruneBefore)
+        } catch {
+            throw .storage("\(error)")
+        }
+    }
+
+    /// The whole fleet's live figures from `sinceMinute` on.
+    public func fleetRollups(sinceMinute: Int64) async throws(ControlError) -> [MetricRollup] {
+        do {
+            return try await store.fleetRollups(sinceMinute: sinceMinute)
+        } catch {
+            throw .storage("\(error)")
+        }
     }
 }

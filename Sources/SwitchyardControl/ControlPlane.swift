@@ -31,6 +31,8 @@ public actor ControlPlane {
     /// How long a rollout's lease lasts without renewal: after a replica dies,
     /// another takes its rollouts over within this time.
     var leaseTTL: Duration = .seconds(10)
+    /// Why the last refresh from the shared store failed; `nil` while it works.
+    public internal(set) var storeProblem: String?
 
     /// - Parameters:
     ///   - catalog: the lifecycle catalog to start with (shipped or `--catalog`);

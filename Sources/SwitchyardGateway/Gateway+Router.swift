@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Prometheus
+import Synchronization
 import SwitchyardCore
 import SwitchyardHTTP
 
@@ -35,7 +36,11 @@ extension Gateway {
         }
         router.get("/readyz") { _, _ in
             let ready = self.isReady
-            let body: JSONValue = ["ready": .bool(ready), "routes": .number(Double(self.routeNames.count))]
+            var body: JSONValue = ["ready": .bool(ready), "routes": .number(Double(self.routeNames.count))]
+            // A replica that lost the shared store still serves its last routes: ready, but it says so.
+            if let problem = self.stateStoreProblem.withLock({ $0 }) {
+                body = ["ready": .bool(ready), "routes": .number(Double(self.routeNames.count)), "stateStore": .string("unreachable: \(problem)")]
+            }
             return Response(
                 status: ready ? .ok : .serviceUnavailable,
                 headers: [.contentType: "application/json"],

@@ -55,6 +55,8 @@ public final class Gateway: Sendable {
     /// Shadow mirrors by route, and the reports of those that stopped.
     let shadows = Mutex<[String: ShadowMirror]>([:])
     let finishedShadows = Mutex<[String: ShadowReport]>([:])
+    /// Why the shared state store cannot be reached (fleet mode), for `/readyz`.
+    let stateStoreProblem = Mutex<String?>(nil)
     /// Recent request ids → route and deployment, for feedback.
     let ledger = RequestLedger(capacity: 100_000)
 
@@ -132,6 +134,12 @@ public final class Gateway: Sendable {
                 labels: [("provider", item.provider.rawValue), ("model", item.model), ("version", item.version), ("deployment_type", item.deploymentType.rawValue)]
             ).set(timeLeft.secondsDouble)
         }
+    }
+
+    /// Records whether the shared state store answers; `/readyz` reports it.
+    /// The gateway keeps serving its last routes either way.
+    public func setStateStoreProblem(_ problem: String?) {
+        stateStoreProblem.withLock { $0 = problem }
     }
 
     /// Whether a routing table has been installed (for `/readyz`).

@@ -112,6 +112,13 @@ public final class PostgresStateStore: StateStore, SharedStateStore {
         "CREATE INDEX IF NOT EXISTS rollout_evaluations_by_rollout ON rollout_evaluations (rollout_id, id)",
         "ALTER TABLE rollouts ADD COLUMN IF NOT EXISTS revision BIGINT NOT NULL DEFAULT 1",
         "CREATE TABLE IF NOT EXISTS leases (key TEXT PRIMARY KEY, holder TEXT NOT NULL, expires_ms BIGINT NOT NULL)",
+        """
+        CREATE TABLE IF NOT EXISTS replica_rollups (
+          replica TEXT NOT NULL, route TEXT NOT NULL, deployment TEXT NOT NULL, minute BIGINT NOT NULL, requests BIGINT NOT NULL,
+          outcomes TEXT NOT NULL, latency BYTEA NOT NULL, ttft BYTEA NOT NULL, prompt_tokens BIGINT NOT NULL,
+          completion_tokens BIGINT NOT NULL, cost DOUBLE PRECISION NOT NULL, PRIMARY KEY (replica, route, deployment, minute))
+        """,
+        "CREATE INDEX IF NOT EXISTS replica_rollups_by_minute ON replica_rollups (minute)",
     ]
 
     // MARK: Routes
@@ -326,6 +333,48 @@ public final class PostgresStateStore: StateStore, SharedStateStore {
                 }
                 try await connection.query("DELETE FROM metric_rollups WHERE minute < \(pruneBefore)", logger: self.logger)
             }
+        }
+    }
+
+    public func writeReplicaRollups(replica: String, _ rollups: [MetricRollup], pruneBefore: Int64) async throws {
+        let logger = logger
+        try await run {
+            try await self.client.withTransaction(logger: logger) { connection in
+                for rollup in rollups {
+                    let figures = rollup.figures
+                    let outcomes = String(decoding: try JSONEncoder().encode(figures.outcomeCounts), as: UTF8.self)
+                    try await connection.query(
+                        """
+                        INSERT INTO replica_rollups (replica, route, deployment, minute, requests, outcomes, latency, ttft, prompt_tokens, completion_tokens, cost)
+                        VALUES (\(replica), \(rollup.route), \(rollup.deployment), \(rollup.minute), \(figures.requests), \(outcomes),
+                                \(ByteBuffer(bytes: figures.latency.packed)), \(ByteBuffer(bytes: figures.timeToFirstToken.packed)),
+                                \(figures.promptTokens), \(figures.completionTokens), \(figures.cost))
+                        ON CONFLICT (replica, route, deployment, minute) DO UPDATE SET requests = excluded.requests, outcomes = excluded.outcomes,
+                          latency = excluded.latency, ttft = excluded.ttft, prompt_tokens = excluded.prompt_tokens,
+                          completion_tokens = excluded.completion_tokens, cost = excluded.cost
+                        """,
+                        logger: logger
+                    )
+                }
+                try await connection.query("DELETE FROM replica_rollups WHERE minute < \(pruneBefore)", logger: logger)
+            }
+        }
+    }
+
+    public func fleetRollups(sinceMinute: Int64) async throws -> [MetricRollup] {
+        try await run {
+            var list: [MetricRollup] = []
+            let query: PostgresQuery = """
+                SELECT route, deployment, minute, requests, outcomes, latency, ttft, prompt_tokens, completion_tokens, cost FROM replica_rollups
+                WHERE minute >= \(sinceMinute) ORDER BY minute
+                """
+            for try await (route, deployment, minute, requests, outcomes, latency, ttft, prompt, completion, cost) in try await self.client.query(query, logger: self.logger)
+                .decode((String, String, Int64, Int, String, ByteBuffer, ByteBuffer, Int, Int, Double).self)
+            {
+                let figures = try StoredDocuments.figures(minute: minute, row: (requests, outcomes, latency, ttft, prompt, completion, cost))
+                list.append(MetricRollup(route: route, deployment: deployment, minute: minute, figures: figures))
+            }
+            return MetricRollup.summed(list)
         }
     }
 

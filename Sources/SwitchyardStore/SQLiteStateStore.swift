@@ -110,6 +110,23 @@ public final class SQLiteStateStore: StateStore {
                 table.column("expires_ms", .integer).notNull()
             }
         }
+        migrator.registerMigration("v6: per-replica live roll-ups") { db in
+            try db.create(table: "replica_rollups") { table in
+                table.column("replica", .text).notNull()
+                table.column("route", .text).notNull()
+                table.column("deployment", .text).notNull()
+                table.column("minute", .integer).notNull()
+                table.column("requests", .integer).notNull()
+                table.column("outcomes", .text).notNull()
+                table.column("latency", .blob).notNull()
+                table.column("ttft", .blob).notNull()
+                table.column("prompt_tokens", .integer).notNull()
+                table.column("completion_tokens", .integer).notNull()
+                table.column("cost", .double).notNull()
+                table.primaryKey(["replica", "route", "deployment", "minute"])
+            }
+            try db.create(index: "replica_rollups_by_minute", on: "replica_rollups", columns: ["minute"])
+        }
         return migrator
     }
 
@@ -139,6 +156,36 @@ public final class SQLiteStateStore: StateStore {
             }
             try db.execute(sql: "DELETE FROM metric_rollups WHERE minute < ?", arguments: [pruneBefore])
         }
+    }
+
+    public func writeReplicaRollups(replica: String, _ rollups: [MetricRollup], pruneBefore: Int64) async throws {
+        try await pool.write { db in
+            for rollup in rollups {
+                let figures = rollup.figures
+                let outcomes = String(decoding: try JSONEncoder().encode(figures.outcomeCounts), as: UTF8.self)
+                try db.execute(
+                    sql: """
+                        INSERT OR REPLACE INTO replica_rollups
+                          (replica, route, deployment, minute, requests, outcomes, latency, ttft, prompt_tokens, completion_tokens, cost)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """,
+                    arguments: [
+                        replica, rollup.route, rollup.deployment, rollup.minute, figures.requests, outcomes, Data(figures.latency.packed),
+                        Data(figures.timeToFirstToken.packed), figures.promptTokens, figures.completionTokens, figures.cost,
+                    ]
+                )
+            }
+            try db.execute(sql: "DELETE FROM replica_rollups WHERE minute < ?", arguments: [pruneBefore])
+        }
+    }
+
+    public func fleetRollups(sinceMinute: Int64) async throws -> [MetricRollup] {
+        let rows = try await pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM replica_rollups WHERE minute >= ? ORDER BY minute", arguments: [sinceMinute]).map { row in
+                MetricRollup(route: row["route"], deployment: row["deployment"], minute: row["minute"], figures: try Self.figures(row))
+            }
+        }
+        return MetricRollup.summed(rows)
     }
 
     public func rollups(route: String, sinceMinute: Int64) async throws -> [MetricRollup] {

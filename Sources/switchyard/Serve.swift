@@ -33,6 +33,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Fleet mode: how long a replica's hold on a rollout lasts without renewal; when it dies, another replica takes the rollout over after this.")
     var rolloutLease = "10s"
 
+    @Option(name: .long, help: "Fleet mode: how often each replica publishes its figures to PostgreSQL and reads the whole fleet's.")
+    var fleetMetricsEvery = "10s"
+
     @Option(name: .long, help: "Largest request body accepted, in bytes.")
     var maxBodyBytes = 8 << 20
 
@@ -42,6 +45,9 @@ struct Serve: AsyncParsableCommand {
         guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
         guard let lease = DurationText.parse(rolloutLease), lease >= .seconds(1) else {
             throw ValidationError("--rollout-lease must be a duration of at least 1s, e.g. 10s")
+        }
+        guard let every = DurationText.parse(fleetMetricsEvery), every >= .seconds(1) else {
+            throw ValidationError("--fleet-metrics-every must be a duration of at least 1s, e.g. 10s")
         }
         _ = try statePath()
     }
@@ -75,7 +81,8 @@ struct Serve: AsyncParsableCommand {
                 catalog: try loadCatalog(),
                 config: try loadConfig(),
                 maxBodyBytes: maxBodyBytes,
-                rolloutLease: DurationText.parse(rolloutLease) ?? .seconds(10)
+                rolloutLease: DurationText.parse(rolloutLease) ?? .seconds(10),
+                fleetMetricsInterval: DurationText.parse(fleetMetricsEvery) ?? .seconds(10)
             ),
             logger: logger,
             onGateway: { port in logger.notice("gateway listening on http://\(host):\(port)") },

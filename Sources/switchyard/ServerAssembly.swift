@@ -34,6 +34,8 @@ struct ServerAssembly {
         var config: (routes: [Route], fingerprint: String, source: String)?
         var maxBodyBytes = 8 << 20
         var rolloutLease: Duration = .seconds(10)
+        /// Fleet mode: how often each replica publishes its figures and reads the fleet's.
+        var fleetMetricsInterval: Duration = .seconds(10)
     }
 
     static func assemble(
@@ -59,7 +61,10 @@ struct ServerAssembly {
             lifecycle: { state in gateway.applyLifecycle(state) },
             install: { plans in gateway.install(plans: plans) }
         )
-        await control.attach(dataPlane: gateway)
+        // In a fleet the API and the gates see every replica's traffic; alone, this gateway's.
+        let fleetMetrics: FleetMetrics? = store is any SharedStateStore ? FleetMetrics(local: gateway) : nil
+        let metrics: any RolloutDataPlane = fleetMetrics ?? gateway
+        await control.attach(dataPlane: metrics)
         await control.setLeaseTTL(settings.rolloutLease)
         try await control.start(config: settings.config)
         for plan in await control.currentPlans {
@@ -69,7 +74,7 @@ struct ServerAssembly {
         let management = ManagementAPI(
             control: control,
             auth: ManagementAuth(tokens: settings.access.tokens, adminToken: settings.adminToken),
-            metrics: gateway,
+            metrics: metrics,
             hub: hub
         )
         await management.connectEvents()
@@ -84,14 +89,19 @@ struct ServerAssembly {
         )
         let app = gateway.buildApplication(host: settings.listen.host, port: settings.listen.port, onServerRunning: onGateway)
         // In a fleet, changes other replicas make arrive through the shared store.
-        let fleet: [any Service] = (store as? any SharedStateStore).map { [FleetSync(control: control, store: $0)] } ?? []
+        var fleet: [any Service] = (store as? any SharedStateStore).map {
+            [FleetSync(control: control, store: $0, report: { problem in gateway.setStateStoreProblem(problem) })]
+        } ?? []
+        if let fleetMetrics {
+            fleet.append(FleetMetricsSync(control: control, local: gateway, fleet: fleetMetrics, interval: settings.fleetMetricsInterval, logger: logger))
+        }
         return ServerAssembly(
             gateway: gateway,
             control: control,
             services: [
                 GatewayConnections(gateway: gateway), MetricsRollupWriter(control: control, metrics: gateway, logger: logger),
                 LifecycleMonitor(control: control), RolloutDriver(control: control),
-            ] + fleet + [adminApp, MetricsTicker(hub: hub, control: control, metrics: gateway), app]
+            ] + fleet + [adminApp, MetricsTicker(hub: hub, control: control, metrics: metrics), app]
         )
     }
 }

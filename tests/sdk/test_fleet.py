@@ -78,7 +78,7 @@ def fleet():
     config.close()
     env = dict(os.environ, SWITCHYARD_ADMIN_TOKEN=ADMIN_TOKEN)
     args = ["serve", "--config", config.name, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--state", database.url,
-            "--rollout-lease", "2s"]
+            "--rollout-lease", "2s", "--fleet-metrics-every", "1s"]
     replicas = [Process(args, env=env) for _ in range(3)]
     yield database, replicas
     for process in replicas + [stable, canary]:
@@ -127,6 +127,17 @@ def test_stopping_the_database_leaves_traffic_flowing_and_refuses_changes_clearl
             assert statuses == {200}, "the last known routes keep serving"
         status, reply = call(a.admin_port, "PUT", "/routes/chat-prod/weights", {"weights": {"stable": 80, "canary": 20}})
         assert status == 503, reply
+        # /readyz says so, and stays ready: the replica serves its last known routes.
+        deadline = time.time() + 10
+        while True:
+            with urllib.request.urlopen(f"http://127.0.0.1:{b.port}/readyz", timeout=5) as response:
+                ready = json.loads(response.read())
+                assert response.status == 200 and ready["ready"]
+            if "stateStore" in ready:
+                assert ready["stateStore"].startswith("unreachable"), ready
+                break
+            assert time.time() < deadline, ready
+            time.sleep(0.2)
         assert reply["error"]["message"].startswith("the change was not saved: the state store is unavailable"), reply
     finally:
         database.start_again()
@@ -171,8 +182,13 @@ def test_killing_the_replica_that_drives_a_rollout_hands_it_to_another_at_the_sa
         time.sleep(0.2)
     assert current["state"] == "progressing" and current["canaryPercent"] == 40
     assert current["id"] == rollout["id"], "the same rollout, taken over — not a new one"
-    _, route = call(c.admin_port, "GET", "/routes/chat-prod")
-    assert {d["name"]: d["weight"] for d in route["deployments"]} == {"stable": 60, "canary": 40}
+    deadline = time.time() + 5
+    while True:
+        _, route = call(c.admin_port, "GET", "/routes/chat-prod")
+        if {d["name"]: d["weight"] for d in route["deployments"]} == {"stable": 60, "canary": 40}:
+            break
+        assert time.time() < deadline, route
+        time.sleep(0.05)
     # Exactly one replica drives it now: pausing through either one holds it.
     status, paused = call(c.admin_port, "POST", "/routes/chat-prod/pause")
     assert status == 200 and paused["state"] == "paused", paused
@@ -180,3 +196,20 @@ def test_killing_the_replica_that_drives_a_rollout_hands_it_to_another_at_the_sa
     while call(b.admin_port, "GET", "/routes/chat-prod/rollout")[1]["state"] != "paused":
         assert time.time() < deadline
         time.sleep(0.1)
+
+
+def test_any_replica_answers_with_the_whole_fleets_figures(fleet):
+    _, replicas = fleet
+    a, b, c = replicas
+    for index in range(30):
+        assert chat(b.port, f"b-{index}")[0] == 200
+    for index in range(20):
+        assert chat(c.port, f"c-{index}")[0] == 200
+    deadline = time.time() + 10
+    while True:
+        _, metrics = call(a.admin_port, "GET", "/routes/chat-prod/metrics?window=5m")
+        total = sum(d["requests"] for d in metrics["deployments"])
+        if total == 50:
+            break
+        assert time.time() < deadline, f"replica A sees {total} of the fleet's 50 requests"
+        time.sleep(0.2)

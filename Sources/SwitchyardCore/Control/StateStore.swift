@@ -47,6 +47,14 @@ public protocol StateStore: Sendable {
     /// One route's roll-ups from `sinceMinute` on, oldest first.
     func rollups(route: String, sinceMinute: Int64) async throws -> [MetricRollup]
 
+    /// Replaces `replica`'s own figures for the given minutes — the fleet's
+    /// live view, rewritten every few seconds — and forgets minutes before `pruneBefore`.
+    func writeReplicaRollups(replica: String, _ rollups: [MetricRollup], pruneBefore: Int64) async throws
+
+    /// Every replica's live figures from `sinceMinute` on, summed per route,
+    /// deployment and minute: what the whole fleet served.
+    func fleetRollups(sinceMinute: Int64) async throws -> [MetricRollup]
+
     /// A small named value the control plane keeps (the catalog override,
     /// which lifecycle warnings were given); `nil` when unset.
     func setting(_ key: String) async throws -> String?

@@ -58,3 +58,22 @@ extension MetricsWindow.Bucket {
         }
     }
 }
+
+extension MetricRollup {
+    /// Roll-ups for the same route, deployment and minute merged into one, ordered by minute.
+    public static func summed(_ rollups: [MetricRollup]) -> [MetricRollup] {
+        var merged: [String: MetricRollup] = [:]
+        var order: [String] = []
+        for rollup in rollups {
+            let key = "\(rollup.route)\u{0}\(rollup.deployment)\u{0}\(rollup.minute)"
+            if var existing = merged[key] {
+                existing.figures.merge(rollup.figures)
+                merged[key] = existing
+            } else {
+                merged[key] = rollup
+                order.append(key)
+            }
+        }
+        return order.compactMap { merged[$0] }.sorted { ($0.minute, $0.route, $0.deployment) < ($1.minute, $1.route, $1.deployment) }
+    }
+}
