@@ -27,8 +27,18 @@ final class ClientAccess: Sendable {
         return match
     }
 
-    func admit(_ key: ClientKey, now: Moment) -> RateLimiter.Decision {
+    /// Fleet mode: counters every replica shares.
+    private let shared = Mutex<(any SharedRateLimits)?>(nil)
+
+    func useShared(_ limits: any SharedRateLimits) {
+        shared.withLock { $0 = limits }
+    }
+
+    func admit(_ key: ClientKey, now: Moment) async -> RateLimiter.Decision {
         guard key.limits.requestsPerMinute != nil || key.limits.tokensPerMinute != nil else { return .allowed }
+        if let shared = shared.withLock({ $0 }), let decision = await shared.admit(key: key.name, limits: key.limits, now: now) {
+            return decision
+        }
         return limiters.withLock { limiters in
             var limiter = limiters[key.name] ?? RateLimiter(limits: key.limits, now: now)
             let decision = limiter.acquire(now: now)
@@ -39,6 +49,10 @@ final class ClientAccess: Sendable {
 
     func charge(_ key: ClientKey, tokens: Int, now: Moment) {
         guard key.limits.tokensPerMinute != nil, tokens > 0 else { return }
+        if let shared = shared.withLock({ $0 }) {
+            // Off the reply's path: the counter is bumped after the client has its answer.
+            Task { await shared.charge(key: key.name, tokens: tokens, now: now) }
+        }
         limiters.withLock { limiters in
             limiters[key.name]?.consume(tokens: tokens, now: now)
         }

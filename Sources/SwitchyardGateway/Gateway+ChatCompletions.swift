@@ -36,7 +36,7 @@ extension Gateway {
                         : "the API key is not one this gateway accepts"
                 )
             }
-            if case .limited(let retryAfter, let reason) = access.admit(key, now: started) {
+            if case .limited(let retryAfter, let reason) = await access.admit(key, now: started) {
                 throw .rateLimited("client key '\(key.name)' is over its \(reason) limit; retry after \(DurationText.format(retryAfter))", retryAfter: retryAfter)
             }
             clientKey = key

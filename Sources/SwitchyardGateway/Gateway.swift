@@ -136,6 +136,12 @@ public final class Gateway: Sendable {
         }
     }
 
+    /// Fleet mode: client rate limits counted in the shared store, so they
+    /// hold across replicas (each replica's own limiter is the fallback).
+    public func useSharedRateLimits(_ limits: any SharedRateLimits) {
+        access.useShared(limits)
+    }
+
     /// Records whether the shared state store answers; `/readyz` reports it.
     /// The gateway keeps serving its last routes either way.
     public func setStateStoreProblem(_ problem: String?) {

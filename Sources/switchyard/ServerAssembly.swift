@@ -52,6 +52,7 @@ struct ServerAssembly {
         case .postgres(let url):
             let shared = try await PostgresStateStore(url: url, logger: logger)
             logger.notice("state in PostgreSQL at \(shared.location): fleet mode, changes from other replicas apply as they land")
+            gateway.useSharedRateLimits(shared)
             store = shared
         }
         let control = ControlPlane(

@@ -2,6 +2,7 @@
 loopback (started here with scripts/postgres), behind no load balancer —
 each is called directly, as a load balancer would."""
 
+import hashlib
 import json
 import os
 import shutil
@@ -54,12 +55,13 @@ def call(port, method, path, body=None):
         return error.code, json.loads(error.read())
 
 
-def chat(port, user):
+def chat(port, user, key="app-secret"):
     """One request; returns (status, deployment, route revision) from the reply's headers."""
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/v1/chat/completions", method="POST",
         data=json.dumps({"model": "chat-prod", "user": user, "messages": [{"role": "user", "content": "hi"}]}).encode())
     request.add_header("Content-Type", "application/json")
+    request.add_header("Authorization", f"Bearer {key}")
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
             response.read()
@@ -69,7 +71,7 @@ def chat(port, user):
 
 
 @pytest.fixture()
-def fleet():
+def fleet(tmp_path):
     database = Database()
     stable = Process(["simulate", "--listen", "127.0.0.1:0", "--latency-ms", "1"])
     canary = Process(["simulate", "--listen", "127.0.0.1:0", "--version", "2025-05-13", "--latency-ms", "1"])
@@ -77,7 +79,14 @@ def fleet():
     config.write(MANAGED_CONFIG.format(stable=stable.port, canary=canary.port, stable_weight=50, canary_weight=50))
     config.close()
     env = dict(os.environ, SWITCHYARD_ADMIN_TOKEN=ADMIN_TOKEN)
-    args = ["serve", "--config", config.name, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--state", database.url,
+    # Two client keys: one unmetered, one limited to 30 requests a minute — across the whole fleet.
+    tokens = tmp_path / "tokens.yaml"
+    tokens.write_text(
+        "clientKeys:\n"
+        f"  - {{ name: app, sha256: {hashlib.sha256(b'app-secret').hexdigest()} }}\n"
+        f"  - {{ name: metered, sha256: {hashlib.sha256(b'metered-secret').hexdigest()}, limits: {{ requestsPerMinute: 30 }} }}\n"
+    )
+    args = ["serve", "--config", config.name, "--tokens", str(tokens), "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0", "--state", database.url,
             "--rollout-lease", "2s", "--fleet-metrics-every", "1s"]
     replicas = [Process(args, env=env) for _ in range(3)]
     yield database, replicas
@@ -213,3 +222,16 @@ def test_any_replica_answers_with_the_whole_fleets_figures(fleet):
             break
         assert time.time() < deadline, f"replica A sees {total} of the fleet's 50 requests"
         time.sleep(0.2)
+
+
+def test_a_client_rate_limit_holds_across_the_fleet(fleet):
+    _, replicas = fleet
+    # Stay inside one minute: the counters are per key and minute.
+    if time.time() % 60 > 45:
+        time.sleep(61 - time.time() % 60)
+    statuses = []
+    for index in range(20):
+        for replica in replicas:
+            statuses.append(chat(replica.port, f"limited-{index}", key="metered-secret")[0])
+    assert statuses.count(200) == 30, statuses
+    assert statuses.count(429) == 30, statuses

@@ -76,3 +76,13 @@ public struct RateLimiter: Sendable {
         return .nanoseconds(Int64((seconds * 1e9).rounded(.up)))
     }
 }
+
+/// Client rate limits held across a fleet: one counter per client key and
+/// minute in the shared store, checked and bumped atomically on admission.
+/// `nil` from `admit` means the counters cannot be reached right now; the
+/// caller then falls back to its own per-process limiter.
+public protocol SharedRateLimits: Sendable {
+    func admit(key: String, limits: RateLimiter.Limits, now: Moment) async -> RateLimiter.Decision?
+    /// Adds the tokens a reply used to the key's counter for the current minute.
+    func charge(key: String, tokens: Int, now: Moment) async
+}
