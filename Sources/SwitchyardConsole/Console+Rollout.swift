@@ -139,7 +139,9 @@ extension ConsoleState {
         case .rate429: "429"
         case .contentFilterRate: "filter Δ"
         case .qualityScore: "score Δ"
+        case .circuitBreaker: "breaker"
         }
+        if verdict.metric == .circuitBreaker { return "\(mark) \(name) \(verdict.result == .fail ? "open" : "closed")" }
         guard let measured = verdict.measured else { return "\(mark) \(name) no data" }
         let value: String
         switch verdict.metric {

@@ -334,7 +334,12 @@ extension ControlPlane {
         var verdicts: [GateVerdict] = []
         for (baseline, candidate) in pairs {
             let b = GateSide(figures: dataPlane.aggregate(route: name, deployment: baseline, window: window, now: now), scores: scores[baseline] ?? ScoreSummary([]))
-            let c = GateSide(figures: dataPlane.aggregate(route: name, deployment: candidate, window: window, now: now), scores: scores[candidate] ?? ScoreSummary([]))
+            var breakerOpen = false
+            if case .open = dataPlane.breakerState(route: name, deployment: candidate) { breakerOpen = true }
+            let c = GateSide(
+                figures: dataPlane.aggregate(route: name, deployment: candidate, window: window, now: now), scores: scores[candidate] ?? ScoreSummary([]),
+                breakerOpen: breakerOpen
+            )
             for var verdict in GateEvaluator.evaluate(rollout.plan.gates, baseline: b, candidate: c) {
                 verdict.baselineName = baseline
                 verdict.candidateName = candidate

@@ -61,6 +61,9 @@ public final class Simulator: Sendable {
         router.get("/simulator/last-request") { _, _ in
             Self.json(status: .ok, self.lastRequest ?? .null)
         }
+        router.get("/simulator/stats") { _, _ in
+            Self.json(status: .ok, ["requests": .number(Double(self.requestCount))])
+        }
         return router
     }
 

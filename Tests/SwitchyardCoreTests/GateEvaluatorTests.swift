@@ -69,6 +69,17 @@ struct GateEvaluatorTests {
         #expect(same.result == .pass)
     }
 
+    @Test func anOpenBreakerOnTheCandidateFailsEveryPlanWithGates() {
+        var dead = Self.side(requests: 200, failures: 5)
+        dead.breakerOpen = true
+        let verdicts = GateEvaluator.evaluate([gate(.errorRateDelta, max: 1.0)], baseline: Self.side(requests: 1000), candidate: dead)
+        #expect(verdicts.map(\.metric) == [.errorRateDelta, .circuitBreaker])
+        #expect(verdicts[0].result != .fail, "5 of 200 is not yet significant")
+        #expect(verdicts[1].result == .fail)
+        #expect(GateVerdict.overall(verdicts) == .fail)
+        #expect(GateEvaluator.evaluate([], baseline: Self.side(requests: 10), candidate: dead).isEmpty, "no gates, no verdicts")
+    }
+
     @Test func costAndScoreGates() {
         let cost = GateEvaluator.evaluate([gate(.costPerRequestRatio, max: 1.2)], baseline: Self.side(requests: 300, cost: 0.004), candidate: Self.side(requests: 300, cost: 0.006))[0]
         #expect(cost.result == .fail)

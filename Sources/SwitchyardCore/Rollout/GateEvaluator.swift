@@ -18,7 +18,7 @@ public enum GateEvaluator {
     /// Thresholds used when a gate names none.
     public static func defaultLimit(_ metric: RolloutPlan.Gate.Metric) -> Double {
         switch metric {
-        case .errorRateDelta, .contentFilterRate, .rate429: 1.0
+        case .errorRateDelta, .contentFilterRate, .rate429, .circuitBreaker: 1.0
         case .p95LatencyRatio, .ttftP95Ratio, .costPerRequestRatio: 1.2
         case .qualityScore: -0.05
         }
@@ -26,7 +26,13 @@ public enum GateEvaluator {
 
     public static func evaluate(_ gates: [RolloutPlan.Gate], baseline: GateSide, candidate: GateSide) -> [GateVerdict] {
         let count429 = gates.contains { $0.metric == .rate429 && $0.countAsFailure }
-        return gates.map { evaluate($0, baseline: baseline, candidate: candidate, count429AsFailure: count429) }
+        var verdicts = gates.map { evaluate($0, baseline: baseline, candidate: candidate, count429AsFailure: count429) }
+        // A dead canary gets no traffic once its breaker opens, so its error
+        // rate can stay inconclusive for ever: an open breaker fails at once.
+        if !gates.isEmpty, !gates.contains(where: { $0.metric == .circuitBreaker }), candidate.breakerOpen {
+            verdicts.append(evaluate(RolloutPlan.Gate(metric: .circuitBreaker), baseline: baseline, candidate: candidate, count429AsFailure: count429))
+        }
+        return verdicts
     }
 
     public static func evaluate(_ gate: RolloutPlan.Gate, baseline: GateSide, candidate: GateSide, count429AsFailure: Bool) -> GateVerdict {
@@ -57,6 +63,13 @@ public enum GateEvaluator {
             return costGate(gate, baseline: baseline.figures, candidate: candidate.figures)
         case .qualityScore:
             return scoreGate(gate, baseline: baseline.scores, candidate: candidate.scores)
+        case .circuitBreaker:
+            var verdict = base(gate, unit: "", threshold: "closed", test: "none", samples: (baseline.figures.requests, candidate.figures.requests))
+            verdict.result = candidate.breakerOpen ? .fail : .pass
+            verdict.reason = candidate.breakerOpen
+                ? "the candidate's circuit breaker is open: its upstream keeps failing (\(candidate.figures.deploymentFailures) failures in the window)"
+                : "the candidate's circuit breaker is not open"
+            return verdict
         }
     }
 

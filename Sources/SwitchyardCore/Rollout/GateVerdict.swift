@@ -53,9 +53,12 @@ public struct GateVerdict: Hashable, Sendable, Codable {
 public struct GateSide: Sendable {
     public var figures: MetricsWindow.Bucket
     public var scores: ScoreSummary
+    /// Whether the side's circuit breaker is open now.
+    public var breakerOpen: Bool
 
-    public init(figures: MetricsWindow.Bucket, scores: ScoreSummary = ScoreSummary([])) {
+    public init(figures: MetricsWindow.Bucket, scores: ScoreSummary = ScoreSummary([]), breakerOpen: Bool = false) {
         self.figures = figures
         self.scores = scores
+        self.breakerOpen = breakerOpen
     }
 }

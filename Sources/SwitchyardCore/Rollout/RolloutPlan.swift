@@ -51,6 +51,8 @@ public struct RolloutPlan: Hashable, Sendable, Codable {
     public struct Gate: Hashable, Sendable, Codable {
         public enum Metric: String, Hashable, Sendable, Codable, CaseIterable {
             case errorRateDelta, p95LatencyRatio, ttftP95Ratio, costPerRequestRatio, rate429, contentFilterRate, qualityScore
+            /// The candidate's circuit breaker: open fails at once. Checked with every evaluation of a plan that has gates.
+            case circuitBreaker
         }
 
         public var metric: Metric
