@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# Soak: steady load on a release `serve` for DURATION seconds (default 600),
+# sampling its RSS and open file descriptors every INTERVAL seconds. Fails when
+# RSS grows by more than 10 % from the first sample after warm-up, or when the
+# open descriptors under load end higher than they were after warm-up (pooled
+# upstream connections are opened during warm-up and then reused).
+#
+#   bench/soak.sh                     # 10 minutes, 16 connections
+#   DURATION=60 CONNECTIONS=8 bench/soak.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+: "${DURATION:=600}"
+: "${INTERVAL:=10}"
+: "${CONNECTIONS:=16}"
+: "${WARMUP:=30}"
+command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 2; }
+
+swift build -c release --product switchyard --scratch-path .build-release >/dev/null
+bin=$(pwd)/.build-release/release/switchyard
+work=$(mktemp -d)
+pids=()
+cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+wait_for() {  # file pattern → the port it names
+  for _ in $(seq 1 600); do
+    if grep -qE "$2" "$1"; then grep -oE "$2" "$1" | head -1 | grep -oE '[0-9]+$'; return 0; fi
+    sleep 0.1
+  done
+  echo "timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
+}
+
+"$bin" simulate --listen 127.0.0.1:0 --latency-ms 2 --log-level notice >"$work/stable.log" 2>&1 &
+pids+=($!)
+stable=$(wait_for "$work/stable.log" 'listening on http://127.0.0.1:[0-9]+')
+"$bin" simulate --listen 127.0.0.1:0 --latency-ms 2 --version 2025-05-13 --log-level notice >"$work/canary.log" 2>&1 &
+pids+=($!)
+canary=$(wait_for "$work/canary.log" 'listening on http://127.0.0.1:[0-9]+')
+cat >"$work/routes.yaml" <<YAML
+routes:
+  - name: chat-prod
+    stable: stable
+    deployments:
+      - { name: stable, weight: 90, model: gpt-4o, version: "2024-11-20", upstream: { url: "http://127.0.0.1:$stable/v1" } }
+      - { name: canary, weight: 10, model: gpt-4o, version: "2025-05-13", upstream: { url: "http://127.0.0.1:$canary/v1" } }
+YAML
+"$bin" serve --config "$work/routes.yaml" --state "sqlite:$work/state.sqlite" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
+  --log-level notice >"$work/serve.log" 2>&1 &
+server=$!
+pids+=($server)
+port=$(wait_for "$work/serve.log" 'gateway listening on http://127.0.0.1:[0-9]+')
+
+cat >"$work/post.lua" <<'LUA'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+counter = 0
+request = function()
+  counter = counter + 1
+  return wrk.format(nil, nil, nil, '{"model":"chat-prod","user":"u' .. (counter % 1000) .. '","messages":[{"role":"user","content":"hi"}]}')
+end
+LUA
+
+sample() {  # seconds-since-start rss_kib fds
+  local rss fds
+  rss=$(awk '/^VmRSS/ {print $2}' "/proc/$server/status")
+  fds=$(ls "/proc/$server/fd" | wc -l)
+  echo "$1 $rss $fds"
+}
+
+echo "soak: $DURATION s at $CONNECTIONS connections against pid $server (samples every $INTERVAL s)"
+wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" -s "$work/post.lua" "http://127.0.0.1:$port/v1/chat/completions" >"$work/wrk.txt" 2>&1 &
+load=$!
+elapsed=0
+: >"$work/samples"
+while kill -0 "$load" 2>/dev/null; do
+  sleep "$INTERVAL"
+  elapsed=$((elapsed + INTERVAL))
+  sample "$elapsed" | tee -a "$work/samples"
+done
+wait "$load" || true
+cat "$work/wrk.txt"
+
+# The last sample can fall after wrk stopped (its connections closed): judge the samples taken under load.
+awk -v warmup="$WARMUP" -v duration="$DURATION" '
+  $1 > duration { next }
+  $1 >= warmup && first == "" { first = $2; start_fds = $3 }
+  { last = $2; end_fds = $3; if ($2 > peak) peak = $2 }
+  END {
+    growth = (last - first) * 100 / first
+    printf "RSS after warm-up %d KiB, at the end %d KiB, peak %d KiB: growth %.1f %%\n", first, last, peak, growth
+    printf "open descriptors under load: %d after warm-up, %d at the end\n", start_fds, end_fds
+    failed = 0
+    if (growth > 10) { print "FAIL: RSS grew by more than 10 %"; failed = 1 }
+    if (end_fds > start_fds) { print "FAIL: open descriptors grew"; failed = 1 }
+    if (!failed) print "PASS"
+    exit failed
+  }' "$work/samples"
