@@ -2,8 +2,8 @@
 # Soak: steady load on a release `serve` for DURATION seconds (default 600),
 # sampling its RSS and open file descriptors every INTERVAL seconds. Fails when
 # RSS grows by more than 10 % from the first sample after warm-up, or when the
-# open descriptors under load end higher than they were after warm-up (pooled
-# upstream connections are opened during warm-up and then reused).
+# open descriptors under load end more than 4 above where they were after
+# warm-up (a few pooled upstream connections come and go; a leak keeps climbing).
 #
 #   bench/soak.sh                     # 10 minutes, 16 connections
 #   DURATION=60 CONNECTIONS=8 bench/soak.sh
@@ -91,7 +91,7 @@ awk -v warmup="$WARMUP" -v duration="$DURATION" '
     printf "open descriptors under load: %d after warm-up, %d at the end\n", start_fds, end_fds
     failed = 0
     if (growth > 10) { print "FAIL: RSS grew by more than 10 %"; failed = 1 }
-    if (end_fds > start_fds) { print "FAIL: open descriptors grew"; failed = 1 }
+    if (end_fds > start_fds + 4) { print "FAIL: open descriptors grew"; failed = 1 }
     if (!failed) print "PASS"
     exit failed
   }' "$work/samples"

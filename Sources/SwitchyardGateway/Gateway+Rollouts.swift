@@ -79,12 +79,25 @@ extension Gateway: RolloutDataPlane {
 }
 
 /// The last requests' ids and where they went, so feedback that names only
-/// a request id can be credited to its deployment. Bounded: the oldest are forgotten.
+/// a request id can be credited to its deployment. Bounded and compact: an id
+/// is kept as a 64-bit hash and its place as two small indices, about 20
+/// bytes an entry; the oldest are forgotten.
 final class RequestLedger: Sendable {
     private struct State {
-        var entries: [String: (route: String, deployment: String)] = [:]
-        var order: [String] = []
+        var entries: [UInt64: UInt32] = [:]
+        var order: [UInt64] = []
         var head = 0
+        /// Route and deployment names, each stored once.
+        var names: [String] = []
+        var indexOfName: [String: UInt16] = [:]
+
+        mutating func index(of name: String) -> UInt16 {
+            if let index = indexOfName[name] { return index }
+            let index = UInt16(truncatingIfNeeded: names.count)
+            names.append(name)
+            indexOfName[name] = index
+            return index
+        }
     }
 
     private let capacity: Int
@@ -95,20 +108,38 @@ final class RequestLedger: Sendable {
         state = Mutex(State())
     }
 
+    /// FNV-1a over the id's bytes: stable, cheap, and wide enough that two of
+    /// the last 100 000 ids colliding is vanishingly unlikely.
+    static func key(_ id: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in id.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+
     func record(_ id: String, route: String, deployment: String) {
+        let key = Self.key(id)
         state.withLock { state in
-            if state.entries.updateValue((route, deployment), forKey: id) != nil { return }
+            guard state.names.count < Int(UInt16.max) - 2 else { return }
+            let place = UInt32(state.index(of: route)) << 16 | UInt32(state.index(of: deployment))
+            if state.entries.updateValue(place, forKey: key) != nil { return }
             if state.order.count < capacity {
-                state.order.append(id)
+                state.order.append(key)
             } else {
                 state.entries.removeValue(forKey: state.order[state.head])
-                state.order[state.head] = id
+                state.order[state.head] = key
                 state.head = (state.head + 1) % capacity
             }
         }
     }
 
     func lookup(_ id: String) -> (route: String, deployment: String)? {
-        state.withLock { $0.entries[id] }
+        let key = Self.key(id)
+        return state.withLock { state in
+            guard let place = state.entries[key] else { return nil }
+            return (state.names[Int(place >> 16)], state.names[Int(place & 0xFFFF)])
+        }
     }
 }
