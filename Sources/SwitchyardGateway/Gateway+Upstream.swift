@@ -140,17 +140,17 @@ extension Gateway {
             )
         }
         let now = clock.now()
-        let usage = TokenUsage(scanning: body.readableBytesView)
+        let facts = ReplyFacts(scanning: body.readableBytesView)
         recordSuccess(
             context,
-            usage: usage,
-            contentFiltered: ReplyScan.finishedByContentFilter(body.readableBytesView),
+            usage: facts.usage,
+            contentFiltered: facts.finishedByContentFilter,
             latency: now - started,
             timeToFirstToken: headAt - started,
             now: now
         )
         let routeName = context.route.plan.route.name
-        if let id = ReplyScan.replyID(body.readableBytesView) {
+        if let id = facts.id {
             ledger.record(id, route: routeName, deployment: context.deployment.name)
         }
         if let mirror = shadowMirror(route: routeName), mirror.settings.deployment != context.deployment.name {

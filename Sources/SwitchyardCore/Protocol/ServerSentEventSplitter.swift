@@ -101,11 +101,31 @@ public struct TokenUsage: Hashable, Sendable {
     /// Finds `"prompt_tokens": N` and `"completion_tokens": N` in raw JSON bytes
     /// without parsing the whole document; `nil` when either is missing.
     public init?(scanning bytes: some Collection<UInt8>) {
-        let array = ArraySlice(bytes)
+        self.init(scanning: ArraySlice(bytes))
+    }
+
+    /// The same over bytes already in an array: no copy.
+    public init?(scanning array: ArraySlice<UInt8>) {
         guard let prompt = ByteSearch.integer(after: ByteSearch.promptTokensKey, in: array),
             let completion = ByteSearch.integer(after: ByteSearch.completionTokensKey, in: array)
         else { return nil }
         self.init(promptTokens: prompt, completionTokens: completion)
+    }
+}
+
+/// What the gateway reads from a whole non-streamed reply — token usage,
+/// whether the content filter stopped it, its `id` — from one copy of its
+/// bytes, without parsing it.
+public struct ReplyFacts: Sendable {
+    public let usage: TokenUsage?
+    public let finishedByContentFilter: Bool
+    public let id: String?
+
+    public init(scanning bytes: some Collection<UInt8>) {
+        let array = ArraySlice(bytes)
+        usage = TokenUsage(scanning: array)
+        finishedByContentFilter = ByteSearch.containsAny(ByteSearch.contentFilterFinish, in: array)
+        id = ReplyScan.replyID(array)
     }
 }
 
@@ -119,7 +139,10 @@ public enum ReplyScan {
     /// The reply's own `"id"` (e.g. `chatcmpl-…`), found without parsing; the
     /// first `"id"` key of a completion is its top-level one.
     public static func replyID(_ bytes: some Collection<UInt8>) -> String? {
-        let haystack = ArraySlice(bytes)
+        replyID(ArraySlice(bytes))
+    }
+
+    static func replyID(_ haystack: ArraySlice<UInt8>) -> String? {
         for key in ByteSearch.idKeys {
             guard let found = ByteSearch.firstIndex(of: key, in: haystack) else { continue }
             var index = found + key.count
