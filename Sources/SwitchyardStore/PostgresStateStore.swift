@@ -319,21 +319,9 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
                         logger: self.logger
                     )
                     for try await row in existing.decode((Int, String, ByteBuffer, ByteBuffer, Int, Int, Double).self) {
-                        figures.merge(try StoredDocuments.figures(minute: rollup.minute, row: row))
+                        figures.merge(try StoredFigures(row).bucket(minute: rollup.minute))
                     }
-                    let outcomes = String(decoding: try JSONEncoder().encode(figures.outcomeCounts), as: UTF8.self)
-                    try await connection.query(
-                        """
-                        INSERT INTO metric_rollups (route, deployment, minute, requests, outcomes, latency, ttft, prompt_tokens, completion_tokens, cost)
-                        VALUES (\(rollup.route), \(rollup.deployment), \(rollup.minute), \(figures.requests), \(outcomes),
-                                \(ByteBuffer(bytes: figures.latency.packed)), \(ByteBuffer(bytes: figures.timeToFirstToken.packed)),
-                                \(figures.promptTokens), \(figures.completionTokens), \(figures.cost))
-                        ON CONFLICT (route, deployment, minute) DO UPDATE SET requests = excluded.requests, outcomes = excluded.outcomes,
-                          latency = excluded.latency, ttft = excluded.ttft, prompt_tokens = excluded.prompt_tokens,
-                          completion_tokens = excluded.completion_tokens, cost = excluded.cost
-                        """,
-                        logger: self.logger
-                    )
+                    try await Self.upsert(StoredFigures(figures), of: rollup, into: "metric_rollups", replica: nil, on: connection, logger: logger)
                 }
                 try await connection.query("DELETE FROM metric_rollups WHERE minute < \(pruneBefore)", logger: self.logger)
             }
@@ -345,24 +333,41 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
         try await run {
             try await self.client.withTransaction(logger: logger) { connection in
                 for rollup in rollups {
-                    let figures = rollup.figures
-                    let outcomes = String(decoding: try JSONEncoder().encode(figures.outcomeCounts), as: UTF8.self)
-                    try await connection.query(
-                        """
-                        INSERT INTO replica_rollups (replica, route, deployment, minute, requests, outcomes, latency, ttft, prompt_tokens, completion_tokens, cost)
-                        VALUES (\(replica), \(rollup.route), \(rollup.deployment), \(rollup.minute), \(figures.requests), \(outcomes),
-                                \(ByteBuffer(bytes: figures.latency.packed)), \(ByteBuffer(bytes: figures.timeToFirstToken.packed)),
-                                \(figures.promptTokens), \(figures.completionTokens), \(figures.cost))
-                        ON CONFLICT (replica, route, deployment, minute) DO UPDATE SET requests = excluded.requests, outcomes = excluded.outcomes,
-                          latency = excluded.latency, ttft = excluded.ttft, prompt_tokens = excluded.prompt_tokens,
-                          completion_tokens = excluded.completion_tokens, cost = excluded.cost
-                        """,
-                        logger: logger
-                    )
+                    try await Self.upsert(StoredFigures(rollup.figures), of: rollup, into: "replica_rollups", replica: replica, on: connection, logger: logger)
                 }
                 try await connection.query("DELETE FROM replica_rollups WHERE minute < \(pruneBefore)", logger: logger)
             }
         }
+    }
+
+    /// Writes one minute's figures into a roll-up table, replacing the row it
+    /// keys; `replica` is the row's owner in `replica_rollups`.
+    private static func upsert(
+        _ stored: StoredFigures, of rollup: MetricRollup, into table: String, replica: String?, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        var binds = PostgresBindings()
+        var key = ["route", "deployment", "minute"]
+        if let replica {
+            key.insert("replica", at: 0)
+            binds.append(replica)
+        }
+        binds.append(rollup.route)
+        binds.append(rollup.deployment)
+        binds.append(rollup.minute)
+        binds.append(stored.requests)
+        binds.append(stored.outcomes)
+        binds.append(ByteBuffer(bytes: stored.latency))
+        binds.append(ByteBuffer(bytes: stored.ttft))
+        binds.append(stored.promptTokens)
+        binds.append(stored.completionTokens)
+        binds.append(stored.cost)
+        let figures = StoredFigures.columns
+        let columns = key + figures
+        let sql = """
+            INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\((1...columns.count).map { "$\($0)" }.joined(separator: ", ")))
+            ON CONFLICT (\(key.joined(separator: ", "))) DO UPDATE SET \(figures.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
+            """
+        try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
     }
 
     public func fleetRollups(sinceMinute: Int64) async throws -> [MetricRollup] {
@@ -375,7 +380,7 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
             for try await (route, deployment, minute, requests, outcomes, latency, ttft, prompt, completion, cost) in try await self.client.query(query, logger: self.logger)
                 .decode((String, String, Int64, Int, String, ByteBuffer, ByteBuffer, Int, Int, Double).self)
             {
-                let figures = try StoredDocuments.figures(minute: minute, row: (requests, outcomes, latency, ttft, prompt, completion, cost))
+                let figures = try StoredFigures((requests, outcomes, latency, ttft, prompt, completion, cost)).bucket(minute: minute)
                 list.append(MetricRollup(route: route, deployment: deployment, minute: minute, figures: figures))
             }
             return MetricRollup.summed(list)
@@ -392,7 +397,7 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
             for try await (deployment, minute, requests, outcomes, latency, ttft, prompt, completion, cost) in try await self.client.query(query, logger: self.logger)
                 .decode((String, Int64, Int, String, ByteBuffer, ByteBuffer, Int, Int, Double).self)
             {
-                let figures = try StoredDocuments.figures(minute: minute, row: (requests, outcomes, latency, ttft, prompt, completion, cost))
+                let figures = try StoredFigures((requests, outcomes, latency, ttft, prompt, completion, cost)).bucket(minute: minute)
                 list.append(MetricRollup(route: route, deployment: deployment, minute: minute, figures: figures))
             }
             return list
@@ -629,49 +634,12 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
     }
 }
 
-/// Encodings shared by both stores: a route and its allocation as JSON text,
-/// a roll-up's histograms as packed bytes.
-enum StoredDocuments {
-    struct Write: Sendable {
-        let name: String
-        let revision: Int
-        let expected: Int?
-        let document: String
-        let allocation: String
-    }
-
-    static func encode(_ write: StoreCommit.Write) throws -> Write {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return Write(
-            name: write.plan.route.name, revision: write.plan.route.revision, expected: write.expectedRevision,
-            document: String(decoding: try encoder.encode(write.plan.route), as: UTF8.self),
-            allocation: String(decoding: try encoder.encode(write.plan.allocation.ranges), as: UTF8.self)
+extension StoredFigures {
+    /// From a row of `requests, outcomes, latency, ttft, prompt_tokens, completion_tokens, cost`.
+    init(_ row: (Int, String, ByteBuffer, ByteBuffer, Int, Int, Double)) {
+        self.init(
+            requests: row.0, outcomes: row.1, latency: Array(row.2.readableBytesView), ttft: Array(row.3.readableBytesView),
+            promptTokens: row.4, completionTokens: row.5, cost: row.6
         )
-    }
-
-    static func plan(document: String, allocation: String, route name: String) throws -> RoutePlan {
-        do {
-            let route = try JSONDecoder().decode(Route.self, from: Data(document.utf8))
-            let ranges = try JSONDecoder().decode([BucketAllocation.OwnedRange].self, from: Data(allocation.utf8))
-            return try RoutePlan(route: route, allocation: try BucketAllocation(ranges: ranges))
-        } catch {
-            throw StoreError.corrupt("route '\(name)': \(error)")
-        }
-    }
-
-    static func figures(minute: Int64, row: (Int, String, ByteBuffer, ByteBuffer, Int, Int, Double)) throws -> MetricsWindow.Bucket {
-        var figures = MetricsWindow.Bucket(start: minute)
-        figures.requests = row.0
-        figures.setOutcomes(try JSONDecoder().decode([String: Int].self, from: Data(row.1.utf8)))
-        guard let latency = LatencyHistogram(packed: Array(row.2.readableBytesView)), let ttft = LatencyHistogram(packed: Array(row.3.readableBytesView)) else {
-            throw StoreError.corrupt("a metric roll-up's histogram has the wrong size")
-        }
-        figures.latency = latency
-        figures.timeToFirstToken = ttft
-        figures.promptTokens = row.4
-        figures.completionTokens = row.5
-        figures.cost = row.6
-        return figures
     }
 }

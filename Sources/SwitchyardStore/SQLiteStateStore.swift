@@ -68,17 +68,7 @@ public final class SQLiteStateStore: StateStore {
         }
         migrator.registerMigration("v3: per-minute metric roll-ups") { db in
             try db.create(table: "metric_rollups") { table in
-                table.column("route", .text).notNull()
-                table.column("deployment", .text).notNull()
-                table.column("minute", .integer).notNull()
-                table.column("requests", .integer).notNull()
-                table.column("outcomes", .text).notNull()
-                table.column("latency", .blob).notNull()
-                table.column("ttft", .blob).notNull()
-                table.column("prompt_tokens", .integer).notNull()
-                table.column("completion_tokens", .integer).notNull()
-                table.column("cost", .double).notNull()
-                table.primaryKey(["route", "deployment", "minute"])
+                Self.figureColumns(table, key: [])
             }
             try db.create(index: "metric_rollups_by_minute", on: "metric_rollups", columns: ["minute"])
         }
@@ -112,22 +102,42 @@ public final class SQLiteStateStore: StateStore {
         }
         migrator.registerMigration("v6: per-replica live roll-ups") { db in
             try db.create(table: "replica_rollups") { table in
-                table.column("replica", .text).notNull()
-                table.column("route", .text).notNull()
-                table.column("deployment", .text).notNull()
-                table.column("minute", .integer).notNull()
-                table.column("requests", .integer).notNull()
-                table.column("outcomes", .text).notNull()
-                table.column("latency", .blob).notNull()
-                table.column("ttft", .blob).notNull()
-                table.column("prompt_tokens", .integer).notNull()
-                table.column("completion_tokens", .integer).notNull()
-                table.column("cost", .double).notNull()
-                table.primaryKey(["replica", "route", "deployment", "minute"])
+                Self.figureColumns(table, key: ["replica"])
             }
             try db.create(index: "replica_rollups_by_minute", on: "replica_rollups", columns: ["minute"])
         }
         return migrator
+    }
+
+    /// A roll-up table: `key` columns (text) before route, deployment and
+    /// minute, then one minute's figures; keyed by all of the former.
+    private static func figureColumns(_ table: TableDefinition, key: [String]) {
+        for name in key + ["route", "deployment"] { table.column(name, .text).notNull() }
+        table.column("minute", .integer).notNull()
+        table.column("requests", .integer).notNull()
+        table.column("outcomes", .text).notNull()
+        table.column("latency", .blob).notNull()
+        table.column("ttft", .blob).notNull()
+        table.column("prompt_tokens", .integer).notNull()
+        table.column("completion_tokens", .integer).notNull()
+        table.column("cost", .double).notNull()
+        table.primaryKey(key + ["route", "deployment", "minute"])
+    }
+
+    /// Writes one minute's figures into a roll-up table, replacing the row its key names.
+    private static func replace(_ figures: MetricsWindow.Bucket, of rollup: MetricRollup, in table: String, key: [String: String], db: Database) throws {
+        let stored = try StoredFigures(figures)
+        let keyColumns = key.keys.sorted()
+        let columns = keyColumns + ["route", "deployment", "minute"] + StoredFigures.columns
+        var arguments: StatementArguments = StatementArguments(keyColumns.map { key[$0] })
+        _ = arguments.append(contentsOf: [
+            rollup.route, rollup.deployment, rollup.minute, stored.requests, stored.outcomes, Data(stored.latency), Data(stored.ttft),
+            stored.promptTokens, stored.completionTokens, stored.cost,
+        ])
+        try db.execute(
+            sql: "INSERT OR REPLACE INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: columns.count).joined(separator: ", ")))",
+            arguments: arguments
+        )
     }
 
     public func writeRollups(_ rollups: [MetricRollup], pruneBefore: Int64) async throws {
@@ -141,18 +151,7 @@ public final class SQLiteStateStore: StateStore {
                 ) {
                     figures.merge(try Self.figures(existing))
                 }
-                let outcomes = String(decoding: try JSONEncoder().encode(figures.outcomeCounts), as: UTF8.self)
-                try db.execute(
-                    sql: """
-                        INSERT OR REPLACE INTO metric_rollups
-                          (route, deployment, minute, requests, outcomes, latency, ttft, prompt_tokens, completion_tokens, cost)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        rollup.route, rollup.deployment, rollup.minute, figures.requests, outcomes, Data(figures.latency.packed),
-                        Data(figures.timeToFirstToken.packed), figures.promptTokens, figures.completionTokens, figures.cost,
-                    ]
-                )
+                try Self.replace(figures, of: rollup, in: "metric_rollups", key: [:], db: db)
             }
             try db.execute(sql: "DELETE FROM metric_rollups WHERE minute < ?", arguments: [pruneBefore])
         }
@@ -161,19 +160,7 @@ public final class SQLiteStateStore: StateStore {
     public func writeReplicaRollups(replica: String, _ rollups: [MetricRollup], pruneBefore: Int64) async throws {
         try await pool.write { db in
             for rollup in rollups {
-                let figures = rollup.figures
-                let outcomes = String(decoding: try JSONEncoder().encode(figures.outcomeCounts), as: UTF8.self)
-                try db.execute(
-                    sql: """
-                        INSERT OR REPLACE INTO replica_rollups
-                          (replica, route, deployment, minute, requests, outcomes, latency, ttft, prompt_tokens, completion_tokens, cost)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                        """,
-                    arguments: [
-                        replica, rollup.route, rollup.deployment, rollup.minute, figures.requests, outcomes, Data(figures.latency.packed),
-                        Data(figures.timeToFirstToken.packed), figures.promptTokens, figures.completionTokens, figures.cost,
-                    ]
-                )
+                try Self.replace(rollup.figures, of: rollup, in: "replica_rollups", key: ["replica": replica], db: db)
             }
             try db.execute(sql: "DELETE FROM replica_rollups WHERE minute < ?", arguments: [pruneBefore])
         }
@@ -201,21 +188,12 @@ public final class SQLiteStateStore: StateStore {
     }
 
     private static func figures(_ row: Row) throws -> MetricsWindow.Bucket {
-        var figures = MetricsWindow.Bucket(start: row["minute"])
-        figures.requests = row["requests"]
-        let outcomesText: String = row["outcomes"]
-        figures.setOutcomes(try JSONDecoder().decode([String: Int].self, from: Data(outcomesText.utf8)))
         let latency: Data = row["latency"]
         let ttft: Data = row["ttft"]
-        guard let latencyHistogram = LatencyHistogram(packed: Array(latency)), let ttftHistogram = LatencyHistogram(packed: Array(ttft)) else {
-            throw StoreError.corrupt("a metric roll-up's histogram has the wrong size")
-        }
-        figures.latency = latencyHistogram
-        figures.timeToFirstToken = ttftHistogram
-        figures.promptTokens = row["prompt_tokens"]
-        figures.completionTokens = row["completion_tokens"]
-        figures.cost = row["cost"]
-        return figures
+        return try StoredFigures(
+            requests: row["requests"], outcomes: row["outcomes"], latency: Array(latency), ttft: Array(ttft), promptTokens: row["prompt_tokens"],
+            completionTokens: row["completion_tokens"], cost: row["cost"]
+        ).bucket(minute: row["minute"])
     }
 
     public func setting(_ key: String) async throws -> String? {
@@ -338,7 +316,7 @@ public final class SQLiteStateStore: StateStore {
             var plans: [RoutePlan] = []
             for row in try Row.fetchAll(db, sql: "SELECT name, document, allocation FROM routes ORDER BY name") {
                 let name: String = row["name"]
-                plans.append(try Self.plan(document: row["document"], allocation: row["allocation"], route: name))
+                plans.append(try StoredDocuments.plan(document: row["document"], allocation: row["allocation"], route: name))
             }
             let fingerprint = try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'config_fingerprint'")
             var deleted: [String: Int] = [:]
@@ -353,16 +331,8 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func commit(_ commit: StoreCommit) async throws -> [AuditEvent] {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        var prepared: [(name: String, revision: Int, expected: Int?, document: String, allocation: String)] = []
-        for write in commit.writes {
-            let document = String(decoding: try encoder.encode(write.plan.route), as: UTF8.self)
-            let allocation = String(decoding: try encoder.encode(write.plan.allocation.ranges), as: UTF8.self)
-            prepared.append((write.plan.route.name, write.plan.route.revision, write.expectedRevision, document, allocation))
-        }
+        let rows = try commit.writes.map(StoredDocuments.encode)
         let createdAt = commit.audit.first?.atMilliseconds ?? 0
-        let rows = prepared
         return try await pool.write { db in
             for write in rows {
                 let current = try Int.fetchOne(db, sql: "SELECT revision FROM routes WHERE name = ?", arguments: [write.name])
@@ -442,16 +412,6 @@ public final class SQLiteStateStore: StateStore {
             try String.fetchAll(db, sql: "SELECT document FROM route_revisions WHERE route = ? ORDER BY revision", arguments: [route]).map { document in
                 try JSONDecoder().decode(Route.self, from: Data(document.utf8))
             }
-        }
-    }
-
-    private static func plan(document: String, allocation: String, route name: String) throws -> RoutePlan {
-        do {
-            let route = try JSONDecoder().decode(Route.self, from: Data(document.utf8))
-            let ranges = try JSONDecoder().decode([BucketAllocation.OwnedRange].self, from: Data(allocation.utf8))
-            return try RoutePlan(route: route, allocation: try BucketAllocation(ranges: ranges))
-        } catch {
-            throw StoreError.corrupt("route '\(name)': \(error)")
         }
     }
 }
