@@ -52,11 +52,11 @@ extension ConsoleState {
         column = buffer.write("\(glyph) \(Self.stateWord(rollout.state))", x: column, y: y, style: Style(role, bold: true), clip: clip)
         var tail: [String] = []
         if rollout.state == .progressing, let next = rollout.nextStepAtMilliseconds {
-            tail.append("next step in " + Self.shortCountdown((next - nowMilliseconds + 999) / 1000))
+            tail.append("next step in " + Countdown.short(untilMilliseconds: next, nowMilliseconds: nowMilliseconds))
         }
         if rollout.state.isActive, let ends = rollout.endsAtMilliseconds {
             let label = rollout.strategy == "canary" ? "deadline" : rollout.strategy == "bluegreen" ? "old slot kept" : "ends"
-            tail.append("\(label) in " + Self.shortCountdown((ends - nowMilliseconds + 999) / 1000))
+            tail.append("\(label) in " + Countdown.short(untilMilliseconds: ends, nowMilliseconds: nowMilliseconds))
         }
         if rollout.state != .progressing || tail.isEmpty { tail.append(rollout.reason) }
         buffer.write("  " + tail.joined(separator: " · "), x: column, y: y, style: Style(rollout.state == .progressing ? .dim : role), clip: clip)
@@ -68,7 +68,7 @@ extension ConsoleState {
             if rollout.gates.isEmpty {
                 text = "none in this plan"
             } else if let next = rollout.nextEvaluationAtMilliseconds {
-                text = "\(rollout.gates.joined(separator: ", ")) · first verdict in " + Self.shortCountdown((next - nowMilliseconds + 999) / 1000)
+                text = "\(rollout.gates.joined(separator: ", ")) · first verdict in " + Countdown.short(untilMilliseconds: next, nowMilliseconds: nowMilliseconds)
             } else {
                 text = rollout.gates.joined(separator: ", ")
             }
@@ -152,14 +152,5 @@ extension ConsoleState {
         }
         let p = verdict.pValue.map { $0 < 0.001 ? " p<.001" : " p=" + String(format: "%.2f", $0) } ?? ""
         return "\(mark) \(name) \(value) n=\(verdict.baselineSamples)/\(verdict.candidateSamples)\(p)"
-    }
-
-    /// `4m 12s`, `1h 05m`, `now`.
-    static func shortCountdown(_ seconds: Int64) -> String {
-        guard seconds > 0 else { return "now" }
-        if seconds >= 86_400 { return "\(seconds / 86_400)d \((seconds % 86_400) / 3600)h" }
-        if seconds >= 3600 { return "\(seconds / 3600)h " + (seconds % 3600 / 60 < 10 ? "0" : "") + "\(seconds % 3600 / 60)m" }
-        if seconds >= 60 { return "\(seconds / 60)m " + (seconds % 60 < 10 ? "0" : "") + "\(seconds % 60)s" }
-        return "\(seconds)s"
     }
 }

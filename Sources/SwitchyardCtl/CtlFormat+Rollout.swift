@@ -13,11 +13,11 @@ extension CtlFormat {
         lines.append(head)
         lines.append("  \(view.reason)")
         var timing: [String] = []
-        if let next = view.nextStepAtMilliseconds { timing.append("next step in \(shortCountdown((next - nowMilliseconds + 999) / 1000))") }
+        if let next = view.nextStepAtMilliseconds { timing.append("next step in \(Countdown.short(untilMilliseconds: next, nowMilliseconds: nowMilliseconds))") }
         if let next = view.nextEvaluationAtMilliseconds { timing.append("next evaluation in \(max(0, (next - nowMilliseconds + 999) / 1000))s") }
         if let ends = view.endsAtMilliseconds, view.state == .progressing || view.state == .paused {
             let label = view.strategy == "canary" ? "deadline" : (view.strategy == "bluegreen" ? "previous slot released" : "ends")
-            timing.append("\(label) in \(shortCountdown((ends - nowMilliseconds + 999) / 1000))")
+            timing.append("\(label) in \(Countdown.short(untilMilliseconds: ends, nowMilliseconds: nowMilliseconds))")
         }
         if !timing.isEmpty { lines.append("  " + timing.joined(separator: "   ")) }
         if !view.gates.isEmpty {
@@ -81,14 +81,6 @@ extension CtlFormat {
             text += "dropped \(shadow.droppedQueueFull) (queue full) + \(shadow.droppedBudget) (budget); shadow spent \(shadow.shadowTokens) tokens\n"
         }
         return text + report.summary + "\n"
-    }
-
-    /// `4m 12s`, `1h 58m`, `3d 04h`; `now` when due.
-    public static func shortCountdown(_ seconds: Int64) -> String {
-        guard seconds > 0 else { return "now" }
-        if seconds >= 3600 { return countdown(seconds) }
-        if seconds >= 60 { return "\(seconds / 60)m " + (seconds % 60 < 10 ? "0" : "") + "\(seconds % 60)s" }
-        return "\(seconds)s"
     }
 
     static func figure(_ value: Double?, unit: String) -> String {
