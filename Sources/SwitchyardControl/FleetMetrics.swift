@@ -102,12 +102,9 @@ public struct FleetMetricsSync: Service {
     }
 
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                await sync()
-                try await Task.sleep(for: interval)
-            }
-        }
+        await sync()
+        let sync = self
+        await repeatUntilShutdown(every: interval) { await sync.sync() }
     }
 
     /// One round: publish this replica's figures, read the fleet's.

@@ -13,11 +13,7 @@ public struct LifecycleMonitor: Service {
     }
 
     public func run() async throws {
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: interval)
-                await control.evaluateLifecycle()
-            }
-        }
+        let control = control
+        await repeatUntilShutdown(every: interval) { await control.evaluateLifecycle() }
     }
 }

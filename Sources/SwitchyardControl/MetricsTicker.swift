@@ -19,13 +19,10 @@ public struct MetricsTicker: Service {
     }
 
     public func run() async throws {
-        // Shutdown cancels the loop's sleep; that is the normal way out.
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: interval)
-                guard hub.subscriberCount > 0 else { continue }
-                hub.publish(name: "metrics", data: await tick())
-            }
+        let ticker = self
+        await repeatUntilShutdown(every: interval) {
+            guard ticker.hub.subscriberCount > 0 else { return }
+            ticker.hub.publish(name: "metrics", data: await ticker.tick())
         }
         hub.finishAll()
     }

@@ -15,11 +15,7 @@ public struct RolloutDriver: Service {
 
     public func run() async throws {
         await control.resumeRollouts()
-        try? await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                try await Task.sleep(for: interval)
-                await control.tickRollouts()
-            }
-        }
+        let control = control
+        await repeatUntilShutdown(every: interval) { await control.tickRollouts() }
     }
 }

@@ -114,26 +114,33 @@ routes:
         weight: {stable_weight}
         model: gpt-4o
         version: "2024-11-20"
-        upstream: {{ url: "http://127.0.0.1:{stable}/v1" }}
+        upstream: {{ url: "http://127.0.0.1:{stable}/v1" }}{timeouts}
       - name: canary
         weight: {canary_weight}
         model: gpt-4o
         version: "2025-05-13"
-        upstream: {{ url: "http://127.0.0.1:{canary}/v1" }}
+        upstream: {{ url: "http://127.0.0.1:{canary}/v1" }}{timeouts}
 """
+
+
+def managed_config(stable, canary, canary_weight, first_token_timeout=None):
+    """The two-deployment routes file; optionally with a short first-token timeout (fault tests)."""
+    timeouts = "" if first_token_timeout is None else (
+        f"\n        timeouts: {{ connect: 1s, firstToken: {first_token_timeout}, idle: 5s, total: 30s }}")
+    return MANAGED_CONFIG.format(stable=stable, canary=canary, stable_weight=100 - canary_weight,
+                                 canary_weight=canary_weight, timeouts=timeouts)
 
 
 class ServedStack:
     """Simulated upstreams and a `serve` process with an admin token, on one
     routes file and one state folder that outlive restarts of the server."""
 
-    def __init__(self, canary_weight=50, separate_canary=False):
+    def __init__(self, canary_weight=50, separate_canary=False, canary_args=(), first_token_timeout=None):
         self.stable = Process(["simulate", "--listen", "127.0.0.1:0", "--latency-ms", "1"])
-        self.canary = Process(["simulate", "--listen", "127.0.0.1:0", "--version", "2025-05-13", "--latency-ms", "1"]) if separate_canary else None
+        self.canary = Process(["simulate", "--listen", "127.0.0.1:0", "--version", "2025-05-13", "--latency-ms", "1", *canary_args]) \
+            if separate_canary else None
         self.config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
-        self.config.write(MANAGED_CONFIG.format(
-            stable=self.stable.port, canary=(self.canary or self.stable).port,
-            stable_weight=100 - canary_weight, canary_weight=canary_weight))
+        self.config.write(managed_config(self.stable.port, (self.canary or self.stable).port, canary_weight, first_token_timeout))
         self.config.close()
         self.state = tempfile.TemporaryDirectory()
         self.env = dict(os.environ, SWITCHYARD_ADMIN_TOKEN=ADMIN_TOKEN)

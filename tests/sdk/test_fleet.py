@@ -14,7 +14,8 @@ import urllib.request
 
 import pytest
 
-from conftest import ADMIN_TOKEN, MANAGED_CONFIG, Process, BIN
+from conftest import ADMIN_TOKEN, Process, managed_config
+from test_management import call
 
 ROOT = os.path.join(os.path.dirname(__file__), "../..")
 POSTGRES = os.path.join(ROOT, "scripts/postgres")
@@ -43,18 +44,6 @@ class Database:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def call(port, method, path, body=None):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1{path}", method=method,
-                                     data=json.dumps(body).encode() if body is not None else None)
-    request.add_header("Authorization", f"Bearer {ADMIN_TOKEN}")
-    request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status, json.loads(response.read())
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read())
-
-
 def chat(port, user, key="app-secret"):
     """One request; returns (status, deployment, route revision) from the reply's headers."""
     request = urllib.request.Request(
@@ -76,7 +65,7 @@ def fleet(tmp_path):
     stable = Process(["simulate", "--listen", "127.0.0.1:0", "--latency-ms", "1"])
     canary = Process(["simulate", "--listen", "127.0.0.1:0", "--version", "2025-05-13", "--latency-ms", "1"])
     config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
-    config.write(MANAGED_CONFIG.format(stable=stable.port, canary=canary.port, stable_weight=50, canary_weight=50))
+    config.write(managed_config(stable.port, canary.port, canary_weight=50))
     config.close()
     env = dict(os.environ, SWITCHYARD_ADMIN_TOKEN=ADMIN_TOKEN)
     # Two client keys: one unmetered, one limited to 30 requests a minute — across the whole fleet.

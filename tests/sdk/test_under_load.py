@@ -4,57 +4,18 @@ versions of the runs in docs/reliability.md, so the suite stays quick."""
 
 import http.client
 import json
-import os
 import signal
-import tempfile
 import threading
 import time
 import urllib.request
 
-from conftest import ADMIN_TOKEN, Process, serve_args
+from conftest import ServedStack
 from test_management import call
 
 
-CONFIG = """
-routes:
-  - name: chat-prod
-    stable: stable
-    deployments:
-      - name: stable
-        weight: {stable_weight}
-        model: gpt-4o
-        version: "2024-11-20"
-        upstream: {{ url: "http://127.0.0.1:{stable}/v1" }}
-        timeouts: {{ connect: 1s, firstToken: {timeout}, idle: 5s, total: 30s }}
-      - name: canary
-        weight: {canary_weight}
-        model: gpt-4o
-        version: "2025-05-13"
-        upstream: {{ url: "http://127.0.0.1:{canary}/v1" }}
-        priority: 2
-        timeouts: {{ connect: 1s, firstToken: {timeout}, idle: 5s, total: 30s }}
-"""
-
-
-class Stack:
+def canary_stack(canary_weight=50, canary_args=(), timeout="10s"):
     """Two simulators and a gateway; the canary's simulator can be killed or reconfigured."""
-
-    def __init__(self, canary_weight=50, canary_args=(), timeout="10s"):
-        self.stable = Process(["simulate", "--listen", "127.0.0.1:0", "--latency-ms", "2"])
-        self.canary = Process(["simulate", "--listen", "127.0.0.1:0", "--version", "2025-05-13", "--latency-ms", "2", *canary_args])
-        self.config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
-        self.config.write(CONFIG.format(stable=self.stable.port, canary=self.canary.port, stable_weight=100 - canary_weight,
-                                        canary_weight=canary_weight, timeout=timeout))
-        self.config.close()
-        self.state = tempfile.TemporaryDirectory()
-        self.gateway = Process(serve_args(self.config.name, self.state.name), env=dict(os.environ, SWITCHYARD_ADMIN_TOKEN=ADMIN_TOKEN))
-
-    def stop(self):
-        for process in (self.gateway, self.stable, self.canary):
-            if process.proc.poll() is None:
-                process.stop()
-        os.unlink(self.config.name)
-        self.state.cleanup()
+    return ServedStack(canary_weight=canary_weight, separate_canary=True, canary_args=canary_args, first_token_timeout=timeout)
 
 
 class Load:
@@ -105,7 +66,7 @@ def acknowledged(port, method, path, body=None):
 
 
 def test_rollback_under_load_sends_nothing_to_the_canary_after_the_acknowledgement_and_fails_no_client():
-    stack = Stack(canary_weight=50)
+    stack = canary_stack(canary_weight=50)
     try:
         load = Load(stack.gateway.port)
         time.sleep(1.5)
@@ -124,7 +85,7 @@ def test_rollback_under_load_sends_nothing_to_the_canary_after_the_acknowledgeme
 
 
 def test_promote_and_weight_changes_every_100_ms_under_load_fail_no_client():
-    stack = Stack(canary_weight=10)
+    stack = canary_stack(canary_weight=10)
     try:
         load = Load(stack.gateway.port)
         time.sleep(0.5)
@@ -152,7 +113,7 @@ def test_promote_and_weight_changes_every_100_ms_under_load_fail_no_client():
 
 
 def test_killing_the_canary_mid_load_fails_no_client_opens_its_breaker_and_the_gates_roll_back():
-    stack = Stack(canary_weight=0)
+    stack = canary_stack(canary_weight=0)
     try:
         status, rollout = call(stack.gateway.admin_port, "POST", "/routes/chat-prod/rollouts", {
             "strategy": "canary", "canary": "canary", "steps": [{"setWeight": 50}, {"pause": "1h"}],
@@ -187,7 +148,7 @@ def simulator_requests(port):
 
 def test_a_429_storm_is_honoured_without_a_retry_storm():
     # Every canary reply is a 429 with Retry-After: 1 s.
-    stack = Stack(canary_weight=50, canary_args=("--error-rate", "1", "--error-kind", "429"))
+    stack = canary_stack(canary_weight=50, canary_args=("--error-rate", "1", "--error-kind", "429"))
     try:
         load = Load(stack.gateway.port)
         time.sleep(3)
@@ -203,7 +164,7 @@ def test_a_429_storm_is_honoured_without_a_retry_storm():
 
 
 def test_a_hanging_upstream_is_cut_off_by_its_timeout_and_slows_nothing_else():
-    stack = Stack(canary_weight=50, canary_args=("--error-rate", "1", "--error-kind", "timeout"), timeout="300ms")
+    stack = canary_stack(canary_weight=50, canary_args=("--error-rate", "1", "--error-kind", "timeout"), timeout="300ms")
     try:
         load = Load(stack.gateway.port, clients=8)
         time.sleep(3)
