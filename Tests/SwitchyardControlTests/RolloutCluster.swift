@@ -8,6 +8,7 @@ import Synchronization
 import SwitchyardControl
 import SwitchyardCore
 import SwitchyardGateway
+import SwitchyardHTTP
 import SwitchyardSimulator
 import SwitchyardStore
 
@@ -51,14 +52,7 @@ struct RolloutCluster: Sendable {
             var deployments: [Deployment] = []
             for (index, (name, configuration)) in configurations.enumerated() {
                 let simulator = Simulator(configuration: configuration)
-                let (stream, continuation) = AsyncStream<Int>.makeStream()
-                let app = simulator.buildApplication(host: "127.0.0.1", port: 0, logger: logger) { port in
-                    continuation.yield(port)
-                    continuation.finish()
-                }
-                group.addTask { try await app.run() }
-                var iterator = stream.makeAsyncIterator()
-                guard let port = await iterator.next() else { throw CancellationError() }
+                let port = try await startListening(in: &group) { simulator.buildApplication(host: "127.0.0.1", port: 0, logger: logger, onServerRunning: $0) }
                 simulators[name] = simulator
                 deployments.append(
                     Deployment(
@@ -74,14 +68,7 @@ struct RolloutCluster: Sendable {
             await control.attach(dataPlane: gateway)
             let route = Route(name: "chat-prod", stable: configurations[0].0, deployments: deployments)
             try await control.start(config: ([route], "f1", "test.yaml"))
-            let (stream, continuation) = AsyncStream<Int>.makeStream()
-            let app = gateway.buildApplication(host: "127.0.0.1", port: 0) { port in
-                continuation.yield(port)
-                continuation.finish()
-            }
-            group.addTask { try await app.run() }
-            var iterator = stream.makeAsyncIterator()
-            guard let gatewayPort = await iterator.next() else { throw CancellationError() }
+            let gatewayPort = try await startListening(in: &group) { gateway.buildApplication(host: "127.0.0.1", port: 0, onServerRunning: $0) }
             let cluster = RolloutCluster(
                 gateway: gateway, gatewayPort: gatewayPort, simulators: simulators, control: control, clock: clock, storePath: store.path
             )

@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import SwitchyardCore
+import SwitchyardHTTP
 import SwitchyardSimulator
 import Testing
 @testable import SwitchyardGateway
@@ -39,27 +40,13 @@ struct LiveCluster: Sendable {
             var ports: [Int] = []
             for configuration in configurations {
                 let simulator = Simulator(configuration: configuration)
-                let (stream, continuation) = AsyncStream<Int>.makeStream()
-                let app = simulator.buildApplication(host: "127.0.0.1", port: 0, logger: logger) { port in
-                    continuation.yield(port)
-                    continuation.finish()
-                }
-                group.addTask { try await app.run() }
-                var iterator = stream.makeAsyncIterator()
-                guard let port = await iterator.next() else { throw CancellationError() }
+                let port = try await startListening(in: &group) { simulator.buildApplication(host: "127.0.0.1", port: 0, logger: logger, onServerRunning: $0) }
                 simulators.append(simulator)
                 ports.append(port)
             }
             let gateway = Gateway(options: options, access: access, logger: logger)
             try gateway.install(try routes(ports))
-            let (stream, continuation) = AsyncStream<Int>.makeStream()
-            let app = gateway.buildApplication(host: "127.0.0.1", port: 0) { port in
-                continuation.yield(port)
-                continuation.finish()
-            }
-            group.addTask { try await app.run() }
-            var iterator = stream.makeAsyncIterator()
-            guard let gatewayPort = await iterator.next() else { throw CancellationError() }
+            let gatewayPort = try await startListening(in: &group) { gateway.buildApplication(host: "127.0.0.1", port: 0, onServerRunning: $0) }
             let cluster = LiveCluster(gateway: gateway, gatewayPort: gatewayPort, simulators: simulators, simulatorPorts: ports)
             do {
                 try await body(cluster)
