@@ -22,13 +22,8 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-wait_for() {  # file pattern → the port it names
-  for _ in $(seq 1 600); do
-    if grep -qE "$2" "$1"; then grep -oE "$2" "$1" | head -1 | grep -oE '[0-9]+$'; return 0; fi
-    sleep 0.1
-  done
-  echo "timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
-}
+# shellcheck source=/dev/null
+source scripts/lib/wait-for-port.sh
 
 "$bin" simulate --listen 127.0.0.1:0 --latency-ms 2 --log-level notice >"$work/stable.log" 2>&1 &
 pids+=($!)

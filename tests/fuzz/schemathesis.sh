@@ -10,13 +10,8 @@ pids=()
 cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-wait_for() {  # file pattern
-  for _ in $(seq 1 600); do
-    if grep -qE "$2" "$1"; then grep -oE "$2" "$1" | head -1 | grep -oE '[0-9]+$'; return 0; fi
-    sleep 0.1
-  done
-  echo "timed out waiting for '$2' in $1:" >&2; cat "$1" >&2; return 1
-}
+# shellcheck source=/dev/null
+source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib/wait-for-port.sh"
 
 "$bin" simulate --listen 127.0.0.1:0 >"$work/sim.log" 2>&1 &
 pids+=($!)
