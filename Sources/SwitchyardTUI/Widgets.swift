@@ -281,15 +281,7 @@ public struct HintBar: Sendable {
 
 /// A one-row trend: each value as a block ▁…█ scaled to the largest (`_.-=#`
 /// in ASCII). Missing values are blank; the newest is on the right.
-public struct SparklineWidget: Sendable {
-    public var values: [Double?]
-    public var style: Style
-
-    public init(values: [Double?], style: Style) {
-        self.values = values
-        self.style = style
-    }
-
+public enum SparklineWidget {
     /// `values` folded into `width` cells, each the sum of the values it covers.
     public static func fold(_ values: [Double?], into width: Int) -> [Double?] {
         guard width > 0, values.count > width else { return values }
@@ -313,10 +305,6 @@ public struct SparklineWidget: Sendable {
             return levels[maximum > 0 ? min(levels.count - 1, Int((value / maximum * Double(levels.count - 1)).rounded())) : 0]
         }
         return String(repeating: " ", count: max(0, width - cells.count)) + cells.joined()
-    }
-
-    public func render(into buffer: inout Buffer, area: Rect, glyphs: Glyphs) {
-        buffer.write(Self.text(values, width: area.width, glyphs: glyphs), x: area.x, y: area.y, style: style, clip: area)
     }
 }
 

@@ -197,8 +197,6 @@ struct RolloutEngineTests {
             // A second control plane on the same file: what a restarted process sees.
             let restarted = ControlPlane(store: try SQLiteStateStore(path: cluster.storePath), clock: cluster.clock, logger: RolloutCluster.logger) { cluster.gateway.install(plans: $0) }
             await restarted.attach(dataPlane: cluster.gateway)
-            let route = try #require(await cluster.control.plan("chat-prod")?.route)
-            _ = route
             try await restarted.start(config: nil)
             let resumed = try #require(await restarted.rollout("chat-prod"))
             #expect(resumed.state == .progressing)

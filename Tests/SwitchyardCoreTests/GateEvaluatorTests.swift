@@ -4,7 +4,6 @@ import Testing
 @Suite("Analysis gates judge a candidate against its baseline")
 struct GateEvaluatorTests {
     static func side(requests: Int, failures: Int = 0, throttled: Int = 0, latencyMs: Double = 100, cost: Double = 0.004) -> GateSide {
-        var bucket = MetricsWindow.Bucket(start: 0)
         var window = MetricsWindow()
         let now = Moment(seconds: 1_000)
         for index in 0..<requests {
@@ -14,8 +13,7 @@ struct GateEvaluatorTests {
                 at: now
             )
         }
-        bucket = window.aggregate(window: .seconds(10), now: now)
-        return GateSide(figures: bucket)
+        return GateSide(figures: window.aggregate(window: .seconds(10), now: now))
     }
 
     func gate(_ metric: RolloutPlan.Gate.Metric, max: Double? = nil, min: Double? = nil, minSamples: Int = 100, countAsFailure: Bool = true) -> RolloutPlan.Gate {

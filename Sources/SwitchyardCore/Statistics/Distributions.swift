@@ -19,12 +19,6 @@ public enum Distributions {
         0.5 * erfc(z / 2.0.squareRoot())
     }
 
-    /// The z with P(Z ≤ z) = p, by bisection on `normalCDF` (exact to 1e-12).
-    public static func normalQuantile(_ p: Double) -> Double {
-        precondition(p > 0 && p < 1, "a quantile needs 0 < p < 1")
-        return bisect(lower: -40, upper: 40) { normalCDF($0) < p }
-    }
-
     /// P(T ≤ t) for Student's t with `degreesOfFreedom` (which may be fractional,
     /// as Welch's test gives).
     public static func studentTCDF(_ t: Double, degreesOfFreedom df: Double) -> Double {
