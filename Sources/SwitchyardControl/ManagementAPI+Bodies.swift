@@ -204,24 +204,3 @@ struct MigrationView: Encodable {
         plan = proposal.plan
     }
 }
-
-/// `GET /routes/{route}/rollout/evaluations`: every stored evaluation, newest first.
-struct EvaluationList: Encodable {
-    struct Entry: Encodable {
-        let id: Int64
-        let evaluation: RolloutView.Evaluation
-
-        enum CodingKeys: String, CodingKey {
-            case id
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            try evaluation.encode(to: encoder)
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(id, forKey: .id)
-        }
-    }
-
-    let rolloutId: String
-    let evaluations: [Entry]
-}

@@ -156,7 +156,7 @@ public struct ManagementAPI: Sendable {
                 let limit = try Self.integer(query["limit"].map(String.init), name: "limit", range: 1...1000) ?? 100
                 let before = try Self.integer(query["before"].map(String.init), name: "before", range: 1...Int.max).map(Int64.init)
                 let (rollout, evaluations) = try await self.control.evaluationHistory(context.parameters.get("route") ?? "", limit: limit, beforeID: before)
-                return try .ok(EvaluationList(rolloutId: rollout.id, evaluations: evaluations.map { EvaluationList.Entry(id: $0.id, evaluation: $0.1) }))
+                return try .ok(EvaluationListView(rolloutId: rollout.id, evaluations: evaluations.map { EvaluationListView.Entry(id: $0.id, $0.1) }))
             }
         }
         api.get("/routes/{route}/report") { request, context in

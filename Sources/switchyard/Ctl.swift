@@ -262,7 +262,9 @@ struct CtlRollout: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "rollout",
         abstract: "Start, watch, stop and report on rollouts.",
-        subcommands: [CtlRolloutStart.self, CtlRolloutStatus.self, CtlRolloutAbort.self, CtlRolloutReport.self, CtlRolloutHistory.self]
+        subcommands: [
+            CtlRolloutStart.self, CtlRolloutStatus.self, CtlRolloutVerdicts.self, CtlRolloutAbort.self, CtlRolloutReport.self, CtlRolloutHistory.self,
+        ]
     )
 }
 
@@ -309,6 +311,25 @@ struct CtlRolloutStatus: AsyncParsableCommand {
         try await runCtl { () throws(CtlError) in
             let (view, bytes) = try await options.client.get("/routes/\(route)/rollout", as: RolloutView.self)
             options.emit(json: bytes, table: CtlFormat.rollout(view, nowMilliseconds: nowMilliseconds()))
+        }
+    }
+}
+
+struct CtlRolloutVerdicts: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "verdicts", abstract: "Every gate evaluation of the route's latest rollout, newest first.")
+    @OptionGroup var options: CtlOptions
+    @Argument(help: "Route name.") var route: String
+    @Option(name: .long, help: "How many evaluations.") var limit = 20
+
+    func validate() throws {
+        guard (1...1000).contains(limit) else { throw ValidationError("--limit must be 1…1000") }
+    }
+
+    func run() async throws {
+        try await runCtl { () throws(CtlError) in
+            let (list, bytes) = try await options.client.get("/routes/\(route)/rollout/evaluations?limit=\(limit)", as: EvaluationListView.self)
+            let text = list.evaluations.map { CtlFormat.verdicts($0.verdicts, at: $0.atMilliseconds, overall: $0.overall) }.joined(separator: "\n")
+            options.emit(json: bytes, table: text.isEmpty ? "no evaluations yet\n" : text)
         }
     }
 }

@@ -172,6 +172,8 @@ def test_lifecycle_plan_then_rollout_start_runs_the_migration(tmp_path):
         assert "progressing  step 2/7  canary 5%" in started.stdout, started.stdout
         _, route = call(stack.gateway.admin_port, "GET", "/routes/chat-prod")
         assert [d["weight"] for d in route["deployments"]][-1] == 5
+        verdicts = ctl("rollout", "verdicts", "chat-prod")
+        assert verdicts.returncode == 0 and "no evaluations yet" in verdicts.stdout, verdicts.stdout + verdicts.stderr
         status = ctl("rollout", "status", "chat-prod")
         assert status.returncode == 0 and "next step in" in status.stdout and "gates every 30s over 5m" in status.stdout, status.stdout
         assert ctl("rollout", "start", "chat-prod", "-f", str(tmp_path / "rollout.yaml")).returncode == 1, "one rollout at a time"

@@ -4,12 +4,14 @@ versions of the runs in docs/reliability.md, so the suite stays quick."""
 
 import http.client
 import json
+import os
 import signal
+import subprocess
 import threading
 import time
 import urllib.request
 
-from conftest import ServedStack
+from conftest import ADMIN_TOKEN, BIN, ServedStack
 from test_management import call
 
 
@@ -137,6 +139,10 @@ def test_killing_the_canary_mid_load_fails_no_client_opens_its_breaker_and_the_g
         canary = next(d for d in metrics["deployments"] if d["name"] == "canary")
         assert canary["outcomes"]["connect_failure"] > 0
         assert canary["breaker"] in ("open", "half-open"), canary["breaker"]
+        # Every evaluation is kept; ctl shows them, the failing one first.
+        verdicts = subprocess.run([BIN, "ctl", "rollout", "verdicts", "chat-prod", "--api", f"http://127.0.0.1:{stack.gateway.admin_port}"],
+                                  capture_output=True, text=True, timeout=30, env=dict(os.environ, SWITCHYARD_TOKEN=ADMIN_TOKEN))
+        assert verdicts.returncode == 0 and verdicts.stdout.startswith("gates at ") and "✘ fail" in verdicts.stdout.split("\n\n")[0], verdicts.stdout
     finally:
         stack.stop()
 

@@ -98,3 +98,31 @@ public struct RolloutListView: Codable, Sendable {
         self.rollouts = rollouts
     }
 }
+
+/// `GET /routes/{route}/rollout/evaluations`: every stored evaluation, newest first.
+public struct EvaluationListView: Codable, Sendable {
+    public struct Entry: Codable, Sendable {
+        /// Pages with `before`.
+        public var id: Int64
+        public var atMilliseconds: Int64
+        public var step: Int
+        public var overall: GateVerdict.Result
+        public var verdicts: [GateVerdict]
+
+        public init(id: Int64, _ evaluation: RolloutView.Evaluation) {
+            self.id = id
+            atMilliseconds = evaluation.atMilliseconds
+            step = evaluation.step
+            overall = evaluation.overall
+            verdicts = evaluation.verdicts
+        }
+    }
+
+    public var rolloutId: String
+    public var evaluations: [Entry]
+
+    public init(rolloutId: String, evaluations: [Entry]) {
+        self.rolloutId = rolloutId
+        self.evaluations = evaluations
+    }
+}
