@@ -27,13 +27,9 @@ extension Gateway: RolloutDataPlane {
         for attempt in 1...check.requests {
             let started = clock.now()
             do {
-                let request = target.makeRequest(body: chat.upstreamBody(for: deployment), stream: false)
-                let response = try await withTimeLimit(check.timeout, stage: .total) {
-                    try await target.client.execute(request, timeout: .nanoseconds(check.timeout.nanosecondsForNIO))
-                }
-                let bytes = try await withTimeLimit(check.timeout, stage: .total) { try await response.body.collect(upTo: 4 << 20) }
-                guard (200..<300).contains(response.status.code) else {
-                    return HealthCheckResult(passed: false, detail: "request \(attempt) of \(check.requests): upstream answered \(response.status.code)")
+                let (status, bytes) = try await target.exchange(chat, within: check.timeout, maxBytes: 4 << 20)
+                guard (200..<300).contains(status) else {
+                    return HealthCheckResult(passed: false, detail: "request \(attempt) of \(check.requests): upstream answered \(status)")
                 }
                 guard let reply = try? JSONText.decode(bytes.readableBytesView), reply["choices"]?.arrayValue?.isEmpty == false else {
                     return HealthCheckResult(passed: false, detail: "request \(attempt) of \(check.requests): the reply is not a chat completion")

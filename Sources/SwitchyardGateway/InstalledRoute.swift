@@ -50,3 +50,17 @@ struct UpstreamTarget: Sendable {
         return request
     }
 }
+
+extension UpstreamTarget {
+    /// One non-streamed chat request straight to this upstream, outside any
+    /// route (no metrics, breaker or client limits): its status and body,
+    /// all within `limit`. Health checks and shadow traffic use it.
+    func exchange(_ chat: ChatCompletionRequest, within limit: Duration, maxBytes: Int) async throws -> (status: UInt, body: ByteBuffer) {
+        let request = makeRequest(body: chat.upstreamBody(for: deployment), stream: false)
+        let client = client
+        return try await withTimeLimit(limit, stage: .total) {
+            let response = try await client.execute(request, timeout: .nanoseconds(limit.nanosecondsForNIO))
+            return (response.status.code, try await response.body.collect(upTo: maxBytes))
+        }
+    }
+}

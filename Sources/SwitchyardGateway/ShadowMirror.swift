@@ -116,23 +116,18 @@ final class ShadowMirror: Sendable {
         var body = job.chat.body
         body["stream"] = nil
         body["stream_options"] = nil
-        let request: HTTPClientRequest
+        let chat: ChatCompletionRequest
         do {
-            let chat = try ChatCompletionRequest(bytes: JSONText.encode(.object(body)), requireModel: false)
-            request = target.makeRequest(body: chat.upstreamBody(for: target.deployment), stream: false)
+            chat = try ChatCompletionRequest(bytes: JSONText.encode(.object(body)), requireModel: false)
         } catch {
             return primary.comparison(latency: job.primaryLatency, shadowError: "\(error)")
         }
         let started = clock.now()
         do {
-            let limit = target.deployment.timeouts.total
-            let response = try await withTimeLimit(limit, stage: .total) {
-                try await target.client.execute(request, timeout: .nanoseconds(limit.nanosecondsForNIO))
-            }
-            let bytes = try await withTimeLimit(limit, stage: .total) { try await response.body.collect(upTo: 16 << 20) }
+            let (status, bytes) = try await target.exchange(chat, within: target.deployment.timeouts.total, maxBytes: 16 << 20)
             let latency = clock.now() - started
-            guard (200..<300).contains(response.status.code) else {
-                return primary.comparison(latency: job.primaryLatency, shadowError: "shadow answered \(response.status.code)")
+            guard (200..<300).contains(status) else {
+                return primary.comparison(latency: job.primaryLatency, shadowError: "shadow answered \(status)")
             }
             let shadow = ReplySummary(Array(bytes.readableBytesView))
             return ShadowComparison(
