@@ -69,9 +69,7 @@ public struct ManagementAPI: Sendable {
         api.get("/routes/{route}") { request, context in
             await self.respond(request, role: .viewer) { _ in
                 let name = context.parameters.get("route") ?? ""
-                guard let plan = await self.control.plan(name) else {
-                    throw Self.notFound(name, known: await self.control.currentPlans.map(\.route.name))
-                }
+                let plan = try await self.routePlan(name)
                 return try .ok(RouteWithRollout(route: plan.route, rollout: await self.control.rollout(name)), etag: plan.route.revision)
             }
         }
@@ -117,9 +115,7 @@ public struct ManagementAPI: Sendable {
         api.post("/routes/{route}/rollouts") { request, context in
             await self.respond(request, role: .operator_) { caller in
                 let name = context.parameters.get("route") ?? ""
-                guard await self.control.plan(name) != nil else {
-                    throw Self.notFound(name, known: await self.control.currentPlans.map(\.route.name))
-                }
+                _ = try await self.routePlan(name)
                 let body = try await self.readPlan(request)
                 let rollout = try await self.control.startRollout(name, plan: body, actor: caller.name)
                 var reply = try Reply.ok(RolloutView(rollout, full: true))
@@ -130,9 +126,7 @@ public struct ManagementAPI: Sendable {
         api.get("/routes/{route}/rollouts") { request, context in
             await self.respond(request, role: .viewer) { _ in
                 let name = context.parameters.get("route") ?? ""
-                guard await self.control.plan(name) != nil else {
-                    throw Self.notFound(name, known: await self.control.currentPlans.map(\.route.name))
-                }
+                _ = try await self.routePlan(name)
                 let limit = try Self.integer(request.uri.queryParameters["limit"].map(String.init), name: "limit", range: 1...500) ?? 20
                 let history = try await self.control.rolloutHistory(route: name, limit: limit)
                 return try .ok(RolloutListView(rollouts: history.map { RolloutView($0, full: false) }))
@@ -141,9 +135,7 @@ public struct ManagementAPI: Sendable {
         api.get("/routes/{route}/rollout") { request, context in
             await self.respond(request, role: .viewer) { _ in
                 let name = context.parameters.get("route") ?? ""
-                guard await self.control.plan(name) != nil else {
-                    throw Self.notFound(name, known: await self.control.currentPlans.map(\.route.name))
-                }
+                _ = try await self.routePlan(name)
                 guard let rollout = await self.control.rollout(name) else {
                     throw APIError(status: 404, message: "route '\(name)' has had no rollout since this server started; start one with POST /routes/\(name)/rollouts", type: "invalid_request_error", code: "no_rollout")
                 }
@@ -182,9 +174,7 @@ public struct ManagementAPI: Sendable {
         api.get("/routes/{route}/migration") { request, context in
             await self.respond(request, role: .viewer) { _ in
                 let name = context.parameters.get("route") ?? ""
-                guard let plan = await self.control.plan(name) else {
-                    throw Self.notFound(name, known: await self.control.currentPlans.map(\.route.name))
-                }
+                let plan = try await self.routePlan(name)
                 do {
                     let proposal = try MigrationProposal(route: plan.route, catalog: await self.control.lifecycleCatalog, now: self.clock.now())
                     return try .ok(MigrationView(proposal))
@@ -272,9 +262,7 @@ public struct ManagementAPI: Sendable {
         api.get("/routes/{route}/metrics") { request, context in
             await self.respond(request, role: .viewer) { _ in
                 let name = context.parameters.get("route") ?? ""
-                guard let plan = await self.control.plan(name) else {
-                    throw Self.notFound(name, known: await self.control.currentPlans.map(\.route.name))
-                }
+                let plan = try await self.routePlan(name)
                 let windowText = request.uri.queryParameters["window"].map(String.init) ?? "5m"
                 guard let window = DurationText.parse(windowText), window >= .seconds(10), window <= .seconds(86_400) else {
                     throw APIError(
@@ -321,10 +309,7 @@ public struct ManagementAPI: Sendable {
         guard case .object(let members)? = body["weights"], !members.isEmpty else {
             throw APIError(status: 400, message: "'weights' must be an object of deployment names to percentages", type: "invalid_request_error", code: "invalid_type")
         }
-        guard let plan = await control.plan(name) else {
-            throw Self.notFound(name, known: await control.currentPlans.map(\.route.name))
-        }
-        let known = plan.route.deployments.map(\.name)
+        let known = try await routePlan(name).route.deployments.map(\.name)
         var entries: [WeightTable.Entry] = []
         for (deployment, value) in members {
             guard known.contains(deployment) else {
@@ -451,6 +436,12 @@ public struct ManagementAPI: Sendable {
             throw APIError(status: 400, message: "'\(name)' must be a whole number from \(range.lowerBound) to \(range.upperBound)", type: "invalid_request_error", code: "invalid_parameter")
         }
         return value
+    }
+
+    /// The route named `name`, or a 404 that lists the routes there are.
+    private func routePlan(_ name: String) async throws(APIError) -> RoutePlan {
+        guard let plan = await control.plan(name) else { throw Self.notFound(name, known: await control.currentPlans.map(\.route.name)) }
+        return plan
     }
 
     static func notFound(_ name: String, known: [String]) -> APIError {
