@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -35,7 +34,7 @@ extension Gateway: RolloutDataPlane {
                     return HealthCheckResult(passed: false, detail: "request \(attempt) of \(check.requests): the reply is not a chat completion")
                 }
             } catch {
-                let reason = error is DeadlineExceeded ? "no reply within \(DurationText.format(check.timeout))" : "\(error)"
+                let reason = error == .timedOut ? "no reply within \(DurationText.format(check.timeout))" : "\(error)"
                 return HealthCheckResult(passed: false, detail: "request \(attempt) of \(check.requests): \(reason)")
             }
             slowest = max(slowest, clock.now() - started)

@@ -79,6 +79,7 @@ extension Gateway {
     ) -> some ApplicationProtocol {
         Application(
             responder: JSONErrorResponder(buildRouter().buildResponder(), hint: "the gateway serves POST /v1/chat/completions and the Azure OpenAI chat-completions paths"),
+            server: .loopAffineHTTP1(),
             configuration: .init(address: .hostname(host, port: port), serverName: "switchyard"),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger

@@ -1,42 +1,25 @@
-import AsyncHTTPClient
 import HTTPTypes
 import Logging
 import Hummingbird
 import NIOCore
 import SwitchyardCore
 
-/// The reading end of an upstream reply body, handed from the attempt that
-/// received its head to the response writer that relays the rest. Only one
-/// task reads it at a time, which is what makes the unchecked conformance sound.
-final class StreamCursor: @unchecked Sendable {
-    private var iterator: HTTPClientResponse.Body.AsyncIterator
-
-    init(_ body: HTTPClientResponse.Body) {
-        iterator = body.makeAsyncIterator()
-    }
-
-    func next() async throws -> ByteBuffer? {
-        try await iterator.next()
-    }
-}
-
 extension Gateway {
     /// Waits for the first chunk (still able to fail over), then answers with a
     /// body that relays the upstream's events as they arrive.
-    func streamReply(_ context: AttemptContext, response: HTTPClientResponse, started: Moment) async -> AttemptResult {
-        let cursor = StreamCursor(response.body)
+    func streamReply(_ context: AttemptContext, reply: any UpstreamReply, started: Moment) async -> AttemptResult {
         let name = context.deployment.name
         let firstLimit = context.deployment.timeouts.firstToken - (clock.now() - started)
         let first: ByteBuffer?
         do {
-            first = try await withTimeLimit(firstLimit, stage: .firstToken) { try await cursor.next() }
+            first = try await reply.next(deadline: .now() + .nanoseconds(firstLimit.nanosecondsForNIO))
         } catch {
             let now = clock.now()
-            if Task.isCancelled {
+            if Task.isCancelled || error == .cancelled {
                 context.runtime.abandon(probe: context.probe, now: now)
                 return .failed(AttemptFailure(deployment: name, kind: .failed("client went away")))
             }
-            let timedOut = error is DeadlineExceeded
+            let timedOut = error == .timedOut
             context.runtime.record(.init(outcome: timedOut ? .timeout : .cutStream, latency: now - started), breakerOutcome: .failure, probe: context.probe, now: now)
             return .failed(AttemptFailure(deployment: name, kind: timedOut ? .timeout(.firstToken) : .failed("stream broke off before the first chunk")))
         }
@@ -49,7 +32,7 @@ extension Gateway {
         var headers = replyHeaders(context)
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
-        let relay = StreamRelay(gateway: self, context: context, cursor: cursor, started: started, firstChunkAt: firstAt)
+        let relay = StreamRelay(gateway: self, context: context, reply: reply, started: started, firstChunkAt: firstAt)
         return .response(
             Response(
                 status: .ok,
@@ -68,7 +51,7 @@ extension Gateway {
 struct StreamRelay: Sendable {
     let gateway: Gateway
     let context: AttemptContext
-    let cursor: StreamCursor
+    let reply: any UpstreamReply
     let started: Moment
     let firstChunkAt: Moment
 
@@ -96,12 +79,12 @@ struct StreamRelay: Sendable {
             let totalLeft = timeouts.total - elapsed
             let stage: TimeoutStage = totalLeft < timeouts.idle ? .total : .idle
             do {
-                chunk = try await withTimeLimit(min(totalLeft, timeouts.idle), stage: stage) { [cursor] in try await cursor.next() }
-            } catch let deadline as DeadlineExceeded {
-                failure = (.timeout, "the upstream stream timed out (\(deadline.stage.rawValue))")
+                chunk = try await reply.next(deadline: .now() + .nanoseconds(min(totalLeft, timeouts.idle).nanosecondsForNIO))
+            } catch .timedOut {
+                failure = (.timeout, "the upstream stream timed out (\(stage.rawValue))")
                 break
             } catch {
-                if Task.isCancelled {
+                if Task.isCancelled || error == .cancelled {
                     context.runtime.abandon(probe: context.probe, now: gateway.clock.now())
                     throw error
                 }

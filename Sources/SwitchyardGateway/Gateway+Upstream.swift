@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import HTTPTypes
 import Logging
 import Hummingbird
@@ -33,24 +32,21 @@ extension Gateway {
         let deployment = context.deployment
         let started = clock.now()
         let request = context.target.makeRequest(body: context.chat.upstreamBody(for: deployment), stream: context.chat.isStream)
-        let response: HTTPClientResponse
+        let reply: any UpstreamReply
         do {
-            response = try await context.target.client.execute(
-                request,
-                deadline: .now() + .nanoseconds(deployment.timeouts.firstToken.nanosecondsForNIO)
-            )
+            reply = try await context.target.transport.send(request, headDeadline: .now() + .nanoseconds(deployment.timeouts.firstToken.nanosecondsForNIO))
         } catch {
             return failBeforeReply(context, error: error, started: started)
         }
-        switch response.status.code {
+        switch reply.status {
         case 200..<300:
-            if context.chat.isStream, response.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true {
-                return await streamReply(context, response: response, started: started)
+            if context.chat.isStream, reply.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true {
+                return await streamReply(context, reply: reply, started: started)
             }
-            return await bufferedReply(context, response: response, started: started)
+            return await bufferedReply(context, reply: reply, started: started)
         case 429:
-            let retryAfter = Self.retryAfter(response.headers) ?? .seconds(1)
-            _ = await Self.drain(response)
+            let retryAfter = Self.retryAfter(reply.headers) ?? .seconds(1)
+            _ = await reply.drain()
             let now = clock.now()
             context.runtime.record(
                 .init(outcome: .upstream429, latency: now - started),
@@ -61,52 +57,49 @@ extension Gateway {
             logger.debug("upstream 429", metadata: ["deployment": "\(deployment.name)", "retryAfter": "\(retryAfter)"])
             return .failed(AttemptFailure(deployment: deployment.name, kind: .throttled, retryAfter: retryAfter))
         case 401, 403:
-            _ = await Self.drain(response)
+            _ = await reply.drain()
             let now = clock.now()
             context.runtime.record(.init(outcome: .client4xx, latency: now - started), breakerOutcome: .failure, probe: context.probe, now: now)
-            logger.warning("upstream refused the gateway's credentials", metadata: ["deployment": "\(deployment.name)", "status": "\(response.status.code)"])
-            return .failed(AttemptFailure(deployment: deployment.name, kind: .failed("upstream refused the gateway's credentials (\(response.status.code)); check apiKeyEnv")))
+            logger.warning("upstream refused the gateway's credentials", metadata: ["deployment": "\(deployment.name)", "status": "\(reply.status)"])
+            return .failed(AttemptFailure(deployment: deployment.name, kind: .failed("upstream refused the gateway's credentials (\(reply.status)); check apiKeyEnv")))
         case 400..<500:
             // The request itself is at fault (or a content filter refused it):
             // another deployment would refuse it too, so the client gets it as is.
-            let body = await Self.drain(response) ?? ByteBuffer()
+            let body = await reply.drain() ?? ByteBuffer()
             let now = clock.now()
             let outcome: RequestOutcome = ReplyScan.isContentFilterError(body.readableBytesView) ? .contentFilter : .client4xx
             context.runtime.record(.init(outcome: outcome, latency: now - started), breakerOutcome: .success, probe: context.probe, now: now)
             var headers = replyHeaders(context)
-            headers[.contentType] = response.headers.first(name: "content-type") ?? "application/json"
-            return .response(Response(status: .init(code: Int(response.status.code)), headers: headers, body: ResponseBody(byteBuffer: body)))
+            headers[.contentType] = reply.headers.first(name: "content-type") ?? "application/json"
+            return .response(Response(status: .init(code: Int(reply.status)), headers: headers, body: ResponseBody(byteBuffer: body)))
         default:
-            _ = await Self.drain(response)
+            _ = await reply.drain()
             let now = clock.now()
             context.runtime.record(.init(outcome: .upstream5xx, latency: now - started), breakerOutcome: .failure, probe: context.probe, now: now)
-            return .failed(AttemptFailure(deployment: deployment.name, kind: .failed("upstream answered \(response.status.code)")))
+            return .failed(AttemptFailure(deployment: deployment.name, kind: .failed("upstream answered \(reply.status)")))
         }
     }
 
     /// An error before any reply: a connect failure or the first-token deadline.
-    private func failBeforeReply(_ context: AttemptContext, error: any Error, started: Moment) -> AttemptResult {
+    private func failBeforeReply(_ context: AttemptContext, error: UpstreamError, started: Moment) -> AttemptResult {
         let now = clock.now()
         let name = context.deployment.name
-        if Task.isCancelled {
+        if Task.isCancelled || error == .cancelled {
             context.runtime.abandon(probe: context.probe, now: now)
             return .failed(AttemptFailure(deployment: name, kind: .failed("client went away")))
         }
         let outcome: RequestOutcome
         let kind: AttemptFailure.Kind
-        switch error as? HTTPClientError {
-        case .deadlineExceeded?, .readTimeout?:
+        switch error {
+        case .timedOut:
             outcome = .timeout
             kind = .timeout(.firstToken)
-        case .connectTimeout?:
+        case .connectTimeout:
             outcome = .connectFailure
             kind = .failed("connect timed out after \(DurationText.format(context.deployment.timeouts.connect))")
-        case .remoteConnectionClosed?:
-            outcome = .connectFailure
-            kind = .failed("upstream closed the connection before replying")
         default:
             outcome = .connectFailure
-            kind = .failed("cannot reach upstream: \(error)")
+            kind = .failed(error.description)
         }
         context.runtime.record(.init(outcome: outcome, latency: now - started), breakerOutcome: .failure, probe: context.probe, now: now)
         logger.debug("upstream attempt failed", metadata: ["deployment": "\(name)", "error": "\(error)"])
@@ -115,20 +108,19 @@ extension Gateway {
 
     // MARK: Non-streamed replies
 
-    private func bufferedReply(_ context: AttemptContext, response: HTTPClientResponse, started: Moment) async -> AttemptResult {
+    private func bufferedReply(_ context: AttemptContext, reply: any UpstreamReply, started: Moment) async -> AttemptResult {
         let headAt = clock.now()
         let remaining = context.deployment.timeouts.total - (headAt - started)
-        let limit = options.maxReplyBytes
         let body: ByteBuffer
         do {
-            body = try await withTimeLimit(remaining, stage: .total) { try await response.body.collect(upTo: limit) }
+            body = try await reply.collect(upTo: options.maxReplyBytes, deadline: .now() + .nanoseconds(remaining.nanosecondsForNIO))
         } catch {
             let now = clock.now()
-            if Task.isCancelled {
+            if Task.isCancelled || error == .cancelled {
                 context.runtime.abandon(probe: context.probe, now: now)
                 return .failed(AttemptFailure(deployment: context.deployment.name, kind: .failed("client went away")))
             }
-            let timedOut = error is DeadlineExceeded
+            let timedOut = error == .timedOut
             context.runtime.record(
                 .init(outcome: timedOut ? .timeout : .cutStream, latency: now - started),
                 breakerOutcome: .failure,
@@ -136,7 +128,7 @@ extension Gateway {
                 now: now
             )
             return .failed(
-                AttemptFailure(deployment: context.deployment.name, kind: timedOut ? .timeout(.total) : .failed("reply broke off: \(error)"))
+                AttemptFailure(deployment: context.deployment.name, kind: timedOut ? .timeout(.total) : .failed(error.description))
             )
         }
         let now = clock.now()
@@ -157,8 +149,8 @@ extension Gateway {
             mirror.offer(context.chat, primaryBody: body, primaryLatency: now - started)
         }
         var headers = replyHeaders(context)
-        headers[.contentType] = response.headers.first(name: "content-type") ?? "application/json"
-        return .response(Response(status: .init(code: Int(response.status.code)), headers: headers, body: ResponseBody(byteBuffer: body)))
+        headers[.contentType] = reply.headers.first(name: "content-type") ?? "application/json"
+        return .response(Response(status: .init(code: Int(reply.status)), headers: headers, body: ResponseBody(byteBuffer: body)))
     }
 
     func recordSuccess(
@@ -210,10 +202,5 @@ extension Gateway {
             return .microseconds(Int64(seconds * 1_000_000))
         }
         return nil
-    }
-
-    /// Reads (a bounded amount of) an unwanted body so the connection can be reused.
-    static func drain(_ response: HTTPClientResponse) async -> ByteBuffer? {
-        try? await withTimeLimit(.seconds(5), stage: .total) { try await response.body.collect(upTo: 1 << 20) }
     }
 }

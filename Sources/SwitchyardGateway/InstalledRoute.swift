@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
 import SwitchyardCore
@@ -21,33 +20,32 @@ struct InstalledRoute: Sendable {
 /// route is installed rather than on every request.
 struct UpstreamTarget: Sendable {
     let deployment: Deployment
-    let url: String
-    /// The upstream credential header (`api-key` or `Authorization`), if configured.
-    let credential: (name: String, value: String)?
-    let client: HTTPClient
+    let transport: any UpstreamTransport
+    /// Path and query of the chat-completions endpoint.
+    let path: String
+    private let jsonHeaders: HTTPHeaders
+    private let streamHeaders: HTTPHeaders
 
     init(deployment: Deployment, environment: [String: String], clients: UpstreamClients) {
         self.deployment = deployment
-        self.url = deployment.upstream.chatCompletionsURL(model: deployment.upstreamModelName)
+        let url = deployment.upstream.chatCompletionsURL(model: deployment.upstreamModelName)
+        (transport, path) = clients.transport(url: url, connectTimeout: deployment.timeouts.connect)
+        var headers = HTTPHeaders([("content-type", "application/json")])
         if let variable = deployment.upstream.apiKeyEnv, let key = environment[variable], !key.isEmpty {
             switch deployment.upstream.kind {
-            case .azure: credential = ("api-key", key)
-            case .openai: credential = ("Authorization", "Bearer " + key)
+            case .azure: headers.add(name: "api-key", value: key)
+            case .openai: headers.add(name: "authorization", value: "Bearer " + key)
             }
-        } else {
-            credential = nil
         }
-        self.client = clients.client(connectTimeout: deployment.timeouts.connect)
+        var streamHeaders = headers
+        streamHeaders.add(name: "accept", value: "text/event-stream")
+        self.streamHeaders = streamHeaders
+        headers.add(name: "accept", value: "application/json")
+        jsonHeaders = headers
     }
 
-    func makeRequest(body: [UInt8], stream: Bool) -> HTTPClientRequest {
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "content-type", value: "application/json")
-        request.headers.add(name: "accept", value: stream ? "text/event-stream" : "application/json")
-        if let credential { request.headers.add(name: credential.name, value: credential.value) }
-        request.body = .bytes(ByteBuffer(bytes: body))
-        return request
+    func makeRequest(body: [UInt8], stream: Bool) -> UpstreamRequest {
+        UpstreamRequest(target: path, headers: stream ? streamHeaders : jsonHeaders, body: ByteBuffer(bytes: body))
     }
 }
 
@@ -55,12 +53,9 @@ extension UpstreamTarget {
     /// One non-streamed chat request straight to this upstream, outside any
     /// route (no metrics, breaker or client limits): its status and body,
     /// all within `limit`. Health checks and shadow traffic use it.
-    func exchange(_ chat: ChatCompletionRequest, within limit: Duration, maxBytes: Int) async throws -> (status: UInt, body: ByteBuffer) {
-        let request = makeRequest(body: chat.upstreamBody(for: deployment), stream: false)
-        let client = client
-        return try await withTimeLimit(limit, stage: .total) {
-            let response = try await client.execute(request, timeout: .nanoseconds(limit.nanosecondsForNIO))
-            return (response.status.code, try await response.body.collect(upTo: maxBytes))
-        }
+    func exchange(_ chat: ChatCompletionRequest, within limit: Duration, maxBytes: Int) async throws(UpstreamError) -> (status: UInt, body: ByteBuffer) {
+        let deadline = NIODeadline.now() + .nanoseconds(limit.nanosecondsForNIO)
+        let reply = try await transport.send(makeRequest(body: chat.upstreamBody(for: deployment), stream: false), headDeadline: deadline)
+        return (reply.status, try await reply.collect(upTo: maxBytes, deadline: deadline))
     }
 }

@@ -1,4 +1,3 @@
-import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
@@ -137,7 +136,7 @@ final class ShadowMirror: Sendable {
                 shadowCost: target.deployment.price.cost(promptTokens: shadow.promptTokens, completionTokens: shadow.tokens - shadow.promptTokens)
             )
         } catch {
-            return primary.comparison(latency: job.primaryLatency, shadowError: error is DeadlineExceeded ? "shadow timed out" : "\(error)")
+            return primary.comparison(latency: job.primaryLatency, shadowError: error == .timedOut ? "shadow timed out" : "\(error)")
         }
     }
 }

@@ -1,11 +1,20 @@
 import AsyncHTTPClient
+import Foundation
 import NIOCore
 import NIOPosix
 import Synchronization
 
-/// One pooled HTTP/1.1 client per connect timeout, shared by every deployment
-/// that uses it, so connections to an upstream are kept alive and reused.
+/// The upstream transports, one per origin and connect timeout, shared by
+/// every deployment that uses them so connections are kept alive and reused:
+/// a pooled HTTP/1.1 transport for `http` upstreams, AsyncHTTPClient (TLS,
+/// HTTP/2) for `https` ones.
 final class UpstreamClients: Sendable {
+    private struct Key: Hashable {
+        let origin: String
+        let connectTimeout: Duration
+    }
+
+    private let pooled = Mutex<[Key: PooledHTTP1Transport]>([:])
     private let clients = Mutex<[Duration: HTTPClient]>([:])
     private let connectionsPerHost: Int
 
@@ -13,7 +22,36 @@ final class UpstreamClients: Sendable {
         self.connectionsPerHost = connectionsPerHost
     }
 
-    func client(connectTimeout: Duration) -> HTTPClient {
+    /// The transport for `url` and the request target (path and query) to send it.
+    func transport(url: String, connectTimeout: Duration) -> (transport: any UpstreamTransport, target: String) {
+        guard let components = URLComponents(string: url), let host = components.host, !host.isEmpty else {
+            // Not a URL the pool can parse: AsyncHTTPClient reports the problem on each request.
+            return (AsyncHTTPClientTransport(origin: url, client: client(connectTimeout: connectTimeout)), "")
+        }
+        let target = (components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath)
+            + (components.percentEncodedQuery.map { "?" + $0 } ?? "")
+        if components.scheme?.lowercased() == "http" {
+            let port = components.port ?? 80
+            let key = Key(origin: "\(host):\(port)", connectTimeout: connectTimeout)
+            let transport = pooled.withLock { pooled in
+                if let existing = pooled[key] { return existing }
+                let created = PooledHTTP1Transport(
+                    host: host,
+                    port: port,
+                    connectTimeout: .nanoseconds(connectTimeout.nanosecondsForNIO),
+                    maxIdlePerLoop: connectionsPerHost
+                )
+                pooled[key] = created
+                return created
+            }
+            return (transport, target)
+        }
+        var origin = (components.scheme ?? "https") + "://" + (components.percentEncodedHost ?? host)
+        if let port = components.port { origin += ":\(port)" }
+        return (AsyncHTTPClientTransport(origin: origin, client: client(connectTimeout: connectTimeout)), target)
+    }
+
+    private func client(connectTimeout: Duration) -> HTTPClient {
         clients.withLock { clients in
             if let client = clients[connectTimeout] { return client }
             var configuration = HTTPClient.Configuration()
@@ -35,6 +73,13 @@ final class UpstreamClients: Sendable {
 
     /// Closes every pooled connection; call once, after the server has drained.
     func shutdown() async {
+        let transports = pooled.withLock { pooled in
+            defer { pooled.removeAll() }
+            return Array(pooled.values)
+        }
+        for transport in transports {
+            transport.shutdown()
+        }
         let all = clients.withLock { clients in
             defer { clients.removeAll() }
             return Array(clients.values)

@@ -20,6 +20,28 @@ public final class SQLiteStateStore: StateStore {
         try Self.migrator.migrate(pool)
     }
 
+    /// Runs `updates` in a write transaction; a full disk or a file that can no
+    /// longer be written becomes a `StoreError` saying so (the API answers 503
+    /// with it, and nothing of the change is applied).
+    private func write<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        do {
+            return try await pool.write(updates)
+        } catch let error as DatabaseError {
+            throw Self.storeError(error, path: path) ?? error
+        }
+    }
+
+    static func storeError(_ error: DatabaseError, path: String) -> StoreError? {
+        switch error.resultCode {
+        case .SQLITE_FULL:
+            .unreachable("the disk holding \(path) is full; free space there and retry")
+        case .SQLITE_READONLY, .SQLITE_IOERR, .SQLITE_CANTOPEN:
+            .unreachable("\(path) cannot be written (\(error.message ?? "I/O error")); check that its file system is mounted read-write and has room")
+        default:
+            nil
+        }
+    }
+
     static var migrator: DatabaseMigrator {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1: routes, revisions, audit, settings") { db in
@@ -141,7 +163,7 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func writeRollups(_ rollups: [MetricRollup], pruneBefore: Int64) async throws {
-        try await pool.write { db in
+        try await write { db in
             for rollup in rollups {
                 var figures = rollup.figures
                 if let existing = try Row.fetchOne(
@@ -158,7 +180,7 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func writeReplicaRollups(replica: String, _ rollups: [MetricRollup], pruneBefore: Int64) async throws {
-        try await pool.write { db in
+        try await write { db in
             for rollup in rollups {
                 try Self.replace(rollup.figures, of: rollup, in: "replica_rollups", key: ["replica": replica], db: db)
             }
@@ -203,7 +225,7 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func setSetting(_ key: String, _ value: String?) async throws {
-        try await pool.write { db in
+        try await write { db in
             if let value {
                 try db.execute(
                     sql: "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -216,7 +238,7 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func saveRollout(_ rollout: StoredRollout) async throws {
-        try await pool.write { db in
+        try await write { db in
             let current = try Int.fetchOne(db, sql: "SELECT revision FROM rollouts WHERE id = ?", arguments: [rollout.id])
             guard (current ?? 0) == rollout.revision - 1 else {
                 throw StoreError.conflict(route: rollout.route, expected: rollout.revision - 1, actual: current)
@@ -232,7 +254,7 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func acquireLease(_ key: String, holder: String, nowMilliseconds: Int64, untilMilliseconds: Int64) async throws -> Bool {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: """
                     INSERT INTO leases (key, holder, expires_ms) VALUES (?, ?, ?)
@@ -266,7 +288,7 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func appendEvaluation(rolloutID: String, atMilliseconds: Int64, document: String) async throws {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: "INSERT INTO rollout_evaluations (rollout_id, at_ms, document) VALUES (?, ?, ?)",
                 arguments: [rolloutID, atMilliseconds, document]
@@ -300,7 +322,7 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func recordFeedback(_ feedback: Feedback) async throws -> Feedback {
-        try await pool.write { db in
+        try await write { db in
             try db.execute(
                 sql: "INSERT INTO feedback (at_ms, request_id, score, source, route, deployment, actor) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 arguments: [feedback.atMilliseconds, feedback.requestId, feedback.score, feedback.source, feedback.route, feedback.deployment, feedback.actor]
@@ -333,7 +355,7 @@ public final class SQLiteStateStore: StateStore {
     public func commit(_ commit: StoreCommit) async throws -> [AuditEvent] {
         let rows = try commit.writes.map(StoredDocuments.encode)
         let createdAt = commit.audit.first?.atMilliseconds ?? 0
-        return try await pool.write { db in
+        return try await write { db in
             for write in rows {
                 let current = try Int.fetchOne(db, sql: "SELECT revision FROM routes WHERE name = ?", arguments: [write.name])
                 guard current == write.expected else {

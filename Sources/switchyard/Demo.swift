@@ -9,6 +9,7 @@ import ServiceLifecycle
 import SwitchyardConfig
 import SwitchyardControl
 import SwitchyardCore
+import SwitchyardGateway
 import SwitchyardSimulator
 import SwitchyardTerminal
 
@@ -66,7 +67,7 @@ struct Demo: AsyncParsableCommand {
                 onAdmin: { port in await ports.set("admin", port) }
             )
             let services = ServiceGroup(configuration: .init(services: server.services, logger: logger))
-            group.addTask { try await services.run() }
+            let servicesRun = Task { try await services.run() }
             let gatewayPort = await ports.wait("gateway")
             let adminPort = await ports.wait("admin")
 
@@ -82,7 +83,12 @@ struct Demo: AsyncParsableCommand {
             await ConsoleRuntime(apiURL: "http://127.0.0.1:\(adminPort)", token: token, readOnly: false, mouse: !noMouse, theme: chosenTheme).run()
             traffic.cancel()
             trouble.cancel()
+            // The server drains and its upstream connections close before the
+            // simulators stop: cancelling a simulator while the gateway still
+            // opened connections to it left accepted connections unserved.
             await services.triggerGracefulShutdown()
+            _ = await servicesRun.result
+            await server.gateway.shutdown()
             group.cancelAll()
         }
     }

@@ -135,21 +135,23 @@ class ServedStack:
     """Simulated upstreams and a `serve` process with an admin token, on one
     routes file and one state folder that outlive restarts of the server."""
 
-    def __init__(self, canary_weight=50, separate_canary=False, canary_args=(), first_token_timeout=None):
+    def __init__(self, canary_weight=50, separate_canary=False, canary_args=(), first_token_timeout=None, state_dir=None):
         self.stable = Process(["simulate", "--listen", "127.0.0.1:0", "--latency-ms", "1"])
         self.canary = Process(["simulate", "--listen", "127.0.0.1:0", "--version", "2025-05-13", "--latency-ms", "1", *canary_args]) \
             if separate_canary else None
         self.config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
         self.config.write(managed_config(self.stable.port, (self.canary or self.stable).port, canary_weight, first_token_timeout))
         self.config.close()
-        self.state = tempfile.TemporaryDirectory()
+        # A folder the caller gives (e.g. on a small mount) is the caller's to clean up.
+        self.state = tempfile.TemporaryDirectory() if state_dir is None else None
+        self.state_dir = state_dir or self.state.name
         self.env = dict(os.environ, SWITCHYARD_ADMIN_TOKEN=ADMIN_TOKEN)
-        self.gateway = Process(serve_args(self.config.name, self.state.name), env=self.env)
+        self.gateway = Process(serve_args(self.config.name, self.state_dir), env=self.env)
 
     def restart(self):
         """Starts `serve` again on the same file and state (after a kill)."""
         self.gateway.stop()
-        self.gateway = Process(serve_args(self.config.name, self.state.name), env=self.env)
+        self.gateway = Process(serve_args(self.config.name, self.state_dir), env=self.env)
 
     def stop(self):
         self.gateway.stop()
@@ -157,4 +159,5 @@ class ServedStack:
         if self.canary:
             self.canary.stop()
         os.unlink(self.config.name)
-        self.state.cleanup()
+        if self.state:
+            self.state.cleanup()

@@ -1,0 +1,237 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// The transport for plain-HTTP upstreams: kept-alive HTTP/1.1 connections
+/// pooled per event loop, each request written in one flush, and the reply
+/// handed to its reader without a task or an async sequence per chunk.
+///
+/// A request is sent from the event loop its caller runs on (the gateway
+/// serves each client connection on its own loop), so the client connection,
+/// the upstream connection and the task between them share one thread.
+/// AsyncHTTPClient spent about three times the CPU per proxied request here
+/// (docs/performance.md); it still carries HTTPS upstreams, which need TLS
+/// and HTTP/2.
+final class PooledHTTP1Transport: UpstreamTransport {
+    private struct State {
+        var idle: [ObjectIdentifier: [UpstreamConnection]] = [:]
+        var open: [ObjectIdentifier: UpstreamConnection] = [:]
+        var sweeping: Set<ObjectIdentifier> = []
+        var shutDown = false
+    }
+
+    let host: String
+    let port: Int
+    let connectTimeout: TimeAmount
+    /// Idle connections kept per event loop; more are closed as they free up.
+    let maxIdlePerLoop: Int
+    /// A connection idle this long is closed (below common servers' keep-alive
+    /// timeouts, so the upstream rarely closes one just as it is reused).
+    let idleTimeout: TimeAmount
+    private let hostHeader: String
+    private let group: MultiThreadedEventLoopGroup
+    private let state = Mutex(State())
+
+    init(
+        host: String,
+        port: Int,
+        connectTimeout: TimeAmount,
+        maxIdlePerLoop: Int = 256,
+        idleTimeout: TimeAmount = .seconds(55),
+        group: MultiThreadedEventLoopGroup = .singleton
+    ) {
+        self.host = host
+        self.port = port
+        self.connectTimeout = connectTimeout
+        self.maxIdlePerLoop = maxIdlePerLoop
+        self.idleTimeout = idleTimeout
+        let bracketed = host.contains(":") ? "[\(host)]" : host
+        self.hostHeader = port == 80 ? bracketed : "\(bracketed):\(port)"
+        self.group = group
+    }
+
+    func send(_ request: UpstreamRequest, headDeadline: NIODeadline) async throws(UpstreamError) -> any UpstreamReply {
+        let loop = group.any()
+        let exchange = UpstreamExchange(loop: loop)
+        if loop.inEventLoop {
+            begin(exchange, request: request, headDeadline: headDeadline)
+        } else {
+            loop.execute { self.begin(exchange, request: request, headDeadline: headDeadline) }
+        }
+        let head = try await PooledReply.await(exchange) { $0.head.futureResult }
+        return PooledReply(exchange: exchange, head: head)
+    }
+
+    /// Connections open now, and those among them idle in the pool.
+    var connectionCounts: (open: Int, idle: Int) {
+        state.withLock { state in (state.open.count, state.idle.values.reduce(0) { $0 + $1.count }) }
+    }
+
+    /// Closes every connection; requests still in flight fail.
+    func shutdown() {
+        let all = state.withLock { state in
+            state.shutDown = true
+            state.idle = [:]
+            return Array(state.open.values)
+        }
+        for connection in all {
+            connection.eventLoop.execute { connection.close() }
+        }
+    }
+
+    // MARK: On the event loop
+
+    private func begin(_ exchange: UpstreamExchange, request: UpstreamRequest, headDeadline: NIODeadline) {
+        // The head deadline covers connecting too.
+        exchange.arm(headDeadline)
+        lease(on: exchange.loop).whenComplete { result in
+            switch result {
+            case .success(let connection):
+                if exchange.isFinished {
+                    self.park(connection)
+                } else {
+                    connection.start(exchange, request: request, host: self.hostHeader, headDeadline: headDeadline)
+                }
+            case .failure(let error):
+                exchange.fail(Self.connectError(error))
+            }
+        }
+    }
+
+    private func lease(on loop: any EventLoop) -> EventLoopFuture<UpstreamConnection> {
+        let key = ObjectIdentifier(loop)
+        while let connection = state.withLock({ $0.idle[key]?.popLast() }) {
+            if connection.isUsable { return loop.makeSucceededFuture(connection) }
+        }
+        let connection = UpstreamConnection(
+            eventLoop: loop,
+            onReusable: { [weak self] connection in self?.park(connection) },
+            onClosed: { [weak self] connection in self?.forget(connection) }
+        )
+        return ClientBootstrap(group: loop)
+            .connectTimeout(connectTimeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(connection)
+                }
+            }
+            .connect(host: host, port: port)
+            .flatMapThrowing { channel in
+                let admitted = self.state.withLock { state in
+                    guard !state.shutDown else { return false }
+                    state.open[ObjectIdentifier(connection)] = connection
+                    return true
+                }
+                guard admitted else {
+                    channel.close(promise: nil)
+                    throw UpstreamError.connectFailed("the gateway is shutting down")
+                }
+                return connection
+            }
+    }
+
+    private func park(_ connection: UpstreamConnection) {
+        guard connection.isUsable else { return connection.close() }
+        let key = ObjectIdentifier(connection.eventLoop)
+        let (kept, startSweep) = state.withLock { state -> (Bool, Bool) in
+            guard !state.shutDown, state.idle[key, default: []].count < maxIdlePerLoop else { return (false, false) }
+            state.idle[key, default: []].append(connection)
+            return (true, state.sweeping.insert(key).inserted)
+        }
+        if !kept { return connection.close() }
+        if startSweep { scheduleSweep(on: connection.eventLoop) }
+    }
+
+    private func forget(_ connection: UpstreamConnection) {
+        let key = ObjectIdentifier(connection.eventLoop)
+        let id = ObjectIdentifier(connection)
+        state.withLock { state in
+            state.open[id] = nil
+            state.idle[key]?.removeAll { $0 === connection }
+        }
+    }
+
+    /// Closes connections idle longer than `idleTimeout`, every half of it,
+    /// while the loop has idle connections.
+    private func scheduleSweep(on loop: any EventLoop) {
+        let key = ObjectIdentifier(loop)
+        loop.scheduleTask(in: .nanoseconds(idleTimeout.nanoseconds / 2)) { [weak self] in
+            guard let self else { return }
+            let cutoff = NIODeadline.now() - self.idleTimeout
+            let (stale, more) = self.state.withLock { state -> ([UpstreamConnection], Bool) in
+                let idle = state.idle[key] ?? []
+                let stale = idle.filter { $0.idleSince < cutoff }
+                state.idle[key] = idle.filter { $0.idleSince >= cutoff }
+                let more = !(state.idle[key]?.isEmpty ?? true) && !state.shutDown
+                if !more { state.sweeping.remove(key) }
+                return (stale, more)
+            }
+            for connection in stale { connection.close() }
+            if more { self.scheduleSweep(on: loop) }
+        }
+    }
+
+    static func connectError(_ error: any Error) -> UpstreamError {
+        if let error = error as? UpstreamError { return error }
+        if case ChannelError.connectTimeout = error { return .connectTimeout }
+        if let error = error as? NIOConnectionError {
+            if let first = error.connectionErrors.first { return .connectFailed("\(first.error)") }
+            if let dns = error.dnsAError ?? error.dnsAAAAError { return .connectFailed("cannot resolve '\(error.host)': \(dns)") }
+        }
+        return .connectFailed("\(error)")
+    }
+}
+
+/// A reply read from a pooled connection.
+final class PooledReply: UpstreamReply {
+    let status: UInt
+    let headers: HTTPHeaders
+    private let exchange: UpstreamExchange
+
+    init(exchange: UpstreamExchange, head: HTTPResponseHead) {
+        self.exchange = exchange
+        self.status = head.status.code
+        self.headers = head.headers
+    }
+
+    deinit {
+        let exchange = exchange
+        if exchange.loop.inEventLoop {
+            exchange.abandon(.cancelled)
+        } else {
+            exchange.loop.execute { exchange.abandon(.cancelled) }
+        }
+    }
+
+    func collect(upTo limit: Int, deadline: NIODeadline) async throws(UpstreamError) -> ByteBuffer {
+        try await Self.await(exchange) { $0.collect(upTo: limit, deadline: deadline) }
+    }
+
+    func next(deadline: NIODeadline) async throws(UpstreamError) -> ByteBuffer? {
+        try await Self.await(exchange) { $0.next(deadline: deadline) }
+    }
+
+    /// Starts `operation` on the exchange's loop and waits for its result;
+    /// cancelling the waiting task abandons the exchange (and its connection).
+    static func await<T: Sendable>(
+        _ exchange: UpstreamExchange,
+        _ operation: @escaping @Sendable (UpstreamExchange) -> EventLoopFuture<T>
+    ) async throws(UpstreamError) -> T {
+        let loop = exchange.loop
+        let future = loop.inEventLoop ? operation(exchange) : loop.flatSubmit { operation(exchange) }
+        do {
+            return try await withTaskCancellationHandler {
+                try await future.get()
+            } onCancel: {
+                loop.execute { exchange.abandon(.cancelled) }
+            }
+        } catch let error as UpstreamError {
+            throw error
+        } catch {
+            throw .broken("\(error)")
+        }
+    }
+}

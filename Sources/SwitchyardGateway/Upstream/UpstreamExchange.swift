@@ -1,0 +1,156 @@
+import NIOCore
+import NIOHTTP1
+
+/// One request's life on an upstream connection: waiting for the head, then
+/// handing the body to its reader as it arrives.
+///
+/// Every method runs on `loop`, the connection's event loop; that confinement
+/// is what makes the unchecked `Sendable` sound.
+final class UpstreamExchange: @unchecked Sendable {
+    /// Past this many unread bytes a streamed body stops reading from the
+    /// socket until its reader catches up.
+    static let pauseAbove = 256 << 10
+
+    private enum Reader {
+        case next(EventLoopPromise<ByteBuffer?>)
+        case collect(EventLoopPromise<ByteBuffer>, limit: Int, into: ByteBuffer)
+    }
+
+    let loop: any EventLoop
+    let head: EventLoopPromise<HTTPResponseHead>
+    /// The connection carrying the exchange, once one is leased.
+    var connection: UpstreamConnection?
+    private(set) var sawHead = false
+    private var chunks = CircularBuffer<ByteBuffer>()
+    private var unreadBytes = 0
+    private var ended = false
+    private var failure: UpstreamError?
+    private var reader: Reader?
+    private var deadline: Scheduled<Void>?
+
+    init(loop: any EventLoop) {
+        self.loop = loop
+        self.head = loop.makePromise()
+    }
+
+    var isFinished: Bool { ended || failure != nil }
+
+    /// Whether the connection should stop reading until the reader catches up.
+    var wantsPause: Bool { reader == nil && unreadBytes > Self.pauseAbove }
+
+    // MARK: From the connection
+
+    func receive(head received: HTTPResponseHead) {
+        guard !sawHead, failure == nil else { return }
+        sawHead = true
+        disarm()
+        head.succeed(received)
+    }
+
+    func receive(body part: ByteBuffer) {
+        guard failure == nil else { return }
+        switch reader {
+        case .next(let promise)?:
+            reader = nil
+            disarm()
+            promise.succeed(part)
+        case .collect(let promise, let limit, var into)?:
+            into.writeImmutableBuffer(part)
+            if into.readableBytes > limit {
+                fail(.tooLarge(limit: limit))
+                connection?.close()
+            } else {
+                reader = .collect(promise, limit: limit, into: into)
+            }
+        case nil:
+            chunks.append(part)
+            unreadBytes += part.readableBytes
+        }
+    }
+
+    func receiveEnd() {
+        guard failure == nil, !ended else { return }
+        ended = true
+        disarm()
+        switch reader {
+        case .next(let promise)?: promise.succeed(nil)
+        case .collect(let promise, _, let into)?: promise.succeed(into)
+        case nil: break
+        }
+        reader = nil
+    }
+
+    /// Ends the exchange with `error`: whoever waits gets it.
+    func fail(_ error: UpstreamError) {
+        guard failure == nil, !ended else { return }
+        failure = error
+        disarm()
+        if !sawHead { head.fail(error) }
+        switch reader {
+        case .next(let promise)?: promise.fail(error)
+        case .collect(let promise, _, _)?: promise.fail(error)
+        case nil: break
+        }
+        reader = nil
+    }
+
+    /// Fails the exchange with `.timedOut` at `deadline` unless something arrives first.
+    func arm(_ deadline: NIODeadline) {
+        disarm()
+        self.deadline = loop.scheduleTask(deadline: deadline) { [self] in
+            self.deadline = nil
+            fail(.timedOut)
+            connection?.close()
+        }
+    }
+
+    private func disarm() {
+        deadline?.cancel()
+        deadline = nil
+    }
+
+    // MARK: From the reader
+
+    func next(deadline: NIODeadline) -> EventLoopFuture<ByteBuffer?> {
+        if let chunk = chunks.popFirst() {
+            unreadBytes -= chunk.readableBytes
+            connection?.resumeReadingIfPaused()
+            return loop.makeSucceededFuture(chunk)
+        }
+        if let failure { return loop.makeFailedFuture(failure) }
+        if ended { return loop.makeSucceededFuture(nil) }
+        let promise = loop.makePromise(of: ByteBuffer?.self)
+        reader = .next(promise)
+        arm(deadline)
+        connection?.resumeReadingIfPaused()
+        return promise.futureResult
+    }
+
+    func collect(upTo limit: Int, deadline: NIODeadline) -> EventLoopFuture<ByteBuffer> {
+        var into = chunks.count == 1 ? chunks.removeFirst() : ByteBuffer()
+        while let chunk = chunks.popFirst() {
+            into.writeImmutableBuffer(chunk)
+        }
+        unreadBytes = 0
+        if let failure { return loop.makeFailedFuture(failure) }
+        if into.readableBytes > limit {
+            fail(.tooLarge(limit: limit))
+            connection?.close()
+            return loop.makeFailedFuture(UpstreamError.tooLarge(limit: limit))
+        }
+        if ended { return loop.makeSucceededFuture(into) }
+        let promise = loop.makePromise(of: ByteBuffer.self)
+        reader = .collect(promise, limit: limit, into: into)
+        arm(deadline)
+        connection?.resumeReadingIfPaused()
+        return promise.futureResult
+    }
+
+    /// The reader is gone (cancelled, or dropped the reply): a connection
+    /// with part of a reply still unread cannot be reused.
+    func abandon(_ error: UpstreamError) {
+        guard !isFinished else { return }
+        fail(error)
+        connection?.close()
+    }
+}
