@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 import SwitchyardCore
@@ -31,7 +32,13 @@ struct UpstreamTarget: Sendable {
         let url = deployment.upstream.chatCompletionsURL(model: deployment.upstreamModelName)
         (transport, path) = clients.transport(url: url, connectTimeout: deployment.timeouts.connect)
         var headers = HTTPHeaders([("content-type", "application/json")])
-        if let variable = deployment.upstream.apiKeyEnv, let key = environment[variable], !key.isEmpty {
+        // Surrounding whitespace (a secret file's trailing newline) is dropped; a
+        // key with control characters inside would break the request head, so it
+        // is not sent, and the upstream's 401 says to check apiKeyEnv.
+        if let variable = deployment.upstream.apiKeyEnv,
+            let key = environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines), !key.isEmpty,
+            key.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F })
+        {
             switch deployment.upstream.kind {
             case .azure: headers.add(name: "api-key", value: key)
             case .openai: headers.add(name: "authorization", value: "Bearer " + key)

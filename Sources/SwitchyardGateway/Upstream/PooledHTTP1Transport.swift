@@ -83,7 +83,7 @@ final class PooledHTTP1Transport: UpstreamTransport {
     // MARK: On the event loop
 
     private func begin(_ exchange: UpstreamExchange, request: UpstreamRequest, headDeadline: NIODeadline) {
-        // The head deadline covers connecting too.
+        // One deadline for connecting (when no pooled connection is free) and the head.
         exchange.arm(headDeadline)
         lease(on: exchange.loop).whenComplete { result in
             switch result {
@@ -91,7 +91,7 @@ final class PooledHTTP1Transport: UpstreamTransport {
                 if exchange.isFinished {
                     self.park(connection)
                 } else {
-                    connection.start(exchange, request: request, host: self.hostHeader, headDeadline: headDeadline)
+                    connection.start(exchange, request: request, host: self.hostHeader)
                 }
             case .failure(let error):
                 exchange.fail(Self.connectError(error))
@@ -114,8 +114,12 @@ final class PooledHTTP1Transport: UpstreamTransport {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(connection)
+                    // NIO's outbound header validation is left out: every header sent
+                    // comes from the route's configuration, checked when it is installed.
+                    let pipeline = channel.pipeline.syncOperations
+                    try pipeline.addHandler(HTTPRequestEncoder())
+                    try pipeline.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .dropBytes)))
+                    try pipeline.addHandler(connection)
                 }
             }
             .connect(host: host, port: port)

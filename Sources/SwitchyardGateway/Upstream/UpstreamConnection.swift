@@ -41,8 +41,8 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         self.context = context
     }
 
-    /// Writes the request in one flush and arms the head deadline.
-    func start(_ exchange: UpstreamExchange, request: UpstreamRequest, host: String, headDeadline: NIODeadline) {
+    /// Writes the request in one flush (the exchange's head deadline is already armed).
+    func start(_ exchange: UpstreamExchange, request: UpstreamRequest, host: String) {
         guard let context, !closed else {
             exchange.fail(.closedBeforeReply)
             return
@@ -57,7 +57,6 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(request.body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        exchange.arm(headDeadline)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
