@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+import Synchronization
 import HTTPTypes
 import Logging
 import Hummingbird
@@ -83,7 +83,8 @@ extension Gateway {
             header: request.headers[.switchyardUser],
             clientKey: clientKey?.name
         )
-        let bucket = sticky.map { StickyHash.bucket(route: routeName, key: $0.key) } ?? Int.random(in: 0..<StickyHash.bucketCount)
+        let bucket = sticky.map { StickyHash.bucket(route: routeName, key: $0.key) }
+            ?? StickyHash.bucket(forRequestNumber: anonymousRequests.add(1, ordering: .relaxed).newValue)
         var primary = pinned ?? plan.primaryDeployment(forBucket: bucket)
         if route.retired[primary], let replacement = route.replacement[primary] {
             primary = replacement

@@ -52,6 +52,8 @@ public final class Gateway: Sendable {
     private let responseCounters = Mutex<[String: Counter]>([:])
     private let runtimes = Mutex<[String: DeploymentRuntime]>([:])
     private let installed = Atomic<Bool>(false)
+    /// Counts requests without a sticky key, to spread them over the buckets.
+    let anonymousRequests = Atomic<UInt64>(0)
     /// Shadow mirrors by route, and the reports of those that stopped.
     let shadows = Mutex<[String: ShadowMirror]>([:])
     let finishedShadows = Mutex<[String: ShadowReport]>([:])

@@ -22,6 +22,20 @@ struct StickyAssignmentTests {
         )
     }
 
+    @Test func requestsWithoutAKeySpreadEvenlyOverTheBuckets() {
+        // Counted requests land in each tenth of the buckets a tenth of the time,
+        // so a 90/10 split holds for anonymous traffic too.
+        var tenths = [Int](repeating: 0, count: 10)
+        for number in 1...100_000 as ClosedRange<UInt64> {
+            tenths[StickyHash.bucket(forRequestNumber: number) / 1_000] += 1
+        }
+        for count in tenths {
+            #expect((9_700...10_300).contains(count), "\(tenths)")
+        }
+        // And consecutive requests are not in consecutive buckets.
+        #expect(abs(StickyHash.bucket(forRequestNumber: 1) - StickyHash.bucket(forRequestNumber: 2)) > 1)
+    }
+
     @Test func bucketsAreStableAcrossProcessesAndRoutes() {
         // Golden values: a change here would move every user of every route.
         #expect(StickyHash.bucket(route: "chat-prod", key: "alice") == 4010)

@@ -15,6 +15,14 @@ public enum StickyHash {
         return Int(finalize(hash) % UInt64(bucketCount))
     }
 
+    /// The bucket of the `number`th request that has no sticky key. Mixing a
+    /// counter spreads such requests evenly over the buckets (so the split
+    /// holds by weight) without asking the system for randomness per request.
+    @inlinable
+    public static func bucket(forRequestNumber number: UInt64) -> Int {
+        Int(finalize(number) % UInt64(bucketCount))
+    }
+
     /// splitmix64's finaliser: spreads FNV-1a's weak low bits over the whole word.
     @inlinable
     static func finalize(_ value: UInt64) -> UInt64 {
