@@ -15,45 +15,12 @@ cd "$(dirname "$0")/.."
 : "${WARMUP:=30}"
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 2; }
 
-swift build -c release --product switchyard --scratch-path .build-release >/dev/null
-bin=$(pwd)/.build-release/release/switchyard
-work=$(mktemp -d)
-pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
 # shellcheck source=/dev/null
-source scripts/lib/wait-for-port.sh
-
-"$bin" simulate --listen 127.0.0.1:0 --latency-ms 2 --log-level notice >"$work/stable.log" 2>&1 &
-pids+=($!)
-stable=$(wait_for "$work/stable.log" 'listening on http://127.0.0.1:[0-9]+')
-"$bin" simulate --listen 127.0.0.1:0 --latency-ms 2 --version 2025-05-13 --log-level notice >"$work/canary.log" 2>&1 &
-pids+=($!)
-canary=$(wait_for "$work/canary.log" 'listening on http://127.0.0.1:[0-9]+')
-cat >"$work/routes.yaml" <<YAML
-routes:
-  - name: chat-prod
-    stable: stable
-    deployments:
-      - { name: stable, weight: 90, model: gpt-4o, version: "2024-11-20", upstream: { url: "http://127.0.0.1:$stable/v1" } }
-      - { name: canary, weight: 10, model: gpt-4o, version: "2025-05-13", upstream: { url: "http://127.0.0.1:$canary/v1" } }
-YAML
-"$bin" serve --config "$work/routes.yaml" --state "sqlite:$work/state.sqlite" --listen 127.0.0.1:0 --admin-listen 127.0.0.1:0 \
-  --log-level notice >"$work/serve.log" 2>&1 &
-server=$!
-pids+=($server)
-port=$(wait_for "$work/serve.log" 'gateway listening on http://127.0.0.1:[0-9]+')
-
-cat >"$work/post.lua" <<'LUA'
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-counter = 0
-request = function()
-  counter = counter + 1
-  return wrk.format(nil, nil, nil, '{"model":"chat-prod","user":"u' .. (counter % 1000) .. '","messages":[{"role":"user","content":"hi"}]}')
-end
-LUA
+source scripts/lib/serve-stack.sh
+release_binary
+scratch
+start_stack 2
+write_post_lua
 
 sample() {  # seconds-since-start rss_kib fds
   local rss fds
