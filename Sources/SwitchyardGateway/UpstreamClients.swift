@@ -54,21 +54,29 @@ final class UpstreamClients: Sendable {
     private func client(connectTimeout: Duration) -> HTTPClient {
         clients.withLock { clients in
             if let client = clients[connectTimeout] { return client }
-            var configuration = HTTPClient.Configuration()
-            configuration.timeout = .init(connect: .nanoseconds(connectTimeout.nanosecondsForNIO))
-            configuration.connectionPool = .init(
-                idleTimeout: .seconds(60),
-                concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost
+            let client = HTTPClient(
+                eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+                configuration: Self.clientConfiguration(connectTimeout: connectTimeout, connectionsPerHost: connectionsPerHost)
             )
-            // A refused connection should fail over at once, not be retried until the connect timeout.
-            configuration.connectionPool.retryConnectionEstablishment = false
-            configuration.httpVersion = .automatic
-            configuration.decompression = .disabled
-            configuration.redirectConfiguration = .disallow
-            let client = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
             clients[connectTimeout] = client
             return client
         }
+    }
+
+    /// How the gateway's AsyncHTTPClient is set up for HTTPS upstreams.
+    static func clientConfiguration(connectTimeout: Duration, connectionsPerHost: Int) -> HTTPClient.Configuration {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .nanoseconds(connectTimeout.nanosecondsForNIO))
+        configuration.connectionPool = .init(
+            idleTimeout: .seconds(60),
+            concurrentHTTP1ConnectionsPerHostSoftLimit: connectionsPerHost
+        )
+        // A refused connection should fail over at once, not be retried until the connect timeout.
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.httpVersion = .automatic
+        configuration.decompression = .disabled
+        configuration.redirectConfiguration = .disallow
+        return configuration
     }
 
     /// Closes every pooled connection; call once, after the server has drained.

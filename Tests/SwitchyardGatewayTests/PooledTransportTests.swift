@@ -104,14 +104,16 @@ import Testing
         }
         let transport = PooledHTTP1Transport(host: "127.0.0.1", port: port, connectTimeout: .seconds(2))
         defer { transport.shutdown() }
+        await Self.expectConnectFailure(transport)
+    }
+
+    static func expectConnectFailure(_ transport: any UpstreamTransport) async {
         do {
-            _ = try await transport.send(Self.request(), headDeadline: Self.deadline())
+            _ = try await transport.send(request(), headDeadline: deadline())
             Issue.record("expected a connect failure")
         } catch {
-            guard case .connectFailed = error else {
-                Issue.record("expected connectFailed, got \(error)")
-                return
-            }
+            if case .connectFailed = error { return }
+            Issue.record("expected connectFailed, got \(error)")
         }
     }
 
@@ -157,19 +159,24 @@ import Testing
         }
     }
 
+    /// An upstream that drops the connection half-way through a stream.
+    static let cutting = SimulatorConfiguration(latencyMean: .zero, tokensPerSecond: 2_000, errorRate: 1, errorKind: .cutStream, replyTokens: 10)
+
+    /// Reads a stream to its end, which must be an error (`.broken`), never a clean nil.
+    static func expectBroken(_ transport: any UpstreamTransport) async throws {
+        let reply = try await transport.send(request(stream: true), headDeadline: deadline())
+        do {
+            while try await reply.next(deadline: deadline()) != nil {}
+            Issue.record("a cut stream must not end cleanly")
+        } catch {
+            if case .broken = error { return }
+            Issue.record("expected broken, got \(error)")
+        }
+    }
+
     @Test func aCutStreamIsBrokenNotEnded() async throws {
-        let configuration = SimulatorConfiguration(latencyMean: .zero, tokensPerSecond: 2_000, errorRate: 1, errorKind: .cutStream, replyTokens: 10)
-        try await Self.withUpstream(configuration) { transport, _ in
-            let reply = try await transport.send(Self.request(stream: true), headDeadline: Self.deadline())
-            do {
-                while try await reply.next(deadline: Self.deadline()) != nil {}
-                Issue.record("a cut stream must not end cleanly")
-            } catch {
-                guard case .broken? = error as? UpstreamError else {
-                    Issue.record("expected broken, got \(error)")
-                    return
-                }
-            }
+        try await Self.withUpstream(Self.cutting) { transport, _ in
+            try await Self.expectBroken(transport)
         }
     }
 }
