@@ -16,7 +16,8 @@ public final class Gateway: Sendable {
         /// Largest non-streamed reply accepted from an upstream.
         public var maxReplyBytes: Int
         public var breakerPolicy: CircuitBreaker.Policy
-        /// Pooled connections per upstream host.
+        /// Connections per upstream host and event loop at most (more requests
+        /// wait for one); also the idle connections kept.
         public var connectionsPerHost: Int
         /// Environment consulted for upstream keys (`apiKeyEnv`).
         public var environment: [String: String]

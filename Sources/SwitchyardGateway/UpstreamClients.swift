@@ -39,6 +39,7 @@ final class UpstreamClients: Sendable {
                     host: host,
                     port: port,
                     connectTimeout: .nanoseconds(connectTimeout.nanosecondsForNIO),
+                    maxConnectionsPerLoop: connectionsPerHost,
                     maxIdlePerLoop: connectionsPerHost
                 )
                 pooled[key] = created

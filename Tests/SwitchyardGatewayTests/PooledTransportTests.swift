@@ -22,13 +22,16 @@ import Testing
     /// loop, and one loop makes the counts exact.
     static func withUpstream(
         _ configuration: SimulatorConfiguration,
+        maxConnections: Int = 256,
         _ body: @Sendable (PooledHTTP1Transport, Simulator) async throws -> Void
     ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             let simulator = Simulator(configuration: configuration)
             let port = try await startListening(in: &group) { simulator.buildApplication(host: "127.0.0.1", port: 0, logger: LiveCluster.logger, onServerRunning: $0) }
             let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-            let transport = PooledHTTP1Transport(host: "127.0.0.1", port: port, connectTimeout: .seconds(2), group: loop)
+            let transport = PooledHTTP1Transport(
+                host: "127.0.0.1", port: port, connectTimeout: .seconds(2), maxConnectionsPerLoop: maxConnections, group: loop
+            )
             do {
                 try await body(transport, simulator)
             } catch {
@@ -80,6 +83,38 @@ import Testing
             }
             #expect(transport.connectionCounts.open >= 2)
             #expect(transport.connectionCounts.open <= 4)
+        }
+    }
+
+    @Test func aBurstWaitsForTheConnectionCapInsteadOfOpeningMore() async throws {
+        try await Self.withUpstream(SimulatorConfiguration(latencyMean: .milliseconds(30)), maxConnections: 2) { transport, simulator in
+            try await withThrowingTaskGroup(of: UInt.self) { group in
+                for _ in 0..<8 {
+                    group.addTask {
+                        let reply = try await transport.send(Self.request(), headDeadline: Self.deadline())
+                        _ = try await reply.collect(upTo: 1 << 20, deadline: Self.deadline())
+                        return reply.status
+                    }
+                }
+                for try await status in group { #expect(status == 200) }
+            }
+            #expect(simulator.requestCount == 8)
+            #expect(transport.connectionCounts.open <= 2, "eight requests at once, two connections at most")
+        }
+    }
+
+    @Test func aRequestQueuedPastItsDeadlineTimesOutAndTheQueueMovesOn() async throws {
+        try await Self.withUpstream(SimulatorConfiguration(latencyMean: .milliseconds(300)), maxConnections: 1) { transport, _ in
+            async let first = transport.send(Self.request(), headDeadline: Self.deadline())
+            try await Task.sleep(for: .milliseconds(50))
+            await #expect(throws: UpstreamError.timedOut) {
+                _ = try await transport.send(Self.request(), headDeadline: Self.deadline(100))
+            }
+            let reply = try await first
+            _ = try await reply.collect(upTo: 1 << 20, deadline: Self.deadline())
+            // The one connection is free again, and serves the next request.
+            let next = try await transport.send(Self.request(), headDeadline: Self.deadline())
+            #expect(next.status == 200)
         }
     }
 

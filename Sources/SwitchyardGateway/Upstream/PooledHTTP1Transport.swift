@@ -15,15 +15,30 @@ import Synchronization
 /// and HTTP/2.
 final class PooledHTTP1Transport: UpstreamTransport {
     private struct State {
+        /// Per event loop: connections free for the next request.
         var idle: [ObjectIdentifier: [UpstreamConnection]] = [:]
+        /// Per event loop: connections open or being opened (held under the cap).
+        var counted: [ObjectIdentifier: Int] = [:]
+        /// Per event loop: requests waiting for a connection while the loop is at its cap.
+        var waiting: [ObjectIdentifier: CircularBuffer<Waiter>] = [:]
         var open: [ObjectIdentifier: UpstreamConnection] = [:]
         var sweeping: Set<ObjectIdentifier> = []
         var shutDown = false
     }
 
+    /// A request not yet written to a connection.
+    private struct Waiter {
+        let exchange: UpstreamExchange
+        let request: UpstreamRequest
+    }
+
     let host: String
     let port: Int
     let connectTimeout: TimeAmount
+    /// Connections per event loop at most; further requests wait for one to
+    /// free up (within their head deadline), so a burst of clients does not
+    /// become a burst of connections to the upstream.
+    let maxConnectionsPerLoop: Int
     /// Idle connections kept per event loop; more are closed as they free up.
     let maxIdlePerLoop: Int
     /// A connection idle this long is closed (below common servers' keep-alive
@@ -37,6 +52,7 @@ final class PooledHTTP1Transport: UpstreamTransport {
         host: String,
         port: Int,
         connectTimeout: TimeAmount,
+        maxConnectionsPerLoop: Int = 256,
         maxIdlePerLoop: Int = 256,
         idleTimeout: TimeAmount = .seconds(55),
         group: MultiThreadedEventLoopGroup = .singleton
@@ -44,6 +60,7 @@ final class PooledHTTP1Transport: UpstreamTransport {
         self.host = host
         self.port = port
         self.connectTimeout = connectTimeout
+        self.maxConnectionsPerLoop = maxConnectionsPerLoop
         self.maxIdlePerLoop = maxIdlePerLoop
         self.idleTimeout = idleTimeout
         let bracketed = host.contains(":") ? "[\(host)]" : host
@@ -70,40 +87,98 @@ final class PooledHTTP1Transport: UpstreamTransport {
 
     /// Closes every connection; requests still in flight fail.
     func shutdown() {
-        let all = state.withLock { state in
+        let (all, waiting) = state.withLock { state in
             state.shutDown = true
             state.idle = [:]
-            return Array(state.open.values)
+            defer { state.waiting = [:] }
+            return (Array(state.open.values), state.waiting.values.flatMap { $0 })
         }
         for connection in all {
             connection.eventLoop.execute { connection.close() }
+        }
+        for waiter in waiting {
+            waiter.exchange.loop.execute { waiter.exchange.fail(.connectFailed("the gateway is shutting down")) }
         }
     }
 
     // MARK: On the event loop
 
     private func begin(_ exchange: UpstreamExchange, request: UpstreamRequest, headDeadline: NIODeadline) {
-        // One deadline for connecting (when no pooled connection is free) and the head.
+        // One deadline for waiting, connecting and the head.
         exchange.arm(headDeadline)
-        lease(on: exchange.loop).whenComplete { result in
-            switch result {
-            case .success(let connection):
-                if exchange.isFinished {
-                    self.park(connection)
-                } else {
-                    connection.start(exchange, request: request, host: self.hostHeader)
+        assign(Waiter(exchange: exchange, request: request), on: exchange.loop)
+    }
+
+    /// Gives a request a connection: an idle one, a new one while the loop is
+    /// under its cap, or else a place in the loop's queue.
+    private func assign(_ waiter: Waiter, on loop: any EventLoop) {
+        enum Next {
+            case reuse(UpstreamConnection)
+            case connect
+            case wait
+            case refuse
+        }
+        let key = ObjectIdentifier(loop)
+        while true {
+            let next = state.withLock { state -> Next in
+                if state.shutDown { return .refuse }
+                if let connection = state.idle[key]?.popLast() { return .reuse(connection) }
+                if state.counted[key, default: 0] < maxConnectionsPerLoop {
+                    state.counted[key, default: 0] += 1
+                    return .connect
                 }
-            case .failure(let error):
-                exchange.fail(Self.connectError(error))
+                state.waiting[key, default: CircularBuffer()].append(waiter)
+                return .wait
             }
+            switch next {
+            case .reuse(let connection):
+                // A closed one is on its way out of the pool (and the count): try the next.
+                guard connection.isUsable else { continue }
+                start(waiter, on: connection)
+            case .connect:
+                connect(on: loop).whenComplete { result in
+                    switch result {
+                    case .success(let connection):
+                        self.start(waiter, on: connection)
+                    case .failure(let error):
+                        waiter.exchange.fail(Self.connectError(error))
+                        self.release(key, loop: loop)
+                    }
+                }
+            case .wait:
+                break
+            case .refuse:
+                waiter.exchange.fail(.connectFailed("the gateway is shutting down"))
+            }
+            return
         }
     }
 
-    private func lease(on loop: any EventLoop) -> EventLoopFuture<UpstreamConnection> {
-        let key = ObjectIdentifier(loop)
-        while let connection = state.withLock({ $0.idle[key]?.popLast() }) {
-            if connection.isUsable { return loop.makeSucceededFuture(connection) }
+    private func start(_ waiter: Waiter, on connection: UpstreamConnection) {
+        if waiter.exchange.isFinished {
+            // Its deadline passed (or its client left) while it waited.
+            park(connection)
+        } else {
+            connection.start(waiter.exchange, request: waiter.request, host: hostHeader)
         }
+    }
+
+    /// The next queued request on `key` whose deadline has not passed.
+    private func nextWaiter(_ key: ObjectIdentifier) -> Waiter? {
+        while let waiter = state.withLock({ $0.waiting[key]?.popFirst() }) {
+            if !waiter.exchange.isFinished { return waiter }
+        }
+        return nil
+    }
+
+    /// A counted connection is gone (closed, or never opened): its place goes
+    /// to the next queued request, if any.
+    private func release(_ key: ObjectIdentifier, loop: any EventLoop) {
+        state.withLock { $0.counted[key, default: 1] -= 1 }
+        if let waiter = nextWaiter(key) { assign(waiter, on: loop) }
+    }
+
+    private func connect(on loop: any EventLoop) -> EventLoopFuture<UpstreamConnection> {
         let connection = UpstreamConnection(
             eventLoop: loop,
             onReusable: { [weak self] connection in self?.park(connection) },
@@ -137,9 +212,13 @@ final class PooledHTTP1Transport: UpstreamTransport {
             }
     }
 
+    /// A connection free again: to the next queued request, else to the pool.
     private func park(_ connection: UpstreamConnection) {
         guard connection.isUsable else { return connection.close() }
         let key = ObjectIdentifier(connection.eventLoop)
+        if let waiter = nextWaiter(key) {
+            return connection.start(waiter.exchange, request: waiter.request, host: hostHeader)
+        }
         let (kept, startSweep) = state.withLock { state -> (Bool, Bool) in
             guard !state.shutDown, state.idle[key, default: []].count < maxIdlePerLoop else { return (false, false) }
             state.idle[key, default: []].append(connection)
@@ -152,10 +231,12 @@ final class PooledHTTP1Transport: UpstreamTransport {
     private func forget(_ connection: UpstreamConnection) {
         let key = ObjectIdentifier(connection.eventLoop)
         let id = ObjectIdentifier(connection)
-        state.withLock { state in
-            state.open[id] = nil
+        let wasOpen = state.withLock { state in
             state.idle[key]?.removeAll { $0 === connection }
+            return state.open.removeValue(forKey: id) != nil
         }
+        // One refused at shutdown was never admitted: its failed connect releases it.
+        if wasOpen { release(key, loop: connection.eventLoop) }
     }
 
     /// Closes connections idle longer than `idleTimeout`, every half of it,
