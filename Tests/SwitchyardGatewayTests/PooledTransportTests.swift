@@ -69,18 +69,23 @@ import Testing
         }
     }
 
+    /// Sends `count` requests at once and expects every one to succeed.
+    static func sendAtOnce(_ count: Int, through transport: PooledHTTP1Transport) async throws {
+        try await withThrowingTaskGroup(of: UInt.self) { group in
+            for _ in 0..<count {
+                group.addTask {
+                    let reply = try await transport.send(request(), headDeadline: deadline())
+                    _ = try await reply.collect(upTo: 1 << 20, deadline: deadline())
+                    return reply.status
+                }
+            }
+            for try await status in group { #expect(status == 200) }
+        }
+    }
+
     @Test func concurrentRequestsOpenTheirOwnConnections() async throws {
         try await Self.withUpstream(SimulatorConfiguration(latencyMean: .milliseconds(50))) { transport, _ in
-            try await withThrowingTaskGroup(of: UInt.self) { group in
-                for _ in 0..<4 {
-                    group.addTask {
-                        let reply = try await transport.send(Self.request(), headDeadline: Self.deadline())
-                        _ = try await reply.collect(upTo: 1 << 20, deadline: Self.deadline())
-                        return reply.status
-                    }
-                }
-                for try await status in group { #expect(status == 200) }
-            }
+            try await Self.sendAtOnce(4, through: transport)
             #expect(transport.connectionCounts.open >= 2)
             #expect(transport.connectionCounts.open <= 4)
         }
@@ -88,16 +93,7 @@ import Testing
 
     @Test func aBurstWaitsForTheConnectionCapInsteadOfOpeningMore() async throws {
         try await Self.withUpstream(SimulatorConfiguration(latencyMean: .milliseconds(30)), maxConnections: 2) { transport, simulator in
-            try await withThrowingTaskGroup(of: UInt.self) { group in
-                for _ in 0..<8 {
-                    group.addTask {
-                        let reply = try await transport.send(Self.request(), headDeadline: Self.deadline())
-                        _ = try await reply.collect(upTo: 1 << 20, deadline: Self.deadline())
-                        return reply.status
-                    }
-                }
-                for try await status in group { #expect(status == 200) }
-            }
+            try await Self.sendAtOnce(8, through: transport)
             #expect(simulator.requestCount == 8)
             #expect(transport.connectionCounts.open <= 2, "eight requests at once, two connections at most")
         }
