@@ -48,64 +48,54 @@ struct JSONParser {
     }
 
     private mutating func parseObject() throws(Failure) -> JSONValue {
-        try enter()
-        index += 1
         var members: [String: JSONValue] = [:]
-        skipWhitespace()
-        if peek(UInt8(ascii: "}")) {
-            index += 1
-            depth -= 1
-            return .object(members)
-        }
-        while true {
-            skipWhitespace()
-            guard peek(UInt8(ascii: "\"")) else { throw failure("expected a string key, found \(describeCurrent())") }
-            let key = try parseString()
-            skipWhitespace()
-            guard peek(UInt8(ascii: ":")) else { throw failure("expected ':' after the key \"\(key)\", found \(describeCurrent())") }
-            index += 1
-            skipWhitespace()
-            members[key] = try parseValue()
-            skipWhitespace()
-            if peek(UInt8(ascii: ",")) {
-                index += 1
-                continue
+        try parseElements(closedBy: UInt8(ascii: "}"), in: "an object") { parser throws(Failure) in
+            guard parser.peek(UInt8(ascii: "\"")) else { throw parser.failure("expected a string key, found \(parser.describeCurrent())") }
+            let key = try parser.parseString()
+            parser.skipWhitespace()
+            guard parser.peek(UInt8(ascii: ":")) else {
+                throw parser.failure("expected ':' after the key \"\(key)\", found \(parser.describeCurrent())")
             }
-            guard peek(UInt8(ascii: "}")) else { throw failure("expected ',' or '}' in an object, found \(describeCurrent())") }
-            index += 1
-            depth -= 1
-            return .object(members)
+            parser.index += 1
+            parser.skipWhitespace()
+            members[key] = try parser.parseValue()
         }
+        return .object(members)
     }
 
     private mutating func parseArray() throws(Failure) -> JSONValue {
-        try enter()
-        index += 1
         var elements: [JSONValue] = []
-        skipWhitespace()
-        if peek(UInt8(ascii: "]")) {
-            index += 1
-            depth -= 1
-            return .array(elements)
+        try parseElements(closedBy: UInt8(ascii: "]"), in: "an array") { parser throws(Failure) in
+            elements.append(try parser.parseValue())
         }
-        while true {
-            skipWhitespace()
-            elements.append(try parseValue())
-            skipWhitespace()
-            if peek(UInt8(ascii: ",")) {
-                index += 1
-                continue
-            }
-            guard peek(UInt8(ascii: "]")) else { throw failure("expected ',' or ']' in an array, found \(describeCurrent())") }
-            index += 1
-            depth -= 1
-            return .array(elements)
-        }
+        return .array(elements)
     }
 
-    private mutating func enter() throws(Failure) {
+    /// The part objects and arrays share: the opening byte (at `index`), then
+    /// elements separated by commas up to `close`, one level deeper.
+    private mutating func parseElements(
+        closedBy close: UInt8,
+        in container: String,
+        _ element: (inout JSONParser) throws(Failure) -> Void
+    ) throws(Failure) {
         depth += 1
         guard depth <= Self.maximumDepth else { throw failure("nested more than \(Self.maximumDepth) levels deep") }
+        index += 1
+        skipWhitespace()
+        if !peek(close) {
+            while true {
+                skipWhitespace()
+                try element(&self)
+                skipWhitespace()
+                guard peek(UInt8(ascii: ",")) else { break }
+                index += 1
+            }
+            guard peek(close) else {
+                throw failure("expected ',' or '\(Character(UnicodeScalar(close)))' in \(container), found \(describeCurrent())")
+            }
+        }
+        index += 1
+        depth -= 1
     }
 
     // MARK: Strings
