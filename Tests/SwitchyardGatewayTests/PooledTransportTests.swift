@@ -23,6 +23,7 @@ import Testing
     static func withUpstream(
         _ configuration: SimulatorConfiguration,
         maxConnections: Int = 256,
+        idleTimeout: TimeAmount = .seconds(55),
         _ body: @Sendable (PooledHTTP1Transport, Simulator) async throws -> Void
     ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -30,7 +31,8 @@ import Testing
             let port = try await startListening(in: &group) { simulator.buildApplication(host: "127.0.0.1", port: 0, logger: LiveCluster.logger, onServerRunning: $0) }
             let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let transport = PooledHTTP1Transport(
-                host: "127.0.0.1", port: port, connectTimeout: .seconds(2), maxConnectionsPerLoop: maxConnections, group: loop
+                host: "127.0.0.1", port: port, connectTimeout: .seconds(2), maxConnectionsPerLoop: maxConnections,
+                idleTimeout: idleTimeout, group: loop
             )
             do {
                 try await body(transport, simulator)
@@ -80,6 +82,15 @@ import Testing
                 }
             }
             for try await status in group { #expect(status == 200) }
+        }
+    }
+
+    @Test func idleConnectionsAreClosedAfterTheIdleTimeout() async throws {
+        try await Self.withUpstream(SimulatorConfiguration(latencyMean: .zero), idleTimeout: .milliseconds(200)) { transport, _ in
+            try await Self.sendAtOnce(3, through: transport)
+            #expect(transport.connectionCounts.open >= 1)
+            let closed = try await Self.eventually { transport.connectionCounts == (0, 0) }
+            #expect(closed, "idle past the timeout, every connection is closed: \(transport.connectionCounts)")
         }
     }
 

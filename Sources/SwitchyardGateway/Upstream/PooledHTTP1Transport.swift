@@ -71,11 +71,7 @@ final class PooledHTTP1Transport: UpstreamTransport {
     func send(_ request: UpstreamRequest, headDeadline: NIODeadline) async throws(UpstreamError) -> any UpstreamReply {
         let loop = group.any()
         let exchange = UpstreamExchange(loop: loop)
-        if loop.inEventLoop {
-            begin(exchange, request: request, headDeadline: headDeadline)
-        } else {
-            loop.execute { self.begin(exchange, request: request, headDeadline: headDeadline) }
-        }
+        loop.runHere { self.begin(exchange, request: request, headDeadline: headDeadline) }
         let head = try await PooledReply.await(exchange) { $0.head.futureResult }
         return PooledReply(exchange: exchange, head: head)
     }
@@ -216,9 +212,7 @@ final class PooledHTTP1Transport: UpstreamTransport {
     private func park(_ connection: UpstreamConnection) {
         guard connection.isUsable else { return connection.close() }
         let key = ObjectIdentifier(connection.eventLoop)
-        if let waiter = nextWaiter(key) {
-            return connection.start(waiter.exchange, request: waiter.request, host: hostHeader)
-        }
+        if let waiter = nextWaiter(key) { return start(waiter, on: connection) }
         let (kept, startSweep) = state.withLock { state -> (Bool, Bool) in
             guard !state.shutDown, state.idle[key, default: []].count < maxIdlePerLoop else { return (false, false) }
             state.idle[key, default: []].append(connection)
@@ -246,13 +240,13 @@ final class PooledHTTP1Transport: UpstreamTransport {
         loop.scheduleTask(in: .nanoseconds(idleTimeout.nanoseconds / 2)) { [weak self] in
             guard let self else { return }
             let cutoff = NIODeadline.now() - self.idleTimeout
-            let (stale, more) = self.state.withLock { state -> ([UpstreamConnection], Bool) in
-                let idle = state.idle[key] ?? []
-                let stale = idle.filter { $0.idleSince < cutoff }
-                state.idle[key] = idle.filter { $0.idleSince >= cutoff }
-                let more = !(state.idle[key]?.isEmpty ?? true) && !state.shutDown
+            let (stale, more) = self.state.withLock { state -> (ArraySlice<UpstreamConnection>, Bool) in
+                var idle = state.idle[key] ?? []
+                let firstStale = idle.partition { $0.idleSince < cutoff }
+                state.idle[key] = Array(idle[..<firstStale])
+                let more = firstStale > 0 && !state.shutDown
                 if !more { state.sweeping.remove(key) }
-                return (stale, more)
+                return (idle[firstStale...], more)
             }
             for connection in stale { connection.close() }
             if more { self.scheduleSweep(on: loop) }
@@ -284,11 +278,7 @@ final class PooledReply: UpstreamReply {
 
     deinit {
         let exchange = exchange
-        if exchange.loop.inEventLoop {
-            exchange.abandon(.cancelled)
-        } else {
-            exchange.loop.execute { exchange.abandon(.cancelled) }
-        }
+        exchange.loop.runHere { exchange.abandon(.cancelled) }
     }
 
     func collect(upTo limit: Int, deadline: NIODeadline) async throws(UpstreamError) -> ByteBuffer {
@@ -318,5 +308,14 @@ final class PooledReply: UpstreamReply {
         } catch {
             throw .broken("\(error)")
         }
+    }
+}
+
+extension EventLoop {
+    /// Runs `task` at once when called on this loop, else enqueues it there:
+    /// the gateway's own requests are already on the right loop, and should
+    /// not wait a turn of it.
+    func runHere(_ task: @escaping @Sendable () -> Void) {
+        if inEventLoop { task() } else { execute(task) }
     }
 }
