@@ -146,8 +146,6 @@ public actor ControlPlane {
         let stored: [AuditEvent]
         do {
             stored = try await store.commit(StoreCommit(writes: [.init(plan: next, expectedRevision: plan.route.revision)], audit: [event]))
-        } catch let error as StoreError {
-            throw .storage("\(error)")
         } catch {
             throw .storage("\(error)")
         }

@@ -12,7 +12,7 @@ extension Gateway {
         let firstLimit = context.deployment.timeouts.firstToken - (clock.now() - started)
         let first: ByteBuffer?
         do {
-            first = try await reply.next(deadline: .now() + .nanoseconds(firstLimit.nanosecondsForNIO))
+            first = try await reply.next(deadline: .after(firstLimit))
         } catch {
             let now = clock.now()
             if Task.isCancelled || error == .cancelled {
@@ -79,7 +79,7 @@ struct StreamRelay: Sendable {
             let totalLeft = timeouts.total - elapsed
             let stage: TimeoutStage = totalLeft < timeouts.idle ? .total : .idle
             do {
-                chunk = try await reply.next(deadline: .now() + .nanoseconds(min(totalLeft, timeouts.idle).nanosecondsForNIO))
+                chunk = try await reply.next(deadline: .after(min(totalLeft, timeouts.idle)))
             } catch .timedOut {
                 failure = (.timeout, "the upstream stream timed out (\(stage.rawValue))")
                 break

@@ -34,7 +34,7 @@ extension Gateway {
         let request = context.target.makeRequest(body: context.chat.upstreamBody(for: deployment), stream: context.chat.isStream)
         let reply: any UpstreamReply
         do {
-            reply = try await context.target.transport.send(request, headDeadline: .now() + .nanoseconds(deployment.timeouts.firstToken.nanosecondsForNIO))
+            reply = try await context.target.transport.send(request, headDeadline: .after(deployment.timeouts.firstToken))
         } catch {
             return failBeforeReply(context, error: error, started: started)
         }
@@ -113,7 +113,7 @@ extension Gateway {
         let remaining = context.deployment.timeouts.total - (headAt - started)
         let body: ByteBuffer
         do {
-            body = try await reply.collect(upTo: options.maxReplyBytes, deadline: .now() + .nanoseconds(remaining.nanosecondsForNIO))
+            body = try await reply.collect(upTo: options.maxReplyBytes, deadline: .after(remaining))
         } catch {
             let now = clock.now()
             if Task.isCancelled || error == .cancelled {

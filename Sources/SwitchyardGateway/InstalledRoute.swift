@@ -61,7 +61,7 @@ extension UpstreamTarget {
     /// route (no metrics, breaker or client limits): its status and body,
     /// all within `limit`. Health checks and shadow traffic use it.
     func exchange(_ chat: ChatCompletionRequest, within limit: Duration, maxBytes: Int) async throws(UpstreamError) -> (status: UInt, body: ByteBuffer) {
-        let deadline = NIODeadline.now() + .nanoseconds(limit.nanosecondsForNIO)
+        let deadline = NIODeadline.after(limit)
         let reply = try await transport.send(makeRequest(body: chat.upstreamBody(for: deployment), stream: false), headDeadline: deadline)
         return (reply.status, try await reply.collect(upTo: maxBytes, deadline: deadline))
     }

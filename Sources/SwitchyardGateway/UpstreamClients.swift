@@ -105,3 +105,10 @@ extension Duration {
         return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }
+
+extension NIODeadline {
+    /// The deadline `duration` from now.
+    static func after(_ duration: Duration) -> NIODeadline {
+        .now() + .nanoseconds(duration.nanosecondsForNIO)
+    }
+}
