@@ -87,8 +87,9 @@ import Testing
 
     @Test func idleConnectionsAreClosedAfterTheIdleTimeout() async throws {
         try await Self.withUpstream(SimulatorConfiguration(latencyMean: .zero), idleTimeout: .milliseconds(200)) { transport, _ in
+            // With the default timeout these stay pooled (sequentialRequestsReuseOneConnection);
+            // how soon the sweep runs after the requests depends on the machine, so only the end is checked.
             try await Self.sendAtOnce(3, through: transport)
-            #expect(transport.connectionCounts.open >= 1)
             let closed = try await Self.eventually { transport.connectionCounts == (0, 0) }
             #expect(closed, "idle past the timeout, every connection is closed: \(transport.connectionCounts)")
         }
