@@ -10,8 +10,8 @@ import Testing
 /// control plane and its SQLite store, and a clock the test moves forward.
 @Suite("Rollout engine end to end", .serialized)
 struct RolloutEngineTests {
-    static func simulator(errorRate: Double = 0, kind: SimulatorConfiguration.ErrorKind = .serverError, version: String = "2024-11-20") -> SimulatorConfiguration {
-        var configuration = SimulatorConfiguration(version: version, latencyMean: .milliseconds(1), errorRate: errorRate, errorKind: kind, retryAfter: .milliseconds(1))
+    static func simulator(errorRate: Double = 0, kind: SimulatorConfiguration.ErrorKind = .serverError, version: String = "2024-11-20", latency: Duration = .milliseconds(1)) -> SimulatorConfiguration {
+        var configuration = SimulatorConfiguration(version: version, latencyMean: latency, errorRate: errorRate, errorKind: kind, retryAfter: .milliseconds(1))
         configuration.replyTokens = 8
         return configuration
     }
@@ -49,7 +49,10 @@ struct RolloutEngineTests {
     }
 
     @Test func aHealthyCanaryIsPromotedThroughEveryStep() async throws {
-        try await RolloutCluster.run([("stable", Self.simulator()), ("canary", Self.simulator(version: "2025-05-13"))]) { cluster in
+        // The latency gate compares real measured times. At 1 ms a busy machine's scheduling
+        // noise alone can make one side's p95 three times the other's; at 20 ms it cannot.
+        let latency = Duration.milliseconds(20)
+        try await RolloutCluster.run([("stable", Self.simulator(latency: latency)), ("canary", Self.simulator(version: "2025-05-13", latency: latency))]) { cluster in
             try await cluster.start(
                 #"{"strategy":"canary","canary":"canary","steps":[{"setWeight":10},{"pause":"1m"},{"setWeight":50},{"analysis":{"interval":"20s","window":"5m","runs":2}},{"setWeight":100}],"gates":[{"metric":"errorRateDelta","max":1,"minSamples":30},{"metric":"p95LatencyRatio","max":3,"minSamples":30}],"interval":"20s"}"#
             )
