@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import Prometheus
+import ServiceLifecycle
 import Synchronization
 import SwitchyardCore
 import SwitchyardHTTP
@@ -70,19 +71,20 @@ extension Gateway {
         return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: JSONText.encode(body))))
     }
 
-    /// A Hummingbird application serving the data plane on `host:port`
-    /// (port 0 picks a free port, reported to `onServerRunning`).
+    /// The data-plane server on `host:port` (port 0 picks a free port,
+    /// reported to `onServerRunning`): the router behind a
+    /// ``DirectHTTPServer``, which keeps Hummingbird's async channel off the
+    /// hot path.
     public func buildApplication(
         host: String,
         port: Int,
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
-    ) -> some ApplicationProtocol {
-        Application(
+    ) -> some Service {
+        DirectHTTPServer(
             responder: JSONErrorResponder(buildRouter().buildResponder(), hint: "the gateway serves POST /v1/chat/completions and the Azure OpenAI chat-completions paths"),
-            server: .loopAffineHTTP1(),
-            configuration: .init(address: .hostname(host, port: port), serverName: "switchyard"),
-            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
-            logger: logger
+            configuration: .init(host: host, port: port, serverName: "switchyard", maxBodyBytes: options.maxRequestBytes),
+            logger: logger,
+            onServerRunning: onServerRunning
         )
     }
 }

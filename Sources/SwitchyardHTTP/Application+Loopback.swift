@@ -1,4 +1,5 @@
 import Hummingbird
+import ServiceLifecycle
 
 /// Starts an application that listens on a port the OS picks, as a child task
 /// of `group`, and returns the port once it is listening — for tests and
@@ -6,7 +7,7 @@ import Hummingbird
 ///
 /// - Parameter build: makes the application, given the callback it must call
 ///   from `onServerRunning` with its port.
-public func startListening<App: ApplicationProtocol>(
+public func startListening<App: Service>(
     in group: inout ThrowingTaskGroup<Void, any Error>,
     _ build: (@escaping @Sendable (Int) async -> Void) -> App
 ) async throws -> Int {

@@ -1,0 +1,120 @@
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+
+/// An HTTP/1.1 server for a Hummingbird responder that reads and answers
+/// each request from a NIO channel handler, with no async channel between.
+///
+/// Hummingbird's own server runs every connection as a task that reads
+/// request parts from an async sequence and writes the reply through an
+/// async writer. On a proxy's hot path that machinery cost more CPU than the
+/// HTTP parsing itself. Here a handler gathers the request (its body capped
+/// at ``Configuration/maxBodyBytes``), starts one task on the connection's
+/// event loop to run the responder, and writes the reply straight to the
+/// channel. Accepting, graceful shutdown and pipelining are Hummingbird's
+/// and NIO's own.
+public struct DirectHTTPServer<Responder: HTTPResponder>: Service
+where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
+    /// Where to listen and how much of a request body to hold.
+    public struct Configuration: Sendable {
+        public var host: String
+        /// 0 asks the OS for a free port.
+        public var port: Int
+        public var serverName: String?
+        /// The most request-body bytes held for the responder. A longer body
+        /// reaches the responder cut at one byte past this, so its own
+        /// `collect(upTo:)` refuses it; the rest is read and dropped.
+        public var maxBodyBytes: Int
+
+        public init(host: String, port: Int, serverName: String? = nil, maxBodyBytes: Int) {
+            self.host = host
+            self.port = port
+            self.serverName = serverName
+            self.maxBodyBytes = maxBodyBytes
+        }
+    }
+
+    let responder: Responder
+    let configuration: Configuration
+    let onServerRunning: @Sendable (Int) async -> Void
+    let eventLoopGroup: any EventLoopGroup
+    let logger: Logger
+
+    /// - Parameter onServerRunning: called with the bound port once the server listens
+    ///   (the port asked for, or the one the OS picked for port 0).
+    public init(
+        responder: Responder,
+        configuration: Configuration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger,
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
+        self.responder = responder
+        self.configuration = configuration
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+        self.onServerRunning = onServerRunning
+    }
+
+    public func run() async throws {
+        let channel = DirectHTTP1Channel(
+            responder: responder,
+            maxBodyBytes: configuration.maxBodyBytes,
+            serverName: configuration.serverName,
+            logger: logger
+        )
+        let requestedPort = configuration.port
+        let server = channel.server(
+            configuration: ServerConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: configuration.serverName),
+            onServerRunning: { [onServerRunning] channel in await onServerRunning(channel.localAddress?.port ?? requestedPort) },
+            eventLoopGroup: eventLoopGroup,
+            logger: logger
+        )
+        // A group of one, as Hummingbird's `Application` does: it turns the
+        // task's cancellation into the server's graceful shutdown.
+                try await ServiceGroup(configuration: .init(services: [server], logger: logger)).run()
+    }
+}
+
+/// The child channel: NIO's HTTP/1.1 server pipeline (with pipelining and
+/// protocol-error handling) and one ``HTTPRequestDispatcher`` per connection.
+struct DirectHTTP1Channel<Responder: HTTPResponder>: ServerChildChannel
+where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
+    struct Value: ServerChildChannelValue {
+        let channel: any Channel
+    }
+
+    let responder: Responder
+    let maxBodyBytes: Int
+    let serverName: String?
+    let logger: Logger
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                withPipeliningAssistance: true,
+                withErrorHandling: true,
+                withOutboundHeaderValidation: false  // HTTPTypes validated the fields already
+            )
+            try channel.pipeline.syncOperations.addHandler(
+                HTTPRequestDispatcher(responder: responder, maxBodyBytes: maxBodyBytes, serverName: serverName, logger: logger)
+            )
+            return Value(channel: channel)
+        }
+    }
+
+    /// The handler does the work; the connection's task only lives as long
+    /// as the connection, so the server's graceful shutdown waits for it.
+    /// Cancelled, it closes the connection.
+    func handle(value: Value, logger: Logger) async {
+        await withTaskCancellationHandler {
+            try? await value.channel.closeFuture.get()
+        } onCancel: {
+            value.channel.close(promise: nil)
+        }
+    }
+}

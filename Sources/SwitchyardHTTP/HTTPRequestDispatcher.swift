@@ -1,0 +1,177 @@
+import HTTPTypes
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypesHTTP1
+import SwitchyardCore
+
+/// Gathers one request at a time from NIO's HTTP/1.1 decoder, runs the
+/// responder for it in a task on the connection's event loop, and writes the
+/// reply to the channel.
+///
+/// NIO's pipelining handler holds back the next request until this one's
+/// reply has ended, so there is at most one request in flight per connection.
+final class HTTPRequestDispatcher<Responder: HTTPResponder>: ChannelInboundHandler
+where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let responder: Responder
+    private let maxBodyBytes: Int
+    private let serverName: String?
+    private let logger: Logger
+    private var dates = HTTPDateCache()
+
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+    /// The request went to the responder before its end: the rest of its body is dropped.
+    private var dispatched = false
+    private var executor: EventLoopTaskExecutor?
+    /// Requests handed to the responder on this connection, and how many of
+    /// their replies have ended. Kept as counts, not a flag: ending a reply
+    /// can hand the next pipelined request over before the call returns.
+    private var requestsDispatched = 0
+    private var repliesEnded = 0
+
+    init(responder: Responder, maxBodyBytes: Int, serverName: String?, logger: Logger) {
+        self.responder = responder
+        self.maxBodyBytes = maxBodyBytes
+        self.serverName = serverName
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        executor = EventLoopTaskExecutor(context.eventLoop)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body = nil
+            dispatched = false
+            // A declared length past the cap is refused before any of the body is read.
+            if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
+                dispatch(context: context, overCap: true)
+            }
+        case .body(var chunk):
+            guard !dispatched else { return }
+            if body == nil {
+                body = chunk
+            } else {
+                body!.writeBuffer(&chunk)
+            }
+            if body!.readableBytes > maxBodyBytes {
+                dispatch(context: context, overCap: true)
+            }
+        case .end:
+            guard !dispatched else { return }
+            dispatch(context: context, overCap: false)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // NIO's protocol-error handler has answered a malformed request already.
+        context.close(promise: nil)
+    }
+
+    /// Hands the request to the responder: at its end, or as soon as its body
+    /// is known to be over the cap (the rest of it is then read and dropped).
+    private func dispatch(context: ChannelHandlerContext, overCap: Bool) {
+        guard let head, let executor else { return }
+        dispatched = true
+        let keepAlive = head.isKeepAlive
+        let request: Request
+        do {
+            // Over the cap, the responder's own read of the body fails, as Hummingbird's would.
+            let requestBody = overCap
+                ? RequestBody(asyncSequence: RefusedBody())
+                : RequestBody(buffer: body ?? ByteBuffer())
+            request = Request(head: try HTTPRequest(head, secure: false, splitCookie: false), body: requestBody)
+        } catch {
+            let refusal = APIError.badRequest("the request line is not one this server can read: \(error)")
+            writeHead(HTTPResponse(status: .badRequest, headerFields: refusal.response.headers), keepAlive: false, context: context)
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: refusal.body)))), promise: nil)
+            end(trailers: nil, keepAlive: false, context: context)
+            return
+        }
+        body = nil
+        requestsDispatched += 1
+        let number = requestsDispatched
+        let channel = context.channel
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        Task(executorPreference: executor) { [responder, logger] in
+            var response: Response
+            do {
+                response = try await responder.respond(to: request, context: Responder.Context(source: .init(channel: channel, logger: logger)))
+            } catch {
+                logger.error("responder failed: \(error)")
+                response = APIError(status: 500, message: "the server failed to answer this request: \(error)", type: "server_error").response
+            }
+            let writer = ChannelResponseBodyWriter(
+                bound: bound,
+                head: HTTPResponse(status: response.status, headerFields: response.headers),
+                keepAlive: keepAlive,
+                buffered: response.body.contentLength != nil
+            )
+            do {
+                try await response.body.write(writer)
+            } catch {
+                logger.debug("reply cut short: \(error)")
+            }
+            // A reply that could not end cleanly must not look complete to the client.
+            try? await bound.onLoop { dispatcher, context in
+                if dispatcher.repliesEnded < number { context.close(promise: nil) }
+            }
+        }
+    }
+
+    /// Writes the reply's head, with the date, the server's name and, when
+    /// the client asked for it, `connection: close`. Not flushed.
+    func writeHead(_ response: HTTPResponse, keepAlive: Bool, context: ChannelHandlerContext) {
+        var head = HTTPResponseHead(response)
+        head.headers.replaceOrAdd(name: "date", value: dates.now())
+        if let serverName {
+            head.headers.replaceOrAdd(name: "server", value: serverName)
+        }
+        if !keepAlive {
+            head.headers.replaceOrAdd(name: "connection", value: "close")
+        }
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+    }
+
+    /// Ends the reply and flushes it; closes the connection after it when it is not kept alive.
+    func end(trailers: HTTPFields?, keepAlive: Bool, context: ChannelHandlerContext) {
+        repliesEnded = requestsDispatched
+        let promise: EventLoopPromise<Void>? = keepAlive ? nil : context.eventLoop.makePromise()
+        context.writeAndFlush(wrapOutboundOut(.end(trailers.map { HTTPHeaders($0) })), promise: promise)
+        let channel = context.channel
+        promise?.futureResult.whenComplete { _ in channel.close(promise: nil) }
+    }
+
+    func writeBody(_ buffer: ByteBuffer, flush: Bool, context: ChannelHandlerContext) -> EventLoopFuture<Void>? {
+        guard flush || !context.channel.isWritable else {
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            return nil
+        }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: promise)
+        // Wait for the socket only when the channel's buffer is past its high mark.
+        return context.channel.isWritable ? nil : promise.futureResult
+    }
+}
+
+/// The body of a request past the size cap: reading it fails with 413.
+struct RefusedBody: AsyncSequence, Sendable {
+    typealias Element = ByteBuffer
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        mutating func next() async throws -> ByteBuffer? {
+            throw HTTPError(.contentTooLarge)
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator() }
+}
