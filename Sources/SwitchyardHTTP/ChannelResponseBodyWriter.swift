@@ -9,9 +9,8 @@ import NIOCore
 /// a single flush. A body of unknown length (a stream) is flushed chunk by
 /// chunk, and a write waits for the socket only when the channel is past its
 /// high-water mark.
-struct ChannelResponseBodyWriter<Responder: HTTPResponder>: ResponseBodyWriter
-where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
-    typealias Bound = NIOLoopBound<(HTTPRequestDispatcher<Responder>, ChannelHandlerContext)>
+struct ChannelResponseBodyWriter: ResponseBodyWriter {
+    typealias Bound = NIOLoopBound<HTTPRequestDispatcher>
 
     let bound: Bound
     var head: HTTPResponse?
@@ -30,8 +29,8 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         let head = self.head
         self.head = nil
         let (keepAlive, buffered) = (self.keepAlive, self.buffered)
-        let pending = try await bound.onLoop { dispatcher, context -> EventLoopFuture<Void>? in
-            guard context.channel.isActive else { throw ChannelError.ioOnClosedChannel }
+        let pending = try await bound.onLoop { dispatcher -> EventLoopFuture<Void>? in
+            guard let context = dispatcher.context, context.channel.isActive else { throw ChannelError.ioOnClosedChannel }
             if let head { dispatcher.writeHead(head, keepAlive: keepAlive, context: context) }
             return dispatcher.writeBody(buffer, flush: !buffered, context: context)
         }
@@ -41,8 +40,8 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     consuming func finish(_ trailingHeaders: HTTPFields?) async throws {
         let head = self.head
         let keepAlive = self.keepAlive
-        try await bound.onLoop { dispatcher, context in
-            guard context.channel.isActive else { throw ChannelError.ioOnClosedChannel }
+        try await bound.onLoop { dispatcher in
+            guard let context = dispatcher.context, context.channel.isActive else { throw ChannelError.ioOnClosedChannel }
             if let head { dispatcher.writeHead(head, keepAlive: keepAlive, context: context) }
             dispatcher.end(trailers: trailingHeaders, keepAlive: keepAlive, context: context)
         }

@@ -61,8 +61,11 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     }
 
     public func run() async throws {
+        let responder = self.responder
         let channel = DirectHTTP1Channel(
-            responder: responder,
+            respond: { request, channel, logger in
+                try await responder.respond(to: request, context: Responder.Context(source: .init(channel: channel, logger: logger)))
+            },
             maxBodyBytes: configuration.maxBodyBytes,
             serverName: configuration.serverName,
             logger: logger
@@ -76,19 +79,18 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         )
         // A group of one, as Hummingbird's `Application` does: it turns the
         // task's cancellation into the server's graceful shutdown.
-                try await ServiceGroup(configuration: .init(services: [server], logger: logger)).run()
+        try await ServiceGroup(configuration: .init(services: [server], logger: logger)).run()
     }
 }
 
 /// The child channel: NIO's HTTP/1.1 server pipeline (with pipelining and
 /// protocol-error handling) and one ``HTTPRequestDispatcher`` per connection.
-struct DirectHTTP1Channel<Responder: HTTPResponder>: ServerChildChannel
-where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
+struct DirectHTTP1Channel: ServerChildChannel {
     struct Value: ServerChildChannelValue {
         let channel: any Channel
     }
 
-    let responder: Responder
+    let respond: HTTPRequestDispatcher.Respond
     let maxBodyBytes: Int
     let serverName: String?
     let logger: Logger
@@ -101,7 +103,7 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
                 withOutboundHeaderValidation: false  // HTTPTypes validated the fields already
             )
             try channel.pipeline.syncOperations.addHandler(
-                HTTPRequestDispatcher(responder: responder, maxBodyBytes: maxBodyBytes, serverName: serverName, logger: logger)
+                HTTPRequestDispatcher(respond: respond, maxBodyBytes: maxBodyBytes, serverName: serverName, logger: logger)
             )
             return Value(channel: channel)
         }

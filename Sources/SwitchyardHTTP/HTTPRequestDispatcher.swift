@@ -13,12 +13,16 @@ import SwitchyardCore
 ///
 /// NIO's pipelining handler holds back the next request until this one's
 /// reply has ended, so there is at most one request in flight per connection.
-final class HTTPRequestDispatcher<Responder: HTTPResponder>: ChannelInboundHandler
-where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
+///
+/// Not generic over the responder: it gets one as a closure, so nothing on
+/// the hot path looks up generic type metadata at run time.
+final class HTTPRequestDispatcher: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
+    /// Answers a request that arrived on a channel.
+    typealias Respond = @Sendable (Request, any Channel, Logger) async throws -> Response
 
-    private let responder: Responder
+    private let respond: Respond
     private let maxBodyBytes: Int
     private let serverName: String?
     private let logger: Logger
@@ -29,14 +33,16 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     /// The request went to the responder before its end: the rest of its body is dropped.
     private var dispatched = false
     private var executor: EventLoopTaskExecutor?
+    /// This handler's place in its pipeline (set when added; the writer uses it from the loop).
+    private(set) var context: ChannelHandlerContext?
     /// Requests handed to the responder on this connection, and how many of
     /// their replies have ended. Kept as counts, not a flag: ending a reply
     /// can hand the next pipelined request over before the call returns.
     private var requestsDispatched = 0
     private var repliesEnded = 0
 
-    init(responder: Responder, maxBodyBytes: Int, serverName: String?, logger: Logger) {
-        self.responder = responder
+    init(respond: @escaping Respond, maxBodyBytes: Int, serverName: String?, logger: Logger) {
+        self.respond = respond
         self.maxBodyBytes = maxBodyBytes
         self.serverName = serverName
         self.logger = logger
@@ -44,6 +50,11 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
 
     func handlerAdded(context: ChannelHandlerContext) {
         executor = EventLoopTaskExecutor(context.eventLoop)
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -101,11 +112,11 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         requestsDispatched += 1
         let number = requestsDispatched
         let channel = context.channel
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        Task(executorPreference: executor) { [responder, logger] in
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        Task(executorPreference: executor) { [respond, logger] in
             var response: Response
             do {
-                response = try await responder.respond(to: request, context: Responder.Context(source: .init(channel: channel, logger: logger)))
+                response = try await respond(request, channel, logger)
             } catch {
                 logger.error("responder failed: \(error)")
                 response = APIError(status: 500, message: "the server failed to answer this request: \(error)", type: "server_error").response
@@ -122,8 +133,8 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
                 logger.debug("reply cut short: \(error)")
             }
             // A reply that could not end cleanly must not look complete to the client.
-            try? await bound.onLoop { dispatcher, context in
-                if dispatcher.repliesEnded < number { context.close(promise: nil) }
+            try? await bound.onLoop { dispatcher in
+                if dispatcher.repliesEnded < number { dispatcher.context?.close(promise: nil) }
             }
         }
     }
