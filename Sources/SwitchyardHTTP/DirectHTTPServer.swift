@@ -15,8 +15,8 @@ import ServiceLifecycle
 /// HTTP parsing itself. Here a handler gathers the request (its body capped
 /// at ``Configuration/maxBodyBytes``), starts one task on the connection's
 /// event loop to run the responder, and writes the reply straight to the
-/// channel. Accepting, graceful shutdown and pipelining are Hummingbird's
-/// and NIO's own.
+/// channel. Accepting and graceful shutdown are Hummingbird's server and
+/// NIO's quiescing; the HTTP/1.1 codec is NIO's.
 public struct DirectHTTPServer<Responder: HTTPResponder>: Service
 where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
     /// Where to listen and how much of a request body to hold.
@@ -83,8 +83,8 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
     }
 }
 
-/// The child channel: NIO's HTTP/1.1 server pipeline (with pipelining and
-/// protocol-error handling) and one ``HTTPRequestDispatcher`` per connection.
+/// The child channel: NIO's HTTP/1.1 codec and protocol-error handling, and
+/// one ``HTTPRequestDispatcher`` per connection.
 struct DirectHTTP1Channel: ServerChildChannel {
     struct Value: ServerChildChannelValue {
         let channel: any Channel
@@ -98,7 +98,7 @@ struct DirectHTTP1Channel: ServerChildChannel {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                withPipeliningAssistance: true,
+                withPipeliningAssistance: false,  // the dispatcher holds pipelined requests itself
                 withErrorHandling: true,
                 withOutboundHeaderValidation: false  // HTTPTypes validated the fields already
             )

@@ -11,13 +11,18 @@ import SwitchyardCore
 /// responder for it in a task on the connection's event loop, and writes the
 /// reply to the channel.
 ///
-/// NIO's pipelining handler holds back the next request until this one's
-/// reply has ended, so there is at most one request in flight per connection.
+/// There is at most one request in flight per connection. A client that
+/// pipelines has its next requests held here until the reply before them
+/// has ended, and reading stops while any are held. (NIO's own pipelining
+/// handler does this by stopping reads during every request, which costs
+/// two `epoll_ctl` calls per request on a keep-alive connection that never
+/// pipelines.)
 ///
 /// Not generic over the responder: it gets one as a closure, so nothing on
 /// the hot path looks up generic type metadata at run time.
-final class HTTPRequestDispatcher: ChannelInboundHandler {
+final class HTTPRequestDispatcher: ChannelDuplexHandler {
     typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
     /// Answers a request that arrived on a channel.
     typealias Respond = @Sendable (Request, any Channel, Logger) async throws -> Response
@@ -32,6 +37,17 @@ final class HTTPRequestDispatcher: ChannelInboundHandler {
     private var body: ByteBuffer?
     /// The request went to the responder before its end: the rest of its body is dropped.
     private var dispatched = false
+    /// Between a request's head and its end.
+    private var readingRequest = false
+    /// A request is with the responder and its reply has not ended.
+    private var inFlight = false
+    /// Parts of pipelined requests that arrived while one was in flight.
+    private var backlog = CircularBuffer<HTTPServerRequestPart>()
+    /// A read the channel asked for, held while there is a backlog.
+    private var readHeld = false
+    /// The server is shutting down, or the client has closed its side: close
+    /// after the reply in flight.
+    private var quiescing = false
     private var executor: EventLoopTaskExecutor?
     /// This handler's place in its pipeline (set when added; the writer uses it from the loop).
     private(set) var context: ChannelHandlerContext?
@@ -58,17 +74,51 @@ final class HTTPRequestDispatcher: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if inFlight && !readingRequest || !backlog.isEmpty {
+            backlog.append(part)
+        } else {
+            process(part, context: context)
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if backlog.isEmpty {
+            context.read()
+        } else {
+            readHeld = true
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        // Hummingbird's server allows half-closed connections, so a client's
+        // close arrives as an event, not as a close of the channel.
+        let clientClosed = event as? ChannelEvent == .inputClosed
+        guard event is ChannelShouldQuiesceEvent || clientClosed else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        // A request half-read when the client closes will never end.
+        if inFlight || readingRequest && !clientClosed {
+            quiescing = true
+        } else {
+            context.close(promise: nil)
+        }
+    }
+
+    private func process(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
             self.head = head
             body = nil
             dispatched = false
+            readingRequest = true
             // A declared length past the cap is refused before any of the body is read.
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
                 dispatch(context: context, overCap: true)
             }
         case .body(var chunk):
-            guard !dispatched else { return }
+            guard readingRequest, !dispatched else { return }
             if body == nil {
                 body = chunk
             } else {
@@ -78,8 +128,22 @@ final class HTTPRequestDispatcher: ChannelInboundHandler {
                 dispatch(context: context, overCap: true)
             }
         case .end:
-            guard !dispatched else { return }
-            dispatch(context: context, overCap: false)
+            guard readingRequest else { return }
+            readingRequest = false
+            if !dispatched {
+                dispatch(context: context, overCap: false)
+            }
+        }
+    }
+
+    /// Hands over held requests once nothing is in flight, then lets reading go on.
+    private func drainBacklog(context: ChannelHandlerContext) {
+        while !inFlight, !quiescing, let part = backlog.popFirst() {
+            process(part, context: context)
+        }
+        if backlog.isEmpty, readHeld {
+            readHeld = false
+            context.read()
         }
     }
 
@@ -93,6 +157,7 @@ final class HTTPRequestDispatcher: ChannelInboundHandler {
     private func dispatch(context: ChannelHandlerContext, overCap: Bool) {
         guard let head, let executor else { return }
         dispatched = true
+        inFlight = true
         let keepAlive = head.isKeepAlive
         let request: Request
         do {
@@ -147,19 +212,26 @@ final class HTTPRequestDispatcher: ChannelInboundHandler {
         if let serverName {
             head.headers.replaceOrAdd(name: "server", value: serverName)
         }
-        if !keepAlive {
+        if !keepAlive || quiescing {
             head.headers.replaceOrAdd(name: "connection", value: "close")
         }
         context.write(wrapOutboundOut(.head(head)), promise: nil)
     }
 
-    /// Ends the reply and flushes it; closes the connection after it when it is not kept alive.
+    /// Ends the reply and flushes it; then closes the connection when it is
+    /// not kept alive, or hands over the next pipelined request.
     func end(trailers: HTTPFields?, keepAlive: Bool, context: ChannelHandlerContext) {
         repliesEnded = requestsDispatched
-        let promise: EventLoopPromise<Void>? = keepAlive ? nil : context.eventLoop.makePromise()
+        inFlight = false
+        let closing = !keepAlive || quiescing
+        let promise: EventLoopPromise<Void>? = closing ? context.eventLoop.makePromise() : nil
         context.writeAndFlush(wrapOutboundOut(.end(trailers.map { HTTPHeaders($0) })), promise: promise)
-        let channel = context.channel
-        promise?.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        if let promise {
+            let channel = context.channel
+            promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            drainBacklog(context: context)
+        }
     }
 
     func writeBody(_ buffer: ByteBuffer, flush: Bool, context: ChannelHandlerContext) -> EventLoopFuture<Void>? {

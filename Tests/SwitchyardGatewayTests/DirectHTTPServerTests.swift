@@ -69,18 +69,21 @@ struct DirectHTTPServerTests {
     }
 
     @Test func pipelinedRequestsAreAnsweredInOrderOnOneConnection() async throws {
-        try await Self.withServer { port, _, _ in
-            let exchange = try await RawHTTP.exchange(
+        try await Self.withServer { port, gate, _ in
+            // The first one waits for the test, so the other two arrive while it is in flight.
+            async let exchange = RawHTTP.exchange(
                 port: port,
-                send: "GET /name/first HTTP/1.1\r\nHost: x\r\n\r\nGET /name/second HTTP/1.1\r\nHost: x\r\n\r\n",
-                until: { $0.components(separatedBy: "HTTP/1.1 200").count == 3 && $0.hasSuffix("second") }
+                send: "GET /slow HTTP/1.1\r\nHost: x\r\n\r\nGET /name/second HTTP/1.1\r\nHost: x\r\n\r\nGET /name/third HTTP/1.1\r\nHost: x\r\n\r\n",
+                until: { $0.hasSuffix("third") }
             )
-            let first = try #require(exchange.text.range(of: "first"))
-            let second = try #require(exchange.text.range(of: "second"))
-            #expect(first.lowerBound < second.lowerBound)
-            #expect(!exchange.closed)
-            #expect(exchange.text.lowercased().contains("server: switchyard-test"))
-            #expect(exchange.text.lowercased().contains("date: "))
+            await gate.waitForArrival()
+            await gate.release()
+            let text = try await exchange.text
+            let order = ["done", "second", "third"].compactMap { text.range(of: $0)?.lowerBound }
+            #expect(order.count == 3 && order == order.sorted(), "\(text)")
+            #expect(text.components(separatedBy: "HTTP/1.1 200").count == 4)
+            #expect(text.lowercased().contains("server: switchyard-test"))
+            #expect(text.lowercased().contains("date: "))
         }
     }
 
@@ -123,6 +126,19 @@ struct DirectHTTPServerTests {
             #expect(cut.closed)
             #expect(cut.text.contains("data: first"))
             #expect(!cut.text.hasSuffix("0\r\n\r\n"), "a failed stream must not end like a complete one")
+        }
+    }
+
+    @Test func aClientThatClosesItsSideGetsItsReplyAndTheConnectionCloses() async throws {
+        try await Self.withServer { port, _, _ in
+            // Sending and then shutting the write side: the reply still comes, then the server closes too.
+            let halfClosed = try await RawHTTP.exchange(port: port, send: "GET /name/last HTTP/1.1\r\nHost: x\r\n\r\n", thenCloseOutput: true)
+            #expect(halfClosed.text.hasPrefix("HTTP/1.1 200"))
+            #expect(halfClosed.text.hasSuffix("last"))
+            #expect(halfClosed.closed, "a connection the client has closed must not linger in CLOSE-WAIT")
+            let idle = try await RawHTTP.exchange(port: port, send: "", thenCloseOutput: true)
+            #expect(idle.closed)
+            #expect(idle.text.isEmpty)
         }
     }
 
@@ -190,16 +206,27 @@ enum RawHTTP {
 
     /// Sends `send`, then reads until `until` holds for what arrived (the
     /// connection stays open) or the server closes it.
-    static func exchange(port: Int, send: String, until: @escaping @Sendable (String) -> Bool = { _ in false }) async throws -> Exchange {
+    ///
+    /// - Parameter thenCloseOutput: shut the connection's write side after sending, as a client that is done does.
+    static func exchange(
+        port: Int,
+        send: String,
+        thenCloseOutput: Bool = false,
+        until: @escaping @Sendable (String) -> Bool = { _ in false }
+    ) async throws -> Exchange {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port) { channel in
             channel.eventLoop.makeCompletedFuture {
-                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                try NIOAsyncChannel<ByteBuffer, ByteBuffer>(
+                    wrappingChannelSynchronously: channel,
+                    configuration: .init(isOutboundHalfClosureEnabled: true)
+                )
             }
         }
         return try await withThrowingTaskGroup(of: Exchange.self) { group in
             group.addTask {
                 try await channel.executeThenClose { inbound, outbound in
-                    try await outbound.write(ByteBuffer(string: send))
+                    if !send.isEmpty { try await outbound.write(ByteBuffer(string: send)) }
+                    if thenCloseOutput { outbound.finish() }
                     var text = ""
                     for try await chunk in inbound {
                         text += String(buffer: chunk)
