@@ -6,6 +6,9 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The key path, e.g. `routes[0].deployments[1].weight`.
     public var key: String
     public var reason: String
+    /// The document declares no routes and the caller did not allow that
+    /// (applying it would delete every route).
+    public var declaresNoRoutes = false
 
     public init(file: String, line: Int?, key: String, reason: String) {
         self.file = file

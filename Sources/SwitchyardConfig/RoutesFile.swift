@@ -5,14 +5,32 @@ import Yams
 /// validated routes, or refused with the file, line, key and reason.
 public enum RoutesFile {
     /// Parses the text of a config file. `file` is only used in error messages.
-    public static func parse(_ text: String, file: String) throws(ConfigError) -> [Route] {
+    ///
+    /// Applying a file is declarative, so a document that declares no routes
+    /// would delete every route. Every spelling of that — an empty or
+    /// comment-only file, `{}`, `routes:`, `routes: []` — is refused the same
+    /// way unless `allowEmpty` says the caller means it.
+    public static func parse(_ text: String, file: String, allowEmpty: Bool = false) throws(ConfigError) -> [Route] {
         let reader = YAMLReader(file: file)
-        guard let root = try reader.compose(text) else { return [] }
-        let top = try reader.mapping(root, at: "", allowed: ["routes"])
-        guard let routesNode = top["routes"] else { return [] }
+        let routesNode: Node?
+        if let root = try reader.compose(text), !isNothing(root) {
+            routesNode = try reader.mapping(root, at: "", allowed: ["routes"])["routes"].flatMap { isNothing($0) ? nil : $0 }
+        } else {
+            routesNode = nil
+        }
         var routes: [Route] = []
         var names = Set<String>()
-        for (index, node) in try reader.sequence(routesNode, at: "routes").enumerated() {
+        let nodes = try routesNode.map { node throws(ConfigError) in try reader.sequence(node, at: "routes") } ?? []
+        if nodes.isEmpty, !allowEmpty {
+            var error = ConfigError(
+                file: file, line: nil, key: "routes",
+                reason: "the document declares no routes, and applying it would delete every route; "
+                    + "to mean that, say so explicitly (PUT /api/v1/routes?allowEmpty=true, ctl apply --prune-all)"
+            )
+            error.declaresNoRoutes = true
+            throw error
+        }
+        for (index, node) in nodes.enumerated() {
             let route = try parseRoute(node, at: "routes[\(index)]", reader: reader)
             guard names.insert(route.name).inserted else {
                 throw reader.fail(node, "routes[\(index)].name", "route '\(route.name)' is declared twice")
@@ -20,6 +38,12 @@ public enum RoutesFile {
             routes.append(route)
         }
         return routes
+    }
+
+    /// An empty document or a key with no value (`routes:`).
+    private static func isNothing(_ node: Node) -> Bool {
+        guard case .scalar(let scalar) = node else { return false }
+        return scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)
     }
 
     static let routeKeys: Set<String> = ["name", "environment", "stable", "allowPinning", "deployments", "plans"]

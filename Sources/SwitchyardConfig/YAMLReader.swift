@@ -6,15 +6,93 @@ import Yams
 struct YAMLReader {
     let file: String
 
+    /// The most nodes a document may expand to, aliases counted at every use.
+    static let maximumNodes = 100_000
+    /// The deepest nesting of collections a document may have.
+    static let maximumDepth = 64
+
     /// Parses `text` into a node tree, or a `ConfigError` with the parser's position.
+    ///
+    /// A document is refused before anything walks it when its collections nest
+    /// deeper than ``maximumDepth`` or when it expands — each alias counted as
+    /// many times as it is used — to more than ``maximumNodes`` nodes: a "billion
+    /// laughs" of nine alias levels fits in under a kilobyte.
     func compose(_ text: String) throws(ConfigError) -> Node? {
+        if let line = Self.lineBeyondFlowDepth(text, limit: Self.maximumDepth) {
+            throw ConfigError(file: file, line: line, key: "", reason: "collections nest deeper than \(Self.maximumDepth) levels")
+        }
+        let node: Node?
         do {
-            return try Yams.compose(yaml: text)
+            node = try Yams.compose(yaml: text)
         } catch let error as YamlError {
             throw ConfigError(file: file, line: Self.line(of: error), key: "", reason: "not valid YAML: \(Self.problem(of: error))")
         } catch {
             throw ConfigError(file: file, line: nil, key: "", reason: "not valid YAML: \(error)")
         }
+        if let node {
+            var budget = Self.maximumNodes
+            guard Self.fits(node, depth: 0, budget: &budget) else {
+                throw ConfigError(
+                    file: file, line: nil, key: "",
+                    reason: "the document expands to more than \(Self.maximumNodes) nodes or nests deeper than \(Self.maximumDepth) levels (aliases count at every use)"
+                )
+            }
+        }
+        return node
+    }
+
+    /// Whether `node` has at most `budget` nodes and `maximumDepth` levels; stops
+    /// counting as soon as either is exceeded, so a huge expansion costs nothing.
+    private static func fits(_ node: Node, depth: Int, budget: inout Int) -> Bool {
+        budget -= 1
+        guard budget >= 0, depth <= maximumDepth else { return false }
+        switch node {
+        case .scalar, .alias:
+            return true
+        case .mapping(let mapping):
+            for (key, value) in mapping {
+                guard fits(key, depth: depth + 1, budget: &budget), fits(value, depth: depth + 1, budget: &budget) else { return false }
+            }
+            return true
+        case .sequence(let sequence):
+            for element in sequence {
+                guard fits(element, depth: depth + 1, budget: &budget) else { return false }
+            }
+            return true
+        }
+    }
+
+    /// The line on which flow collections (`[`, `{`) open deeper than `limit`,
+    /// found by a scan of the text before the recursive composer sees it.
+    /// Quoted strings and comments are skipped; block nesting needs indentation
+    /// and is bounded by the body size and the node walk above.
+    static func lineBeyondFlowDepth(_ text: String, limit: Int) -> Int? {
+        var depth = 0
+        var line = 0
+        var quote: UInt8?
+        var inComment = false
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "\n") {
+                line += 1
+                inComment = false
+                continue
+            }
+            if inComment { continue }
+            if let open = quote {
+                if byte == open { quote = nil }
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\""), UInt8(ascii: "'"): quote = byte
+            case UInt8(ascii: "#"): inComment = true
+            case UInt8(ascii: "["), UInt8(ascii: "{"):
+                depth += 1
+                if depth > limit { return line }
+            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth = max(0, depth - 1)
+            default: break
+            }
+        }
+        return nil
     }
 
     private static func line(of error: YamlError) -> Int? {
@@ -131,10 +209,11 @@ struct YAMLReader {
 
         func duration(_ key: String) throws(ConfigError) -> Duration? {
             guard let text = try string(key) else { return nil }
-            guard let duration = DurationText.parse(text), duration > .zero else {
-                throw reader.fail(members[key], path(key), "'\(text)' is not a duration such as 500ms, 30s, 5m or 2h")
+            do {
+                return try DurationText.checked(text)
+            } catch {
+                throw reader.fail(members[key], path(key), error.description)
             }
-            return duration
         }
     }
 

@@ -68,6 +68,9 @@ extension ControlPlane {
                 throw .rolloutConflict("another replica is starting a rollout on route '\(name)'; look again in a moment")
             }
             let (rollout, actions) = RolloutMachine.start(id: id, route: current.route, plan: plan, actor: actor, now: now)
+            // Saved before anything is carried out: a rollout the store did not
+            // take is refused, and nothing of it has happened.
+            try await persist(rollout)
             rollouts[name] = rollout
             await carryOut(name, actions, actor: actor)
             await save(name)
@@ -217,13 +220,19 @@ extension ControlPlane {
     /// Feeds one event to the route's rollout and carries out what it decides.
     func handleRollout(_ name: String, _ event: RolloutEvent, actor: String, performActions: Bool = true) async {
         do {
-            try await handleRolloutThrowing(name, event, actor: actor, performActions: performActions)
+            try await handleRolloutThrowing(name, event, actor: actor, performActions: performActions, durable: false)
         } catch {
             logger.debug("rollout on \(name) ignored \(event): \(error)")
         }
     }
 
-    func handleRolloutThrowing(_ name: String, _ event: RolloutEvent, actor: String, performActions: Bool = true) async throws(ControlError) {
+    /// Feeds one event to the route's rollout. A `durable` event (a person's
+    /// pause, resume, abort, promote or rollback) is saved before it takes
+    /// effect, so once acknowledged it is in the store — or it is refused with
+    /// nothing done. The engine's own events are saved after, best effort.
+    func handleRolloutThrowing(
+        _ name: String, _ event: RolloutEvent, actor: String, performActions: Bool = true, durable: Bool = true
+    ) async throws(ControlError) {
         try await withRolloutLock { () async throws(ControlError) in
             if event != .tick { await syncRollout(name) }
             guard let rollout = rollouts[name] else { throw .noRollout(route: name, action: "change") }
@@ -235,6 +244,7 @@ extension ControlPlane {
                 throw .rolloutConflict("\(error)")
             }
             guard next != rollout || !actions.isEmpty else { return }
+            if durable, next != rollout { try await persist(next) }
             rollouts[name] = next
             await carryOut(name, performActions ? actions : actions.filter(\.isBookkeeping), actor: actor)
             await save(name)
@@ -402,8 +412,23 @@ extension ControlPlane {
 
     func loadRollouts() async throws {
         for stored in try await store.rollouts(route: nil, activeOnly: true, limit: 10_000) {
-            guard let rollout = try? Self.decode(stored.document) else {
-                logger.error("rollout \(stored.id) on \(stored.route) cannot be read back; it is left stopped")
+            let rollout: Rollout
+            do {
+                rollout = try Self.decode(stored.document)
+            } catch {
+                logger.error("rollout \(stored.id) on \(stored.route) cannot be read back (\(error)); it is marked stopped and left as it was")
+                var stopped = stored
+                stopped.active = false
+                stopped.revision = stored.revision.saturatingAdding(1)
+                try? await store.saveRollout(stopped)
+                continue
+            }
+            if let problem = rollout.storedStateProblem {
+                let quarantined = rollout.quarantined(because: problem, at: clock.now())
+                logger.error("the rollout on \(rollout.route) is quarantined: \(quarantined.reason)")
+                rollouts[rollout.route] = quarantined
+                rolloutRevisions[rollout.id] = stored.revision
+                await save(rollout.route)
                 continue
             }
             rollouts[rollout.route] = rollout
@@ -437,21 +462,37 @@ extension ControlPlane {
         }
     }
 
-    private func save(_ name: String) async {
-        guard let rollout = rollouts[name] else { return }
+    /// Writes `rollout` to the store as its next revision, or throws and writes nothing.
+    private func persist(_ rollout: Rollout) async throws(ControlError) {
+        let document: String
         do {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            let document = String(decoding: try encoder.encode(rollout), as: UTF8.self)
-            let revision = (rolloutRevisions[rollout.id] ?? 0) + 1
+            document = String(decoding: try encoder.encode(rollout), as: UTF8.self)
+        } catch {
+            throw .storage("the rollout could not be encoded: \(error)")
+        }
+        let revision = (rolloutRevisions[rollout.id] ?? 0).saturatingAdding(1)
+        do {
             try await store.saveRollout(
                 StoredRollout(
-                    id: rollout.id, route: name, active: rollout.state.isActive, startedMilliseconds: rollout.startedAt.nanoseconds / 1_000_000,
-                    revision: revision, document: document
+                    id: rollout.id, route: rollout.route, active: rollout.state.isActive,
+                    startedMilliseconds: rollout.startedAt.nanoseconds / 1_000_000, revision: revision, document: document
                 )
             )
-            rolloutRevisions[rollout.id] = revision
-        } catch StoreError.conflict {
+        } catch {
+            throw .storing(error)
+        }
+        rolloutRevisions[rollout.id] = revision
+    }
+
+    /// Saves the route's rollout as it is now; a failure is logged (the
+    /// engine's own progress is re-derived from the store after a restart).
+    private func save(_ name: String) async {
+        guard let rollout = rollouts[name] else { return }
+        do {
+            try await persist(rollout)
+        } catch .conflict, .stale {
             // Another replica moved this rollout meanwhile: its version stands.
             logger.warning("the rollout on \(name) was changed by another replica; taking its version")
             await syncRollout(name)

@@ -147,7 +147,7 @@ public actor ControlPlane {
         do {
             stored = try await store.commit(StoreCommit(writes: [.init(plan: next, expectedRevision: plan.route.revision)], audit: [event]))
         } catch {
-            throw .storage("\(error)")
+            throw .storing(error)
         }
         plans[name] = next
         install(Array(plans.values))
@@ -177,7 +177,7 @@ public actor ControlPlane {
                 continue
             }
             audit += try checkDeprecatedVersions(route, against: current?.route, actor: actor, at: now)
-            route.revision = (current?.route.revision ?? deletedRevisions[route.name] ?? 0) + 1
+            route.revision = (current?.route.revision ?? deletedRevisions[route.name] ?? 0).saturatingAdding(1)
             let plan: RoutePlan
             do {
                 plan = try RoutePlan(route: route, previous: current?.allocation)
@@ -214,7 +214,7 @@ public actor ControlPlane {
         do {
             stored = try await store.commit(StoreCommit(writes: writes, deletions: deletions, audit: audit, configFingerprint: fingerprint))
         } catch {
-            throw .storage("\(error)")
+            throw .storing(error)
         }
         for write in writes { plans[write.plan.route.name] = write.plan }
         for deletion in deletions {
@@ -237,7 +237,7 @@ public actor ControlPlane {
         do {
             return try await store.auditEvents(route: route, limit: limit, beforeID: beforeID)
         } catch {
-            throw .storage("\(error)")
+            throw .storing(error)
         }
     }
 
@@ -246,7 +246,7 @@ public actor ControlPlane {
         do {
             return try await store.recordFeedback(feedback)
         } catch {
-            throw .storage("\(error)")
+            throw .storing(error)
         }
     }
 
@@ -255,7 +255,7 @@ public actor ControlPlane {
         do {
             try await store.writeRollups(rollups, pruneBefore: pruneBefore)
         } catch {
-            throw .storage("\(error)")
+            throw .storing(error)
         }
     }
 
@@ -264,7 +264,7 @@ public actor ControlPlane {
         do {
             return try await store.rollups(route: route, sinceMinute: sinceMinute)
         } catch {
-            throw .storage("\(error)")
+            throw .storing(error)
         }
     }
 
@@ -316,6 +316,10 @@ public enum ControlError: Error, Sendable, CustomStringConvertible {
     case invalid(ChangeError)
     case invalidRoute(String)
     case storage(String)
+    /// The store refused a write made against an older version (another writer won).
+    case conflict(String)
+    /// The store did not answer in time after the write was sent: it may or may not have landed.
+    case outcomeUnknown(String)
     case invalidPlan(String)
     /// The route already has an active rollout, or the rollout cannot do that now.
     case rolloutConflict(String)
@@ -331,8 +335,28 @@ public enum ControlError: Error, Sendable, CustomStringConvertible {
         case .invalid(let error): "\(error)"
         case .invalidRoute(let reason): reason
         case .storage(let reason): "the change was not saved: \(reason)"
+        case .conflict(let reason): "the change was not saved: \(reason); someone else changed it first — reload and try again"
+        case .outcomeUnknown(let reason):
+            "the change may or may not have been saved: \(reason); read it back (GET the route and compare its revision) before trying again"
         case .invalidPlan(let reason), .rolloutConflict(let reason): reason
         case .noRollout(let route, let action): "route '\(route)' has no rollout in progress to \(action)"
+        }
+    }
+}
+
+extension ControlError {
+    /// A store failure as the caller should see it: a lost race is a conflict
+    /// (412), an unanswered write is "outcome unknown", the rest unavailable.
+    static func storing(_ error: any Error) -> ControlError {
+        switch error {
+        case StoreError.conflict(let route, let expected?, let actual?):
+            .stale(route: route, expected: expected, actual: actual)
+        case StoreError.conflict:
+            .conflict("\(error)")
+        case StoreError.outcomeUnknown(let reason):
+            .outcomeUnknown(reason)
+        default:
+            .storage("\(error)")
         }
     }
 }

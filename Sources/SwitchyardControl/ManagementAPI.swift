@@ -16,7 +16,7 @@ public struct ManagementAPI: Sendable {
     let hub: EventHub
     let clock: any MomentClock
     /// Largest request body accepted.
-    let maxBodyBytes = 1 << 20
+    public let maxBodyBytes = 1 << 20
 
     public init(control: ControlPlane, auth: ManagementAuth, metrics: any MetricsSource, hub: EventHub = EventHub(), clock: any MomentClock = SystemClock()) {
         self.control = control
@@ -101,12 +101,22 @@ public struct ManagementAPI: Sendable {
         }
         api.put("/routes") { request, _ in
             await self.respond(request, role: .admin) { caller in
+                let allowEmpty: Bool
+                switch request.uri.queryParameters["allowEmpty"].map(String.init) {
+                case nil, "false": allowEmpty = false
+                case "true": allowEmpty = true
+                case let other?:
+                    throw APIError.badRequest("allowEmpty '\(other.prefix(40))' must be true or false", code: "invalid_parameter")
+                }
                 let text = try await self.readText(request)
                 let routes: [Route]
                 do {
-                    routes = try RoutesFile.parse(text, file: "request body")
+                    routes = try RoutesFile.parse(text, file: "request body", allowEmpty: allowEmpty)
                 } catch {
-                    throw APIError(status: 422, message: "\(error)", type: "invalid_request_error", code: "invalid_config")
+                    throw APIError(
+                        status: 422, message: "\(error)", type: "invalid_request_error",
+                        code: (error as? ConfigError)?.declaresNoRoutes == true ? "no_routes_declared" : "invalid_config"
+                    )
                 }
                 let outcome = try await self.control.apply(routes: routes, fingerprint: nil, actor: caller.name, source: "ctl apply")
                 return try .ok(outcome)
@@ -463,6 +473,10 @@ public struct ManagementAPI: Sendable {
             return APIError(status: 422, message: "\(error)", type: "invalid_request_error", code: "invalid_change")
         case .storage:
             return APIError(status: 503, message: "\(error)", type: "server_error", code: "state_store_unavailable")
+        case .conflict:
+            return APIError(status: 412, message: "\(error)", type: "invalid_request_error", code: "write_conflict")
+        case .outcomeUnknown:
+            return APIError(status: 503, message: "\(error)", type: "server_error", code: "outcome_unknown")
         case .invalidPlan:
             return APIError(status: 422, message: "\(error)", type: "invalid_request_error", code: "invalid_plan")
         case .rolloutConflict:

@@ -78,11 +78,12 @@ extension Gateway {
     public func buildApplication(
         host: String,
         port: Int,
+        limits: ConnectionLimits = ConnectionLimits(),
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some Service {
         DirectHTTPServer(
             responder: JSONErrorResponder(buildRouter().buildResponder(), hint: "the gateway serves POST /v1/chat/completions and the Azure OpenAI chat-completions paths"),
-            configuration: .init(host: host, port: port, serverName: "switchyard", maxBodyBytes: options.maxRequestBytes),
+            configuration: .init(host: host, port: port, serverName: "switchyard", maxBodyBytes: options.maxRequestBytes, limits: limits),
             logger: logger,
             onServerRunning: onServerRunning
         )

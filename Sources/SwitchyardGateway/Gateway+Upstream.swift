@@ -193,14 +193,8 @@ extension Gateway {
         return headers
     }
 
-    /// `retry-after-ms` (milliseconds) or `Retry-After` (seconds; HTTP dates are not used by model providers).
+    /// `retry-after-ms` or `Retry-After`, bounded by ``RetryAfter`` (HTTP dates are not used by model providers).
     static func retryAfter(_ headers: HTTPHeaders) -> Duration? {
-        if let text = headers.first(name: "retry-after-ms"), let milliseconds = Double(text), milliseconds >= 0 {
-            return .microseconds(Int64(milliseconds * 1000))
-        }
-        if let text = headers.first(name: "retry-after"), let seconds = Double(text), seconds >= 0 {
-            return .microseconds(Int64(seconds * 1_000_000))
-        }
-        return nil
+        RetryAfter.parse(milliseconds: headers.first(name: "retry-after-ms"), seconds: headers.first(name: "retry-after"))
     }
 }

@@ -63,7 +63,7 @@ final class ShadowMirror: Sendable {
                         let comparison = await Self.run(job, target: target, clock: clock)
                         shared.mutex.withLock { state in
                             state.report.record(comparison)
-                            state.spentTokens += comparison.shadowTokens
+                            state.spentTokens = state.spentTokens.saturatingAdding(max(0, comparison.shadowTokens))
                             state.spentCost += comparison.shadowCost
                         }
                         if let error = comparison.shadowError {
@@ -153,8 +153,9 @@ struct ReplySummary {
         let choice = reply["choices"]?.arrayValue?.first
         text = choice?["message"]?["content"]?.stringValue ?? ""
         finishReason = choice?["finish_reason"]?.stringValue
-        promptTokens = Int(reply["usage"]?["prompt_tokens"]?.doubleValue ?? 0)
-        tokens = Int(reply["usage"]?["total_tokens"]?.doubleValue ?? 0)
+        let usage = TokenUsage(usage: reply["usage"])
+        promptTokens = usage?.promptTokens ?? 0
+        tokens = usage?.totalTokens ?? 0
     }
 
     func comparison(latency: Duration, shadowError: String) -> ShadowComparison {

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Synchronization
+import SwitchyardCore
 
 /// The upstream transports, one per origin and connect timeout, shared by
 /// every deployment that uses them so connections are kept alive and reused:
@@ -100,9 +101,10 @@ final class UpstreamClients: Sendable {
 }
 
 extension Duration {
+    /// Whole nanoseconds for a NIO timer: never negative and never past
+    /// ``DurationText/maximum``, so `NIODeadline.now() + it` cannot overflow.
     var nanosecondsForNIO: Int64 {
-        let (seconds, attoseconds) = components
-        return seconds * 1_000_000_000 + attoseconds / 1_000_000_000
+        min(max(0, nanosecondsClamped), DurationText.maximum.nanosecondsClamped)
     }
 }
 

@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
+import SwitchyardCore
 
 /// An HTTP/1.1 server for a Hummingbird responder that reads and answers
 /// each request from a NIO channel handler, with no async channel between.
@@ -29,12 +30,15 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         /// reaches the responder cut at one byte past this, so its own
         /// `collect(upTo:)` refuses it; the rest is read and dropped.
         public var maxBodyBytes: Int
+        /// Connection cap and timeouts.
+        public var limits: ConnectionLimits
 
-        public init(host: String, port: Int, serverName: String? = nil, maxBodyBytes: Int) {
+        public init(host: String, port: Int, serverName: String? = nil, maxBodyBytes: Int, limits: ConnectionLimits = ConnectionLimits()) {
             self.host = host
             self.port = port
             self.serverName = serverName
             self.maxBodyBytes = maxBodyBytes
+            self.limits = limits
         }
     }
 
@@ -68,6 +72,8 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
             },
             maxBodyBytes: configuration.maxBodyBytes,
             serverName: configuration.serverName,
+            limits: configuration.limits,
+            governor: ConnectionGovernor(limit: configuration.limits.maxConnections),
             logger: logger
         )
         let requestedPort = configuration.port
@@ -93,20 +99,48 @@ struct DirectHTTP1Channel: ServerChildChannel {
     let respond: HTTPRequestDispatcher.Respond
     let maxBodyBytes: Int
     let serverName: String?
+    let limits: ConnectionLimits
+    let governor: ConnectionGovernor
     let logger: Logger
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
+            let now = NIODeadline.now()
+            let governed = GovernedConnection(channel: channel, now: now)
+            guard governor.admit(governed) else {
+                // Every slot holds a connection in the middle of a request.
+                channel.writeAndFlush(Self.overloaded(channel.allocator)).whenComplete { _ in channel.close(promise: nil) }
+                return Value(channel: channel)
+            }
+            channel.closeFuture.whenComplete { [governor] _ in governor.remove(governed) }
+            let activity = ConnectionActivity(limits: limits, governed: governed, now: now)
+            try channel.pipeline.syncOperations.addHandler(ConnectionWatch(activity: activity, governor: governor))
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                 withPipeliningAssistance: false,  // the dispatcher holds pipelined requests itself
-                withErrorHandling: true,
+                withErrorHandling: false,  // the dispatcher answers malformed bytes after the replies before them
                 withOutboundHeaderValidation: false  // HTTPTypes validated the fields already
             )
             try channel.pipeline.syncOperations.addHandler(
-                HTTPRequestDispatcher(respond: respond, maxBodyBytes: maxBodyBytes, serverName: serverName, logger: logger)
+                HTTPRequestDispatcher(respond: respond, maxBodyBytes: maxBodyBytes, serverName: serverName, logger: logger, activity: activity)
             )
             return Value(channel: channel)
         }
+    }
+
+    /// The whole reply to a client turned away at the connection cap.
+    static func overloaded(_ allocator: ByteBufferAllocator) -> ByteBuffer {
+        let refusal = APIError(
+            status: 503, message: "the server is at its connection limit and every connection is busy; retry shortly",
+            type: "server_error", code: "too_many_connections", retryAfter: .seconds(1)
+        )
+        let body = refusal.body
+        var buffer = allocator.buffer(capacity: 200 + body.count)
+        buffer.writeString(
+            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: \(body.count)\r\n"
+                + "retry-after: 1\r\nconnection: close\r\n\r\n"
+        )
+        buffer.writeBytes(body)
+        return buffer
     }
 
     /// The handler does the work; the connection's task only lives as long

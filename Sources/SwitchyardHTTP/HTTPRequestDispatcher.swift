@@ -56,12 +56,18 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
     /// can hand the next pipelined request over before the call returns.
     private var requestsDispatched = 0
     private var repliesEnded = 0
+    /// The decoder failed on bytes after requests still being answered: the
+    /// `400` goes out after their replies, in order.
+    private var pendingProtocolError: (any Error)?
+    /// The connection's clock against its idle and header timeouts.
+    private let activity: ConnectionActivity?
 
-    init(respond: @escaping Respond, maxBodyBytes: Int, serverName: String?, logger: Logger) {
+    init(respond: @escaping Respond, maxBodyBytes: Int, serverName: String?, logger: Logger, activity: ConnectionActivity? = nil) {
         self.respond = respond
         self.maxBodyBytes = maxBodyBytes
         self.serverName = serverName
         self.logger = logger
+        self.activity = activity
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -113,6 +119,7 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
             body = nil
             dispatched = false
             readingRequest = true
+            activity?.requestBegan()
             // A declared length past the cap is refused before any of the body is read.
             if let length = head.headers.first(name: "content-length").flatMap(Int.init), length > maxBodyBytes {
                 dispatch(context: context, overCap: true)
@@ -148,8 +155,29 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // NIO's protocol-error handler has answered a malformed request already.
-        context.close(promise: nil)
+        guard error is HTTPParserError else {
+            context.close(promise: nil)
+            return
+        }
+        // Bytes that are not HTTP. Requests received before them are answered
+        // first, in order; then the 400, then the connection closes.
+        if inFlight || !backlog.isEmpty {
+            if pendingProtocolError == nil { pendingProtocolError = error }
+            readingRequest = false
+        } else {
+            refuseMalformed(error, context: context)
+        }
+    }
+
+    /// Answers bytes the decoder could not read with `400` and closes.
+    private func refuseMalformed(_ error: any Error, context: ChannelHandlerContext) {
+        pendingProtocolError = nil
+        backlog.removeAll()
+        readingRequest = false
+        let refusal = APIError.badRequest("the request is not valid HTTP/1.1 (\(error)); the connection is closed", code: "malformed_request")
+        writeHead(HTTPResponse(status: .badRequest, headerFields: refusal.response.headers), keepAlive: false, context: context)
+        context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: refusal.body)))), promise: nil)
+        end(trailers: nil, keepAlive: false, context: context)
     }
 
     /// Hands the request to the responder: at its end, or as soon as its body
@@ -158,6 +186,7 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
         guard let head, let executor else { return }
         dispatched = true
         inFlight = true
+        activity?.requestDispatched()
         let keepAlive = head.isKeepAlive
         let request: Request
         do {
@@ -231,6 +260,12 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
             promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
         } else {
             drainBacklog(context: context)
+            guard !inFlight, !readingRequest, backlog.isEmpty else { return }
+            if let error = pendingProtocolError {
+                refuseMalformed(error, context: context)
+            } else {
+                activity?.becameIdle()
+            }
         }
     }
 

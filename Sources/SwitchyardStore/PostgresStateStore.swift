@@ -17,6 +17,8 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
     private let runner: Task<Void, Never>
     private let configuration: PostgresClient.Configuration
     private let logger: Logger
+    /// TLS for the LISTEN connection, built once with the pool's.
+    private let listenTLS: PostgresConnection.Configuration.TLS
     /// Where the server is, without the password, for logs and errors.
     public let location: String
 
@@ -24,20 +26,16 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
     /// brings the schema up to date (under an advisory lock, so replicas that
     /// start together do not race).
     public init(url: String, logger: Logger = Logger(label: "switchyard.store")) async throws {
-        guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
-            let host = components.host, !host.isEmpty
-        else {
-            throw StoreError.unreachable("'\(url)' is not a postgres://user:password@host:port/database URL")
-        }
+        let dsn = try PostgresDSN(url)
         var configuration = PostgresClient.Configuration(
-            host: host, port: components.port ?? 5432, username: components.user ?? "postgres",
-            password: components.password, database: components.path.isEmpty ? nil : String(components.path.dropFirst()), tls: .disable
+            host: dsn.host, port: dsn.port, username: dsn.username, password: dsn.password, database: dsn.database, tls: try dsn.clientTLS()
         )
         configuration.options.maximumConnections = 8
         configuration.options.connectionIdleTimeout = .seconds(60)
         self.configuration = configuration
         self.logger = logger
-        location = "postgres://\(components.user.map { "\($0)@" } ?? "")\(host):\(components.port ?? 5432)\(components.path)"
+        listenTLS = try dsn.connectionTLS()
+        location = dsn.location
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         runner = Task { await client.run() }
@@ -559,9 +557,10 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
     /// notifications sent while it was away are lost.
     public func changes() -> AsyncStream<String> {
         let (stream, continuation) = AsyncStream<String>.makeStream(bufferingPolicy: .bufferingNewest(1024))
+        let listenTLS = listenTLS
         let configuration = PostgresConnection.Configuration(
             host: configuration.host ?? "127.0.0.1", port: configuration.port ?? 5432, username: configuration.username,
-            password: configuration.password, database: configuration.database, tls: .disable
+            password: configuration.password, database: configuration.database, tls: listenTLS
         )
         let logger = logger
         let task = Task {

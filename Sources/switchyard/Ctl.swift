@@ -216,18 +216,20 @@ struct CtlApply: AsyncParsableCommand {
     )
     @OptionGroup var options: CtlOptions
     @Option(name: .shortAndLong, help: "The routes file.") var file: String
+    @Flag(name: .customLong("prune-all"), help: "Allow a file that declares no routes: every route is deleted.") var pruneAll = false
 
     func run() async throws {
         let text = try readText(file)
         // Refuse a bad file here, with its real name and line, before sending it.
         do {
-            _ = try RoutesFile.parse(text, file: file)
+            _ = try RoutesFile.parse(text, file: file, allowEmpty: pruneAll)
         } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-            throw ExitCode(2)
+            throw ExitCode(error.declaresNoRoutes ? 1 : 2)
         }
         try await runCtl { () throws(CtlError) in
-            let bytes = try await options.client.send(.PUT, "/routes", body: Array(text.utf8), contentType: "application/yaml")
+            let path = pruneAll ? "/routes?allowEmpty=true" : "/routes"
+            let bytes = try await options.client.send(.PUT, path, body: Array(text.utf8), contentType: "application/yaml")
             let outcome = (try? JSONDecoder().decode(ApplyView.self, from: Data(bytes)))
             options.emit(json: bytes, table: outcome.map { $0.summary + "\n" } ?? "")
         }

@@ -6,6 +6,8 @@ import UnixSignals
 import SwitchyardConfig
 import SwitchyardCore
 import SwitchyardGateway
+import SwitchyardHTTP
+import SwitchyardStore
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -39,10 +41,30 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Largest request body accepted, in bytes.")
     var maxBodyBytes = 8 << 20
 
+    @Option(name: .long, help: "Most client connections the gateway holds at once (default: what the open-file limit allows, up to 100000). At the limit the longest-idle connection makes room.")
+    var maxConnections: Int?
+
+    @Option(name: .long, help: "Close a client connection after this long with no request in progress (both servers).")
+    var idleTimeout = "60s"
+
+    @Option(name: .long, help: "Close a client connection whose request head (or body) stalls for this long (both servers).")
+    var headerTimeout = "10s"
+
     @OptionGroup var logging: LoggingOptions
 
     func validate() throws {
-        guard maxBodyBytes > 0 else { throw ValidationError("--max-body-bytes must be positive") }
+        guard maxBodyBytes > 0, maxBodyBytes <= 1 << 30 else { throw ValidationError("--max-body-bytes \(maxBodyBytes) must be from 1 to 1073741824 (1 GiB)") }
+        if let maxConnections, !(1...1_000_000).contains(maxConnections) {
+            throw ValidationError("--max-connections \(maxConnections) must be from 1 to 1000000")
+        }
+        for (flag, text) in [("--idle-timeout", idleTimeout), ("--header-timeout", headerTimeout)] {
+            do {
+                let duration = try DurationText.checked(text)
+                guard duration >= .milliseconds(100) else { throw ValidationError("\(flag) \(text) is shorter than 100ms") }
+            } catch let error as DurationText.Invalid {
+                throw ValidationError("\(flag) \(error)")
+            }
+        }
         guard let lease = DurationText.parse(rolloutLease), lease >= .seconds(1) else {
             throw ValidationError("--rollout-lease must be a duration of at least 1s, e.g. 10s")
         }
@@ -60,7 +82,12 @@ struct Serve: AsyncParsableCommand {
         }
         if state.hasPrefix("postgres://") || state.hasPrefix("postgresql://") {
             guard let url = URLComponents(string: state), url.host?.isEmpty == false else {
-                throw ValidationError("--state \(state): expected postgres://USER:PASSWORD@HOST:PORT/DATABASE")
+                throw ValidationError("--state \(PostgresDSN.redacted(state)): expected postgres://USER:PASSWORD@HOST:PORT/DATABASE")
+            }
+            do {
+                _ = try PostgresDSN(state)
+            } catch {
+                throw ValidationError("--state: \(error)")
             }
             return .postgres(state)
         }
@@ -69,6 +96,15 @@ struct Serve: AsyncParsableCommand {
 
     func run() async throws {
         let logger = logging.bootstrap(label: "switchyard")
+        let budget = DescriptorBudget.raiseAndSplit(requested: maxConnections)
+        logger.notice(
+            "open-file limit \(budget.limit)\(budget.limit != budget.previousLimit ? " (raised from \(budget.previousLimit))" : ""): the gateway holds up to \(budget.gatewayConnections) client connections, the management API \(budget.adminConnections)"
+        )
+        if let maxConnections, maxConnections > budget.gatewayConnections {
+            logger.warning("--max-connections \(maxConnections) is more than the open-file limit \(budget.limit) leaves room for; using \(budget.gatewayConnections)")
+        }
+        let idle = DurationText.parse(idleTimeout) ?? .seconds(60)
+        let header = DurationText.parse(headerTimeout) ?? .seconds(10)
         let host = listen.host
         let adminHost = adminListen.host
         let server = try await ServerAssembly.assemble(
@@ -81,6 +117,8 @@ struct Serve: AsyncParsableCommand {
                 catalog: try loadCatalog(),
                 config: try loadConfig(),
                 maxBodyBytes: maxBodyBytes,
+                gatewayLimits: ConnectionLimits(maxConnections: budget.gatewayConnections, idleTimeout: idle, headerTimeout: header),
+                adminLimits: ConnectionLimits(maxConnections: budget.adminConnections, idleTimeout: idle, headerTimeout: header),
                 rolloutLease: DurationText.parse(rolloutLease) ?? .seconds(10),
                 fleetMetricsInterval: DurationText.parse(fleetMetricsEvery) ?? .seconds(10)
             ),

@@ -6,6 +6,7 @@ import SwitchyardConfig
 import SwitchyardControl
 import SwitchyardCore
 import SwitchyardGateway
+import SwitchyardHTTP
 import SwitchyardStore
 
 /// Where `serve` keeps its state.
@@ -33,6 +34,9 @@ struct ServerAssembly {
         var catalog: LifecycleCatalog
         var config: (routes: [Route], fingerprint: String, source: String)?
         var maxBodyBytes = 8 << 20
+        /// Client connection caps and timeouts of the gateway and the management API.
+        var gatewayLimits = ConnectionLimits()
+        var adminLimits = ConnectionLimits(maxConnections: 256)
         var rolloutLease: Duration = .seconds(10)
         /// Fleet mode: how often each replica publishes its figures and reads the fleet's.
         var fleetMetricsInterval: Duration = .seconds(10)
@@ -82,13 +86,18 @@ struct ServerAssembly {
         if settings.access.tokens.isEmpty, settings.adminToken?.isEmpty ?? true {
             logger.warning("no management tokens: set SWITCHYARD_ADMIN_TOKEN or pass --tokens; the management API refuses every call until then")
         }
-        let adminApp = Application(
+        let adminApp = DirectHTTPServer(
             responder: management.buildResponder(),
-            configuration: .init(address: .hostname(settings.adminListen.host, port: settings.adminListen.port), serverName: "switchyard-admin"),
-            onServerRunning: { channel in await onAdmin(channel.localAddress?.port ?? 0) },
-            logger: logger
+            configuration: .init(
+                host: settings.adminListen.host, port: settings.adminListen.port, serverName: "switchyard-admin",
+                maxBodyBytes: management.maxBodyBytes, limits: settings.adminLimits
+            ),
+            logger: logger,
+            onServerRunning: onAdmin
         )
-        let app = gateway.buildApplication(host: settings.listen.host, port: settings.listen.port, onServerRunning: onGateway)
+        let app = gateway.buildApplication(
+            host: settings.listen.host, port: settings.listen.port, limits: settings.gatewayLimits, onServerRunning: onGateway
+        )
         // In a fleet, changes other replicas make arrive through the shared store.
         var fleet: [any Service] = (store as? any SharedStateStore).map {
             [FleetSync(control: control, store: $0, report: { problem in gateway.setStateStoreProblem(problem) })]

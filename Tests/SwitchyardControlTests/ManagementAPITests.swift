@@ -57,7 +57,7 @@ struct ManagementAPITests {
         Call(method: .post, uri: "/api/v1/routes/chat-prod/rollback", body: nil, needs: .operator_),
         Call(method: .get, uri: "/api/v1/lifecycle", body: nil, needs: .viewer),
         Call(method: .post, uri: "/api/v1/feedback", body: #"{"requestId":"chatcmpl-1","score":0.8,"source":"judge"}"#, needs: .operator_),
-        Call(method: .put, uri: "/api/v1/routes", body: "routes: []\n", needs: .admin),
+        Call(method: .put, uri: "/api/v1/routes?allowEmpty=true", body: "routes: []\n", needs: .admin),
     ]
 
     @Test(arguments: calls)

@@ -156,6 +156,8 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
     case corrupt(String)
     /// The database cannot be reached or refused the operation.
     case unreachable(String)
+    /// The write was sent but no answer came back: it may or may not have landed.
+    case outcomeUnknown(String)
 
     public var description: String {
         switch self {
@@ -165,6 +167,8 @@ public enum StoreError: Error, Hashable, Sendable, CustomStringConvertible {
             "the state store cannot be read: \(reason)"
         case .unreachable(let reason):
             "the state store is unavailable: \(reason)"
+        case .outcomeUnknown(let reason):
+            "the state store did not confirm the write: \(reason)"
         }
     }
 }

@@ -2,17 +2,26 @@
 ///
 /// The core never reads a clock: every state machine is handed the current
 /// `Moment` by its caller, so tests drive time explicitly and never sleep.
+///
+/// Arithmetic on moments saturates: a moment plus an absurd duration is the
+/// far end of the representable range (about the year 2262), never a trap.
+/// Durations and dates from outside are bounded where they are parsed
+/// (``DurationText``, ``CalendarDay``); saturation is the last line of defence.
 public struct Moment: Hashable, Comparable, Sendable, CustomStringConvertible {
     /// Nanoseconds since 1970-01-01T00:00:00Z.
     public var nanoseconds: Int64
+
+    /// The earliest and latest representable moments (1677 and 2262).
+    public static let distantPast = Moment(nanoseconds: .min)
+    public static let distantFuture = Moment(nanoseconds: .max)
 
     public init(nanoseconds: Int64) {
         self.nanoseconds = nanoseconds
     }
 
-    /// A moment a whole number of seconds after the epoch.
+    /// A moment a whole number of seconds after the epoch (saturating).
     public init(seconds: Int64) {
-        self.nanoseconds = seconds * 1_000_000_000
+        self.nanoseconds = seconds.saturatingMultiplied(by: 1_000_000_000)
     }
 
     /// Seconds since the epoch, as a floating-point value.
@@ -21,16 +30,16 @@ public struct Moment: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static func < (lhs: Moment, rhs: Moment) -> Bool { lhs.nanoseconds < rhs.nanoseconds }
 
     public static func + (lhs: Moment, rhs: Duration) -> Moment {
-        Moment(nanoseconds: lhs.nanoseconds + rhs.nanosecondsClamped)
+        Moment(nanoseconds: lhs.nanoseconds.saturatingAdding(rhs.nanosecondsClamped))
     }
 
     public static func - (lhs: Moment, rhs: Duration) -> Moment {
-        Moment(nanoseconds: lhs.nanoseconds - rhs.nanosecondsClamped)
+        Moment(nanoseconds: lhs.nanoseconds.saturatingSubtracting(rhs.nanosecondsClamped))
     }
 
-    /// The time from `rhs` to `lhs`.
+    /// The time from `rhs` to `lhs` (saturating).
     public static func - (lhs: Moment, rhs: Moment) -> Duration {
-        .nanoseconds(lhs.nanoseconds - rhs.nanoseconds)
+        .nanoseconds(lhs.nanoseconds.saturatingSubtracting(rhs.nanoseconds))
     }
 
     public var description: String { "\(nanoseconds)ns" }
@@ -55,4 +64,37 @@ extension Duration {
 
     /// The duration in milliseconds, as a floating-point value.
     public var millisecondsDouble: Double { secondsDouble * 1000 }
+
+    /// A duration of `seconds` (finite or not) that saturates at ±`limit`
+    /// instead of trapping: NaN is zero, infinities and huge values the limit.
+    public static func seconds(saturating seconds: Double, limit: Duration) -> Duration {
+        let limitSeconds = limit.secondsDouble
+        guard !seconds.isNaN else { return .zero }
+        if seconds >= limitSeconds { return limit }
+        if seconds <= -limitSeconds { return .zero - limit }
+        return .nanoseconds(Int64(seconds * 1e9))
+    }
+}
+
+extension FixedWidthInteger {
+    /// `self + other`, or the nearest bound when that overflows.
+    @inlinable public func saturatingAdding(_ other: Self) -> Self {
+        let (sum, overflow) = addingReportingOverflow(other)
+        guard overflow else { return sum }
+        return other > 0 ? .max : .min
+    }
+
+    /// `self - other`, or the nearest bound when that overflows.
+    @inlinable public func saturatingSubtracting(_ other: Self) -> Self {
+        let (difference, overflow) = subtractingReportingOverflow(other)
+        guard overflow else { return difference }
+        return other > 0 ? .min : .max
+    }
+
+    /// `self * other`, or the nearest bound when that overflows.
+    @inlinable public func saturatingMultiplied(by other: Self) -> Self {
+        let (product, overflow) = multipliedReportingOverflow(by: other)
+        guard overflow else { return product }
+        return (self < 0) == (other < 0) ? .max : .min
+    }
 }

@@ -119,10 +119,11 @@ extension UpstreamTimeouts: Codable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         func duration(_ key: CodingKeys, _ fallback: Duration) throws -> Duration {
             guard let text = try container.decodeIfPresent(String.self, forKey: key) else { return fallback }
-            guard let value = DurationText.parse(text), value > .zero else {
-                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: "'\(text)' is not a duration such as 500ms, 30s or 5m")
+            do {
+                return try DurationText.checked(text)
+            } catch {
+                throw DecodingError.dataCorruptedError(forKey: key, in: container, debugDescription: error.description)
             }
-            return value
         }
         let defaults = UpstreamTimeouts()
         self.init(

@@ -82,7 +82,7 @@ public struct Route: Hashable, Sendable {
             }
             next.deployments[index].weight = weight
         }
-        next.revision += 1
+        next.revision = next.revision.saturatingAdding(1)
         return next
     }
 }

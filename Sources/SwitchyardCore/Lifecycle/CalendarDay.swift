@@ -1,14 +1,24 @@
 /// A calendar date in UTC, as providers publish retirement dates.
+///
+/// Dates from outside are bounded to ``supportedYears`` (1970-01-01 …
+/// 9999-12-31). ``start`` saturates at ``Moment/distantFuture`` for dates past
+/// what a `Moment` holds (2262), so a far retirement date is simply "later
+/// than anything", never an overflow.
 public struct CalendarDay: Hashable, Comparable, Sendable, CustomStringConvertible, Codable {
     public let year: Int
     public let month: Int
     public let day: Int
 
-    /// Parses `YYYY-MM-DD`.
+    /// The years a date from outside may fall in.
+    public static let supportedYears = 1970...9999
+
+    /// Parses `YYYY-MM-DD` with a year in ``supportedYears``.
     public init?(_ text: String) {
-        let parts = text.split(separator: "-")
+        let parts = text.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0].count == 4, parts[1].count == 2, parts[2].count == 2,
+            parts.allSatisfy({ $0.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } }),
             let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+            Self.supportedYears.contains(year),
             (1...12).contains(month), (1...Self.daysIn(month: month, year: year)).contains(day)
         else { return nil }
         self.year = year
@@ -19,7 +29,7 @@ public struct CalendarDay: Hashable, Comparable, Sendable, CustomStringConvertib
     public init(from decoder: any Decoder) throws {
         let text = try decoder.singleValueContainer().decode(String.self)
         guard let day = CalendarDay(text) else {
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "'\(text)' is not a date YYYY-MM-DD"))
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "'\(text)' is not a date YYYY-MM-DD from 1970-01-01 to 9999-12-31"))
         }
         self = day
     }
@@ -37,7 +47,7 @@ public struct CalendarDay: Hashable, Comparable, Sendable, CustomStringConvertib
         }
     }
 
-    /// Midnight UTC at the start of the day.
+    /// Midnight UTC at the start of the day (saturating past 2262).
     public var start: Moment {
         // Days from the civil date (Howard Hinnant's algorithm).
         let y = month <= 2 ? year - 1 : year
@@ -47,7 +57,7 @@ public struct CalendarDay: Hashable, Comparable, Sendable, CustomStringConvertib
         let doy = (153 * mp + 2) / 5 + day - 1
         let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
         let days = era * 146_097 + doe - 719_468
-        return Moment(seconds: Int64(days) * 86_400)
+        return Moment(seconds: Int64(days).saturatingMultiplied(by: 86_400))
     }
 
     /// The day a moment falls on, in UTC.

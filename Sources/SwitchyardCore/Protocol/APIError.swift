@@ -28,7 +28,7 @@ public struct APIError: Error, Hashable, Sendable, CustomStringConvertible {
 
     /// `Retry-After` in whole seconds, at least 1.
     public var retryAfterSeconds: Int? {
-        retryAfter.map { max(1, Int($0.secondsDouble.rounded(.up))) }
+        retryAfter.map { max(1, Int(min($0.secondsDouble, 1e9).rounded(.up))) }
     }
 
     public static func badRequest(_ message: String, code: String = "invalid_request") -> APIError {

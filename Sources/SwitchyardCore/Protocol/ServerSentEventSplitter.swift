@@ -87,13 +87,40 @@ public enum SplitterError: Error, Sendable {
 }
 
 /// Token counts of one reply.
+///
+/// Counts come from the upstream, so they are bounded where they are read:
+/// whole numbers from 0 to ``maximumPerReply``. Anything else (`1e300`,
+/// `-5`, twenty digits, a string) means the reply reported no usage.
 public struct TokenUsage: Hashable, Sendable {
     public var promptTokens: Int
     public var completionTokens: Int
 
+    /// The largest token count of one reply that is believed: 100 million,
+    /// far beyond any model's context, small enough that sums never overflow.
+    public static let maximumPerReply = 100_000_000
+
     public init(promptTokens: Int, completionTokens: Int) {
         self.promptTokens = promptTokens
         self.completionTokens = completionTokens
+    }
+
+    /// The counts in a parsed `usage` object, or `nil` when either is missing
+    /// or out of bounds. `completion_tokens` may be derived from `total_tokens`.
+    public init?(usage: JSONValue?) {
+        guard let prompt = Self.count(usage?["prompt_tokens"]) else { return nil }
+        if let completion = Self.count(usage?["completion_tokens"]) {
+            self.init(promptTokens: prompt, completionTokens: completion)
+        } else if let total = Self.count(usage?["total_tokens"]), total >= prompt {
+            self.init(promptTokens: prompt, completionTokens: total - prompt)
+        } else {
+            return nil
+        }
+    }
+
+    /// A token count from JSON: a whole number from 0 to ``maximumPerReply``.
+    public static func count(_ value: JSONValue?) -> Int? {
+        guard let number = value?.doubleValue, number >= 0, number <= Double(maximumPerReply), number == number.rounded(.down) else { return nil }
+        return Int(number)
     }
 
     public var totalTokens: Int { promptTokens + completionTokens }
@@ -107,7 +134,8 @@ public struct TokenUsage: Hashable, Sendable {
     /// The same over bytes already in an array: no copy.
     public init?(scanning array: ArraySlice<UInt8>) {
         guard let prompt = ByteSearch.integer(after: ByteSearch.promptTokensKey, in: array),
-            let completion = ByteSearch.integer(after: ByteSearch.completionTokensKey, in: array)
+            let completion = ByteSearch.integer(after: ByteSearch.completionTokensKey, in: array),
+            prompt <= Self.maximumPerReply, completion <= Self.maximumPerReply
         else { return nil }
         self.init(promptTokens: prompt, completionTokens: completion)
     }
@@ -200,7 +228,8 @@ enum ByteSearch {
         return nil
     }
 
-    /// The non-negative integer that follows `key` (spaces allowed in between).
+    /// The non-negative integer that follows `key` (spaces allowed in between);
+    /// `nil` when it has more than 12 digits, a fraction or an exponent.
     static func integer(after key: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
         guard let found = firstIndex(of: key, in: haystack) else { return nil }
         var index = found + key.count
@@ -212,6 +241,13 @@ enum ByteSearch {
             digits += 1
             index += 1
         }
-        return digits > 0 ? value : nil
+        guard digits > 0 else { return nil }
+        if index < haystack.endIndex {
+            switch haystack[index] {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"): return nil
+            default: break
+            }
+        }
+        return value
     }
 }

@@ -174,10 +174,16 @@ struct PlanReader {
 
     func duration(_ key: String, in object: [String: JSONValue]? = nil) throws(RolloutPlanError) -> Duration? {
         guard let value = (object ?? body)[key] else { return nil }
-        guard let text = value.stringValue, let duration = DurationText.parse(text), duration > .zero else {
+        guard let text = value.stringValue else {
             throw .invalid("'\(key)' must be a duration such as \"30s\", \"5m\" or \"2h\"")
         }
-        return duration
+        do {
+            return try DurationText.checked(text)
+        } catch where error.isMalformed {
+            throw .invalid("'\(key)' must be a duration such as \"30s\", \"5m\" or \"2h\", not '\(DurationText.Invalid.shortened(text))'")
+        } catch {
+            throw .invalid("'\(key)': \(error)")
+        }
     }
 
     func wholeNumber(_ key: String, in object: [String: JSONValue]? = nil, range: ClosedRange<Int>) throws(RolloutPlanError) -> Int? {

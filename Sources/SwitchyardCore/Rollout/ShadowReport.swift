@@ -89,14 +89,14 @@ public struct ShadowReport: Hashable, Sendable {
     public mutating func record(_ comparison: ShadowComparison) {
         completed += 1
         primaryLatency.record(comparison.primaryLatency)
-        primaryTokens += comparison.primaryTokens
+        primaryTokens = primaryTokens.saturatingAdding(max(0, comparison.primaryTokens))
         guard let latency = comparison.shadowLatency, comparison.shadowError == nil else {
             shadowErrors += 1
             return
         }
         shadowLatency.record(latency)
-        shadowTokens += comparison.shadowTokens
-        shadowCost += comparison.shadowCost
+        shadowTokens = shadowTokens.saturatingAdding(max(0, comparison.shadowTokens))
+        if comparison.shadowCost.isFinite, comparison.shadowCost >= 0 { shadowCost += comparison.shadowCost }
         if comparison.primaryFinishReason == comparison.shadowFinishReason { finishReasonMatches += 1 }
         if comparison.exactMatch { exactMatches += 1 }
         let similarity = comparison.similarity

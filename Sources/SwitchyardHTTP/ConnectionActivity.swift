@@ -1,0 +1,143 @@
+import NIOCore
+import SwitchyardCore
+
+/// One connection's clock against ``ConnectionLimits``: when it last became
+/// idle, when the bytes of the next request began, and one timer that closes
+/// the connection when it has waited too long. Lives on the connection's
+/// event loop; the byte watcher and the dispatcher share it.
+///
+/// The timer is not re-armed per request: when it fires it works out from
+/// the timestamps whether the connection has really run out of time, and if
+/// not sleeps until it might (as NIO's idle-state handler does). A busy
+/// keep-alive connection costs two clock reads per request, no timer churn.
+final class ConnectionActivity {
+    private enum Phase {
+        /// No request in progress; `started` is when the first byte of the next one came.
+        case idle(since: NIODeadline, started: NIODeadline?)
+        /// A request's head has arrived and its body is still coming.
+        case reading
+        /// A request is with the responder or its reply is being written.
+        case answering
+    }
+
+    let limits: ConnectionLimits
+    let governed: GovernedConnection
+    private var phase: Phase
+    private var lastByte: NIODeadline
+    private var timer: Scheduled<Void>?
+    private weak var context: ChannelHandlerContext?
+
+    init(limits: ConnectionLimits, governed: GovernedConnection, now: NIODeadline) {
+        self.limits = limits
+        self.governed = governed
+        self.phase = .idle(since: now, started: nil)
+        self.lastByte = now
+    }
+
+    /// Starts the timer; the connection is closed through `context`.
+    func start(context: ChannelHandlerContext) {
+        self.context = context
+        schedule(at: .now() + .nanoseconds(Self.nanoseconds(min(limits.idleTimeout, limits.headerTimeout))), on: context.eventLoop)
+    }
+
+    func stop() {
+        timer?.cancel()
+        timer = nil
+        context = nil
+    }
+
+    /// Raw bytes arrived from the client.
+    func bytesArrived() {
+        let now = NIODeadline.now()
+        lastByte = now
+        if case .idle(let since, nil) = phase {
+            phase = .idle(since: since, started: now)
+        }
+    }
+
+    /// A request's head arrived.
+    func requestBegan() {
+        phase = .reading
+        governed.markBusy()
+    }
+
+    /// The request went to the responder (its body is complete or refused).
+    func requestDispatched() {
+        phase = .answering
+    }
+
+    /// The last reply ended and nothing more is waiting.
+    func becameIdle() {
+        let now = NIODeadline.now()
+        phase = .idle(since: now, started: nil)
+        governed.markIdle(now)
+    }
+
+    /// When the connection runs out of time in its current phase; `nil` while answering.
+    private func expiry() -> NIODeadline? {
+        switch phase {
+        case .idle(let since, nil): since + .nanoseconds(Self.nanoseconds(limits.idleTimeout))
+        case .idle(_, let started?): started + .nanoseconds(Self.nanoseconds(limits.headerTimeout))
+        case .reading: lastByte + .nanoseconds(Self.nanoseconds(limits.headerTimeout))
+        case .answering: nil
+        }
+    }
+
+    private func fire() {
+        timer = nil
+        guard let context else { return }
+        let now = NIODeadline.now()
+        if let expiry = expiry() {
+            if now >= expiry {
+                context.close(promise: nil)
+                return
+            }
+            schedule(at: expiry, on: context.eventLoop)
+        } else {
+            schedule(at: now + .nanoseconds(Self.nanoseconds(min(limits.idleTimeout, limits.headerTimeout))), on: context.eventLoop)
+        }
+    }
+
+    private func schedule(at deadline: NIODeadline, on loop: any EventLoop) {
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        timer = loop.scheduleTask(deadline: deadline) { bound.value.fire() }
+    }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        min(max(1_000_000, duration.nanosecondsClamped), 366 * 86_400 * 1_000_000_000)
+    }
+}
+
+/// Sits before the HTTP decoder and tells the connection's clock when bytes
+/// arrive; registers and unregisters the connection with the governor.
+final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    let activity: ConnectionActivity
+    let governor: ConnectionGovernor
+
+    init(activity: ConnectionActivity, governor: ConnectionGovernor) {
+        self.activity = activity
+        self.governor = governor
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        activity.start(context: context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        activity.stop()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        activity.bytesArrived()
+        context.fireChannelRead(data)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        activity.stop()
+        governor.remove(activity.governed)
+        context.fireChannelInactive()
+    }
+}
