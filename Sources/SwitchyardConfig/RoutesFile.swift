@@ -189,8 +189,8 @@ public enum RoutesFile {
             throw reader.fail(members["kind"], members.path("kind"), "'\(kindText)' is not one of openai, azure")
         }
         let url = try members.requiredString("url")
-        guard url.hasPrefix("http://") || url.hasPrefix("https://"), url.count > 8 else {
-            throw reader.fail(members["url"], members.path("url"), "'\(url)' is not an http:// or https:// URL")
+        if let problem = Upstream.urlProblem(url) {
+            throw reader.fail(members["url"], members.path("url"), problem)
         }
         if kind == .openai {
             for azureOnly in ["deployment", "apiVersion"] where members[azureOnly] != nil {

@@ -148,6 +148,43 @@ struct YAMLReader {
         return Array(sequence)
     }
 
+    /// A plain scalar that is a whole number: decimal, `0x` hex or `0o`
+    /// octal, within `Int`. Read here rather than by Yams, whose YAML 1.1
+    /// base-60 integers (`1:0:0:0:…`) overflow with unchecked arithmetic.
+    static func integer(_ node: Node) -> Int? {
+        guard case .scalar(let scalar) = node, scalar.style == .plain else { return nil }
+        var text = Substring(scalar.string)
+        guard text.utf8.count <= 40 else { return nil }
+        var negative = false
+        if let sign = text.first, sign == "-" || sign == "+" {
+            negative = sign == "-"
+            text = text.dropFirst()
+        }
+        let magnitude: Int?
+        if text.hasPrefix("0x") {
+            magnitude = Int(text.dropFirst(2), radix: 16)
+        } else if text.hasPrefix("0o") {
+            magnitude = Int(text.dropFirst(2), radix: 8)
+        } else {
+            magnitude = text.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } ? Int(text) : nil
+        }
+        guard let magnitude else { return nil }
+        return negative ? -magnitude : magnitude
+    }
+
+    /// A plain scalar that is a finite number (`12`, `-0.5`, `1e3`, `0x1f`);
+    /// `.inf`, `.nan`, base-60 and words are not numbers here.
+    static func number(_ node: Node) -> Double? {
+        if let integer = integer(node) { return Double(integer) }
+        guard case .scalar(let scalar) = node, scalar.style == .plain, scalar.string.utf8.count <= 64,
+            scalar.string.utf8.allSatisfy({ byte in
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || [UInt8(ascii: "."), UInt8(ascii: "e"), UInt8(ascii: "E"), UInt8(ascii: "-"), UInt8(ascii: "+")].contains(byte)
+            }),
+            let double = Double(scalar.string), double.isFinite
+        else { return nil }
+        return double
+    }
+
     static func kind(_ node: Node) -> String {
         switch node {
         case .scalar(let scalar): scalar.string.isEmpty ? "nothing" : "'\(scalar.string)'"
@@ -193,7 +230,7 @@ struct YAMLReader {
 
         func int(_ key: String) throws(ConfigError) -> Int? {
             guard let value = members[key] else { return nil }
-            guard case .scalar = value, let int = value.int else {
+            guard let int = YAMLReader.integer(value) else {
                 throw reader.fail(value, path(key), "expected a whole number, found \(YAMLReader.kind(value))")
             }
             return int
@@ -201,7 +238,7 @@ struct YAMLReader {
 
         func double(_ key: String) throws(ConfigError) -> Double? {
             guard let value = members[key] else { return nil }
-            guard case .scalar = value, let double = value.float ?? value.int.map(Double.init), double.isFinite else {
+            guard let double = YAMLReader.number(value) else {
                 throw reader.fail(value, path(key), "expected a number, found \(YAMLReader.kind(value))")
             }
             return double
@@ -224,8 +261,7 @@ struct YAMLReader {
             if scalar.style == .plain {
                 if scalar.string == "null" || scalar.string == "~" { return .null }
                 if let bool = node.bool { return .bool(bool) }
-                if let int = node.int { return .number(Double(int)) }
-                if let double = node.float, double.isFinite { return .number(double) }
+                if let double = Self.number(node) { return .number(double) }
             }
             return .string(scalar.string)
         case .sequence(let sequence):

@@ -19,7 +19,7 @@ extension ControlPlane {
             storeProblem = "\(error)"
             return false
         }
-        let stored = Dictionary(uniqueKeysWithValues: state.plans.map { ($0.route.name, $0) })
+        let stored = Dictionary(state.plans.map { ($0.route.name, $0) }, uniquingKeysWith: { first, _ in first })
         var changed: [Route] = []
         var deleted: [String] = []
         for (name, plan) in stored where (self.plan(name)?.route.revision ?? 0) < plan.route.revision {

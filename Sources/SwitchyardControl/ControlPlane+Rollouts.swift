@@ -134,6 +134,10 @@ extension ControlPlane {
         if let known, known.id == stored.id, (rolloutRevisions[stored.id] ?? 0) >= stored.revision { return false }
         if let known, known.id != stored.id, known.startedAt.nanoseconds / 1_000_000 > stored.startedMilliseconds { return false }
         guard let rollout = try? Self.decode(stored.document) else { return false }
+        if let problem = rollout.storedStateProblem {
+            logger.error("ignoring the stored rollout \(stored.id) on \(stored.route): \(problem)")
+            return false
+        }
         rollouts[stored.route] = rollout
         rolloutRevisions[stored.id] = stored.revision
         notify(.rollout(rollout), [])

@@ -60,7 +60,7 @@ public actor ControlPlane {
     /// An unchanged file changes nothing: run-time changes survive restarts.
     public func start(config: (routes: [Route], fingerprint: String, source: String)?) async throws {
         let state = try await store.load()
-        plans = Dictionary(uniqueKeysWithValues: state.plans.map { ($0.route.name, $0) })
+        plans = Dictionary(state.plans.map { ($0.route.name, $0) }, uniquingKeysWith: { first, _ in first })
         deletedRevisions = state.deletedRouteRevisions
         try await loadLifecycleState()
         try await loadRollouts()

@@ -86,14 +86,22 @@ extension Gateway {
         let bucket = sticky.map { StickyHash.bucket(route: routeName, key: $0.key) }
             ?? StickyHash.bucket(forRequestNumber: anonymousRequests.add(1, ordering: .relaxed).newValue)
         var primary = pinned ?? plan.primaryDeployment(forBucket: bucket)
-        if route.retired[primary], let replacement = route.replacement[primary] {
-            primary = replacement
+        // A retired primary's traffic goes to its replacement; with none on the
+        // route, to the other deployments — those at weight 0 too — rather than
+        // to nowhere.
+        var standby = false
+        if route.retired[primary] {
+            if let replacement = route.replacement[primary] {
+                primary = replacement
+            } else {
+                standby = true
+            }
         }
-        let attemptLimit = pinned == nil ? plan.attemptLimit(primary: primary) : 1
+        let attemptLimit = pinned == nil ? plan.attemptLimit(primary: primary, standby: standby) : 1
 
         var failures: [AttemptFailure] = []
         for attempt in 0..<attemptLimit {
-            guard let index = pinned ?? plan.candidate(attempt: attempt, primary: primary) else { break }
+            guard let index = pinned ?? plan.candidate(attempt: attempt, primary: primary, standby: standby) else { break }
             if route.retired[index] {
                 failures.append(AttemptFailure(deployment: route.targets[index].deployment.name, kind: .retired))
                 continue

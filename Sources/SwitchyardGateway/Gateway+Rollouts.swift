@@ -23,7 +23,7 @@ extension Gateway: RolloutDataPlane {
             return HealthCheckResult(passed: false, detail: "could not build the check request: \(error)")
         }
         var slowest = Duration.zero
-        for attempt in 1...check.requests {
+        for attempt in 1...max(1, check.requests) {
             let started = clock.now()
             do {
                 let (status, bytes) = try await target.exchange(chat, within: check.timeout, maxBytes: 4 << 20)

@@ -47,6 +47,8 @@ public final class Gateway: Sendable {
     /// Per route: retired deployments and the deployment replacing each (if any).
     private let retired = Mutex<[String: [String: String?]]>([:])
     private let lastPlans = Mutex<[RoutePlan]>([])
+    /// `route/deployment/variable` already warned about, so a weight change does not repeat it.
+    private let warnedMissingKeys = Mutex<Set<String>>([])
     /// `switchyard_responses_total` counters by route and status, made once:
     /// building a descriptor and labels on every response would cost more
     /// than counting it.
@@ -97,6 +99,7 @@ public final class Gateway: Sendable {
 
     func installPlans(_ plans: [RoutePlan]) {
         lastPlans.withLock { $0 = plans }
+        warnAboutMissingKeys(plans)
         let retiredNow = retired.withLock { $0 }
         var next: [String: InstalledRoute] = [:]
         for plan in plans {
@@ -122,6 +125,23 @@ public final class Gateway: Sendable {
         }
         table.withLock { $0 = next }
         installed.store(true, ordering: .releasing)
+    }
+
+    /// Says once per deployment when its `apiKeyEnv` names a variable that is
+    /// unset, empty or not sendable: its requests would go out without a key.
+    private func warnAboutMissingKeys(_ plans: [RoutePlan]) {
+        for route in plans.map(\.route) {
+            for deployment in route.deployments {
+                guard let variable = deployment.upstream.apiKeyEnv else { continue }
+                let value = options.environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+                guard value.isEmpty || !value.utf8.allSatisfy({ $0 >= 0x20 && $0 != 0x7F }) else { continue }
+                let id = "\(route.name)/\(deployment.name)/\(variable)"
+                guard warnedMissingKeys.withLock({ $0.insert(id).inserted }) else { continue }
+                logger.warning(
+                    "deployment \(deployment.name) of route \(route.name) takes its upstream key from \(variable), which is \(value.isEmpty ? "unset or empty" : "not a valid header value"); its requests go out without a key"
+                )
+            }
+        }
     }
 
     /// Takes the lifecycle's verdicts: retired deployments get no traffic (their

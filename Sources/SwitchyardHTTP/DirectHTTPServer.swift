@@ -109,7 +109,7 @@ struct DirectHTTP1Channel: ServerChildChannel {
             let governed = GovernedConnection(channel: channel, now: now)
             guard governor.admit(governed) else {
                 // Every slot holds a connection in the middle of a request.
-                channel.writeAndFlush(Self.overloaded(channel.allocator)).whenComplete { _ in channel.close(promise: nil) }
+                try channel.pipeline.syncOperations.addHandler(LingeringRefusal(reply: Self.overloaded(channel.allocator)))
                 return Value(channel: channel)
             }
             channel.closeFuture.whenComplete { [governor] _ in governor.remove(governed) }
@@ -152,5 +152,49 @@ struct DirectHTTP1Channel: ServerChildChannel {
         } onCancel: {
             value.channel.close(promise: nil)
         }
+    }
+}
+
+/// Answers a connection turned away at the cap and closes it gently: the
+/// reply, then our side's FIN, then whatever the client still sends is read
+/// and dropped until it closes too (or a second passes). Closing with its
+/// request unread would send a reset, and the client might never see the 503.
+final class LingeringRefusal: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+
+    private let reply: ByteBuffer
+    private var sent = false
+
+    init(reply: ByteBuffer) {
+        self.reply = reply
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { refuse(context: context) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        refuse(context: context)
+        context.fireChannelActive()
+    }
+
+    private func refuse(context: ChannelHandlerContext) {
+        guard !sent else { return }
+        sent = true
+        let channel = context.channel
+        context.writeAndFlush(NIOAny(reply)).whenComplete { _ in
+            channel.close(mode: .output, promise: nil)
+            channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event as? ChannelEvent == .inputClosed { context.close(promise: nil) }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
     }
 }

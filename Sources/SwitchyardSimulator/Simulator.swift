@@ -109,7 +109,7 @@ public final class Simulator: Sendable {
         }
         let stream = body["stream"]?.boolValue ?? false
         let includeUsage = body["stream_options"]?["include_usage"]?.boolValue ?? false
-        let maxTokens = (body["max_tokens"] ?? body["max_completion_tokens"])?.doubleValue.map { max(1, Int($0)) }
+        let maxTokens = (body["max_tokens"] ?? body["max_completion_tokens"])?.doubleValue.map { Int(min(1e9, max(1, $0.isFinite ? $0 : 1))) }
         let completionTokens = min(configuration.replyTokens, maxTokens ?? .max)
         let promptTokens = Self.estimatePromptTokens(body["messages"])
 
@@ -181,7 +181,7 @@ public final class Simulator: Sendable {
         let mean = configuration.latencyMean.millisecondsDouble
         let jitter = configuration.latencyJitter.millisecondsDouble
         let sample = jitter > 0 ? Double.random(in: (mean - jitter)...(mean + jitter)) : mean
-        return .microseconds(Int64(max(0, sample) * 1000))
+        return .microseconds(Int64(min(3_600_000, max(0, sample)) * 1000))
     }
 
     /// Roughly four characters per token, as providers' tokenizers average on English.
@@ -246,13 +246,13 @@ public final class Simulator: Sendable {
                     return Self.error(status: .badRequest, message: "errorKind must be one of 500, 429, timeout, content-filter, cut-stream", type: "invalid_request_error", code: nil)
                 }
                 next.errorKind = kind
-            case ("latencyMs", .number(let ms)) where ms >= 0:
+            case ("latencyMs", .number(let ms)) where (0...3_600_000).contains(ms):
                 next.latencyMean = .microseconds(Int64(ms * 1000))
-            case ("jitterMs", .number(let ms)) where ms >= 0:
+            case ("jitterMs", .number(let ms)) where (0...3_600_000).contains(ms):
                 next.latencyJitter = .microseconds(Int64(ms * 1000))
-            case ("ttftMs", .number(let ms)) where ms >= 0:
+            case ("ttftMs", .number(let ms)) where (0...3_600_000).contains(ms):
                 next.timeToFirstToken = .microseconds(Int64(ms * 1000))
-            case ("tokensPerSecond", .number(let rate)) where rate > 0:
+            case ("tokensPerSecond", .number(let rate)) where rate > 0 && rate <= 1_000_000:
                 next.tokensPerSecond = rate
             default:
                 return Self.error(status: .badRequest, message: "cannot set '\(key)' to \(value.typeName) \(value)", type: "invalid_request_error", code: nil)

@@ -24,6 +24,9 @@ enum StoredDocuments {
     static func plan(document: String, allocation: String, route name: String) throws -> RoutePlan {
         do {
             let route = try JSONDecoder().decode(Route.self, from: Data(document.utf8))
+            guard route.name == name else { throw StoreError.corrupt("the row of route '\(name)' holds route '\(route.name)'") }
+            // Stored routes were valid when saved; what comes back is checked again.
+            try route.validate()
             let ranges = try JSONDecoder().decode([BucketAllocation.OwnedRange].self, from: Data(allocation.utf8))
             return try RoutePlan(route: route, allocation: try BucketAllocation(ranges: ranges))
         } catch {

@@ -46,14 +46,14 @@ struct DirectHTTPServerTests {
     }
 
     /// Runs a server on a free loopback port inside a service group for `body`.
-    static func withServer(_ body: (Int, Gate, ServiceGroup) async throws -> Void) async throws {
+    static func withServer(limits: ConnectionLimits = ConnectionLimits(), _ body: (Int, Gate, ServiceGroup) async throws -> Void) async throws {
         let gate = Gate()
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         let server = DirectHTTPServer(
             responder: JSONErrorResponder(router(gate: gate).buildResponder(), hint: "test"),
-            configuration: .init(host: "127.0.0.1", port: 0, serverName: "switchyard-test", maxBodyBytes: cap),
+            configuration: .init(host: "127.0.0.1", port: 0, serverName: "switchyard-test", maxBodyBytes: cap, limits: limits),
             logger: logger,
             onServerRunning: { continuation.yield($0) }
         )

@@ -131,6 +131,19 @@ struct RoutingTests {
         }
     }
 
+    @Test func whenTheOnlyWeightedDeploymentRetiresWithNoReplacementTheWeightZeroOnesServe() async throws {
+        try await LiveCluster.run(simulators: Self.simulators, routes: Self.twoVersions(stable: 100, canary: 0)) { cluster in
+            let noReport = LifecycleReport(catalog: LifecycleCatalog(source: "test"), routes: [], now: SystemClock().now())
+            cluster.gateway.applyLifecycle(LifecycleState(retired: ["chat-prod": ["stable": nil]], report: noReport))
+            for index in 0..<10 {
+                let reply = try await cluster.post(body: LiveCluster.chat(user: "user-\(index)"))
+                #expect(reply.status == 200, "a configured route keeps answering: \(reply.body)")
+                #expect(reply.deployment == "canary")
+            }
+            #expect(cluster.simulators[0].requestCount == 0, "nothing reached the retired version")
+        }
+    }
+
     @Test func theDeploymentsPromptParamsAndKeyReachTheUpstream() async throws {
         var simulator = SimulatorConfiguration(latencyMean: .zero)
         simulator.requiredKey = "upstream-secret"

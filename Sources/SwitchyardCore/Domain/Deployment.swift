@@ -159,3 +159,45 @@ public struct UpstreamTimeouts: Hashable, Sendable {
         self.total = total
     }
 }
+
+extension Upstream {
+    /// What is wrong with the upstream's URL, or `nil`: an `http`/`https` URL
+    /// with a host and, when given, a port from 1 to 65535.
+    public static func urlProblem(_ url: String) -> String? {
+        let shown = url.count <= 200 ? url : String(url.prefix(200)) + "…"
+        let scheme: String
+        if url.hasPrefix("http://") {
+            scheme = "http://"
+        } else if url.hasPrefix("https://") {
+            scheme = "https://"
+        } else {
+            return "'\(shown)' is not an http:// or https:// URL"
+        }
+        let rest = url.dropFirst(scheme.count)
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard !authority.contains("@") else { return "'\(shown)': put credentials in apiKeyEnv, not in the URL" }
+        var host = Substring(authority)
+        if authority.hasPrefix("[") {
+            // An IPv6 literal: [::1]:8080
+            guard let close = authority.firstIndex(of: "]") else { return "'\(shown)' has an unterminated IPv6 address" }
+            host = authority[...close]
+            let after = authority[authority.index(after: close)...]
+            if !after.isEmpty {
+                guard after.hasPrefix(":") else { return "'\(shown)' has text after its IPv6 address" }
+                if let problem = portProblem(after.dropFirst(), shown) { return problem }
+            }
+        } else if let colon = authority.lastIndex(of: ":") {
+            host = authority[..<colon]
+            if let problem = portProblem(authority[authority.index(after: colon)...], shown) { return problem }
+        }
+        guard !host.isEmpty else { return "'\(shown)' has no host" }
+        return nil
+    }
+
+    private static func portProblem(_ port: Substring, _ shown: String) -> String? {
+        guard !port.isEmpty, port.count <= 5, port.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(port), (1...65_535).contains(number) else {
+            return "'\(shown)': port '\(port.prefix(20))' is not a number from 1 to 65535"
+        }
+        return nil
+    }
+}

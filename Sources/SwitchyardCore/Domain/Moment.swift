@@ -47,19 +47,18 @@ public struct Moment: Hashable, Comparable, Sendable, CustomStringConvertible {
 
 extension Duration {
     /// The duration in whole nanoseconds, saturating rather than trapping on overflow.
+    ///
+    /// Computed from the full 128-bit count: `components` itself traps for
+    /// durations past 2^63 seconds, which a damaged stored value can hold.
     public var nanosecondsClamped: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        let (sum, overflow2) = scaled.addingReportingOverflow(attoseconds / 1_000_000_000)
-        if overflow2 { return seconds < 0 ? .min : .max }
-        return sum
+        Int64(clamping: attoseconds / 1_000_000_000)
     }
 
-    /// The duration in seconds, as a floating-point value.
+    /// The duration in seconds, as a floating-point value (never traps).
     public var secondsDouble: Double {
-        let (seconds, attoseconds) = components
-        return Double(seconds) + Double(attoseconds) / 1e18
+        let whole = attoseconds / 1_000_000_000_000_000_000
+        let fraction = attoseconds % 1_000_000_000_000_000_000
+        return Double(whole) + Double(fraction) / 1e18
     }
 
     /// The duration in milliseconds, as a floating-point value.

@@ -50,8 +50,19 @@ public struct Route: Hashable, Sendable {
 
     /// Checks what must hold of every route: distinct deployment names, a known
     /// stable deployment, weights summing to 100 %, pinned versions in production.
+    /// The most deployments one route may have.
+    public static let maximumDeployments = 256
+
     public func validate() throws(RouteError) {
         guard !name.isEmpty else { throw .invalid(route: name, reason: "a route needs a name") }
+        guard deployments.count <= Self.maximumDeployments else {
+            throw .invalid(route: name, reason: "\(deployments.count) deployments is more than the \(Self.maximumDeployments) a route may have")
+        }
+        for deployment in deployments {
+            if let problem = Upstream.urlProblem(deployment.upstream.url) {
+                throw .invalid(route: name, reason: "deployment '\(deployment.name)': \(problem)")
+            }
+        }
         do {
             _ = try weightTable()
         } catch {

@@ -86,7 +86,7 @@ public struct LifecycleReport: Sendable {
                 days: days,
                 key: item.key,
                 message: days == 0
-                    ? "\(item.model) \(item.version) (\(item.provider.rawValue), \(item.deploymentType.rawValue)) retired on \(retirement); its traffic goes to other deployments"
+                    ? "\(item.model) \(item.version) (\(item.provider.rawValue), \(item.deploymentType.rawValue)) retired on \(retirement); its traffic goes to the catalog's replacement where the route has it, otherwise to the route's other deployments, those at weight 0 included (\(item.uses.map { "\($0.route)/\($0.deployment)" }.joined(separator: ", ")))"
                     : "\(item.model) \(item.version) (\(item.provider.rawValue), \(item.deploymentType.rawValue)) retires on \(retirement), in less than \(days) days; used by \(item.uses.map { "\($0.route)/\($0.deployment)" }.joined(separator: ", "))"
             )
             if !given.contains(warning.id) { due.append(warning) }

@@ -33,7 +33,7 @@ public struct MigrationProposal: Sendable {
         proposed.version = replacement.version
         proposed.weight = .zero
         proposed.allowDeprecated = false
-        proposed.priority = old.priority + 1
+        proposed.priority = old.priority.saturatingAdding(1)
         if proposed.upstream.kind == .azure {
             proposed.upstream.deployment = "\(replacement.model)-\(replacement.version)"  // review: the provider-side deployment name
         } else if proposed.upstream.modelName != nil {

@@ -40,7 +40,7 @@ public struct LatencyHistogram: Hashable, Sendable {
     public mutating func merge(_ other: LatencyHistogram) {
         guard other.total > 0 else { return }
         for index in counts.indices { counts[index] &+= other.counts[index] }
-        total += other.total
+        total = total.saturatingAdding(other.total)
     }
 
     /// The value below which `quantile` (0…1) of the samples fall, in

@@ -33,12 +33,15 @@ public struct MetricsWindow: Sendable {
         }
 
         public mutating func merge(_ other: Bucket) {
-            requests += other.requests
-            for index in outcomes.indices { outcomes[index] += other.outcomes[index] }
+            // Saturating: roll-ups come back from the store, whose rows may be anything.
+            requests = requests.saturatingAdding(other.requests)
+            for index in outcomes.indices where index < other.outcomes.count {
+                outcomes[index] = outcomes[index].saturatingAdding(other.outcomes[index])
+            }
             latency.merge(other.latency)
             timeToFirstToken.merge(other.timeToFirstToken)
-            promptTokens += other.promptTokens
-            completionTokens += other.completionTokens
+            promptTokens = promptTokens.saturatingAdding(other.promptTokens)
+            completionTokens = completionTokens.saturatingAdding(other.completionTokens)
             cost += other.cost
             costSquares += other.costSquares
         }
@@ -96,8 +99,8 @@ public struct MetricsWindow: Sendable {
         buckets[slot].outcomes[sample.outcome.rawValue] += 1
         if let latency = sample.latency { buckets[slot].latency.record(latency) }
         if let ttft = sample.timeToFirstToken { buckets[slot].timeToFirstToken.record(ttft) }
-        buckets[slot].promptTokens += sample.promptTokens
-        buckets[slot].completionTokens += sample.completionTokens
+        buckets[slot].promptTokens = buckets[slot].promptTokens.saturatingAdding(sample.promptTokens)
+        buckets[slot].completionTokens = buckets[slot].completionTokens.saturatingAdding(sample.completionTokens)
         buckets[slot].cost += sample.cost
         buckets[slot].costSquares += sample.cost * sample.cost
     }

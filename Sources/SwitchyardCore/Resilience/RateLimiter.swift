@@ -72,8 +72,11 @@ public struct RateLimiter: Sendable {
 
     private static func timeToRefill(deficit: Double, perMinute: Int) -> Duration {
         guard perMinute > 0 else { return .seconds(60) }
+        // A reply can leave the bucket deep in debt: the wait is capped at a
+        // day rather than computed into an overflow.
         let seconds = deficit * 60 / Double(perMinute)
-        return .nanoseconds(Int64((seconds * 1e9).rounded(.up)))
+        guard seconds.isFinite, seconds < 86_400 else { return .seconds(86_400) }
+        return .nanoseconds(Int64((max(0, seconds) * 1e9).rounded(.up)))
     }
 }
 

@@ -149,7 +149,7 @@ public struct ExperimentReport: Codable, Hashable, Sendable {
             name: name, role: role, requests: figures.requests,
             errorRatePercent: errors.total > 0 ? Double(errors.events) / Double(errors.total) * 100 : nil,
             latencyMs: quantiles(figures.latency), timeToFirstTokenMs: quantiles(figures.timeToFirstToken),
-            tokensPerRequest: figures.requests > 0 ? Double(figures.promptTokens + figures.completionTokens) / Double(figures.requests) : nil,
+            tokensPerRequest: figures.requests > 0 ? (Double(figures.promptTokens) + Double(figures.completionTokens)) / Double(figures.requests) : nil,
             costPerRequest: figures.requests > 0 ? figures.cost / Double(figures.requests) : nil,
             score: score(scores), pErrorRate: nil, pLatency: nil, pScore: nil, verdict: "the control"
         )

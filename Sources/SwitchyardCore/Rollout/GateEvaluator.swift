@@ -198,6 +198,7 @@ public enum GateEvaluator {
 
     static func format(_ value: Double) -> String {
         if value == 0 { return "0" }
+        guard value.isFinite else { return value.isNaN ? "NaN" : (value > 0 ? "∞" : "-∞") }
         if abs(value) >= 0.01 {
             let rounded = (value * 1000).rounded() / 1000
             var text = "\(rounded)"

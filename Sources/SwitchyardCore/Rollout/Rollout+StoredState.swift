@@ -10,6 +10,14 @@ extension Rollout {
     public var storedStateProblem: String? {
         if let problem = plan.boundsProblem { return problem }
         guard !deployments.isEmpty else { return "it names no deployments" }
+        guard Set(deployments).count == deployments.count else { return "it names a deployment twice" }
+        guard deployments.contains(stable) else { return "its stable deployment '\(stable)' is not one of its deployments" }
+        if let candidate, !deployments.contains(candidate) {
+            return "its candidate '\(candidate)' is not one of its deployments"
+        }
+        if let split = plan.split, !split.deploymentNames.allSatisfy(deployments.contains) {
+            return "its split names deployments it does not have"
+        }
         guard (0...plan.steps.count).contains(stepIndex) else {
             return "its step \(stepIndex) is outside the plan's \(plan.steps.count) steps"
         }

@@ -8,6 +8,9 @@ public struct RoutePlan: Sendable {
     @usableFromInline let deploymentIndexOfOwner: [Int]
     /// Deployments with traffic, by priority (lower first), then weight (higher first).
     public let failoverOrder: [Int]
+    /// Deployments at weight 0, by priority: tried only when a retired
+    /// deployment with no replacement leaves its traffic nowhere else to go.
+    public let standbyOrder: [Int]
 
     /// Compiles `route`, keeping `previous`'s bucket ownership where weights allow.
     public init(route: Route, previous: BucketAllocation? = nil) throws(WeightError) {
@@ -28,14 +31,14 @@ public struct RoutePlan: Sendable {
             mapping.append(index)
         }
         self.deploymentIndexOfOwner = mapping
-        self.failoverOrder = route.deployments.indices
-            .filter { route.deployments[$0].weight > .zero }
-            .sorted { lhs, rhs in
-                let l = route.deployments[lhs], r = route.deployments[rhs]
-                if l.priority != r.priority { return l.priority < r.priority }
-                if l.weight != r.weight { return l.weight > r.weight }
-                return lhs < rhs
-            }
+        let byPriority: (Int, Int) -> Bool = { lhs, rhs in
+            let l = route.deployments[lhs], r = route.deployments[rhs]
+            if l.priority != r.priority { return l.priority < r.priority }
+            if l.weight != r.weight { return l.weight > r.weight }
+            return lhs < rhs
+        }
+        self.failoverOrder = route.deployments.indices.filter { route.deployments[$0].weight > .zero }.sorted(by: byPriority)
+        self.standbyOrder = route.deployments.indices.filter { route.deployments[$0].weight == .zero }.sorted(by: byPriority)
     }
 
     /// The index in `route.deployments` of the deployment that owns `bucket`.
@@ -46,11 +49,17 @@ public struct RoutePlan: Sendable {
 
     /// The deployment to try on attempt `attempt` (0 = the primary), skipping
     /// deployments without traffic; `nil` when every candidate has been tried.
+    /// With `standby`, the weight-0 deployments follow the weighted ones.
     @inlinable
-    public func candidate(attempt: Int, primary: Int) -> Int? {
+    public func candidate(attempt: Int, primary: Int, standby: Bool = false) -> Int? {
         if attempt == 0 { return primary }
         var remaining = attempt
         for index in failoverOrder where index != primary {
+            remaining -= 1
+            if remaining == 0 { return index }
+        }
+        guard standby else { return nil }
+        for index in standbyOrder where index != primary {
             remaining -= 1
             if remaining == 0 { return index }
         }
@@ -58,7 +67,8 @@ public struct RoutePlan: Sendable {
     }
 
     /// How many deployments a request may be tried on, the primary included.
-    public func attemptLimit(primary: Int) -> Int {
-        failoverOrder.contains(primary) ? failoverOrder.count : failoverOrder.count + 1
+    public func attemptLimit(primary: Int, standby: Bool = false) -> Int {
+        let weighted = failoverOrder.contains(primary) ? failoverOrder.count : failoverOrder.count + 1
+        return standby ? weighted + standbyOrder.count - (standbyOrder.contains(primary) ? 1 : 0) : weighted
     }
 }

@@ -130,6 +130,7 @@ public struct ScoreSummary: Hashable, Sendable, Codable {
         guard count >= 2 else { return nil }
         let t = Distributions.studentTQuantile(1 - (1 - confidence) / 2, degreesOfFreedom: Double(count - 1))
         let half = t * (variance / Double(count)).squareRoot()
+        guard mean.isFinite, half.isFinite, half >= 0 else { return nil }
         return (mean - half)...(mean + half)
     }
 }
