@@ -32,6 +32,7 @@ extension ControlPlane {
         }
         mergeDeletedRevisions(state.deletedRouteRevisions)
         await refreshRollouts()
+        await refreshCatalog()
         guard !changed.isEmpty || !deleted.isEmpty else { return false }
         installCurrentPlans()
         for route in changed.sorted(by: { $0.name < $1.name }) { notify(.routeChanged(route), []) }
@@ -42,6 +43,29 @@ extension ControlPlane {
 }
 
 extension ControlPlane {
+    /// Credits feedback that another replica received for a request this one
+    /// served: the replica that served a request is the only one whose ledger
+    /// knows it, so each replica looks through the unattributed feedback now
+    /// and then and fills in what it knows.
+    @discardableResult
+    public func attributeFleetFeedback(lookup: (String) -> (route: String, deployment: String)?) async -> Int {
+        guard let shared = store as? any SharedStateStore else { return 0 }
+        let since = (clock.now() - .seconds(3600)).nanoseconds / 1_000_000
+        do {
+            let pending = try await shared.unattributedFeedback(sinceMilliseconds: since, limit: 1000)
+            let found = pending.compactMap { feedback -> FeedbackAttribution? in
+                guard let place = lookup(feedback.requestId), feedback.route == nil || feedback.route == place.route else { return nil }
+                return FeedbackAttribution(feedbackID: feedback.id, route: place.route, deployment: place.deployment)
+            }
+            try await shared.attributeFeedback(found)
+            if !found.isEmpty { logger.info("credited \(found.count) feedback score(s) received by other replicas") }
+            return found.count
+        } catch {
+            logger.warning("cannot credit feedback received by other replicas: \(error)")
+            return 0
+        }
+    }
+
     /// Replaces this replica's live figures in the shared store.
     public func publishReplicaRollups(_ rollups: [MetricRollup], pruneBefore: Int64) async throws(ControlError) {
         do {

@@ -28,22 +28,40 @@ extension ControlPlane {
             atMilliseconds: clock.now().nanoseconds / 1_000_000, actor: actor, action: "catalog", route: nil,
             fromRevision: nil, toRevision: nil, detail: "lifecycle catalog replaced: \(parsed.entries.count) entries"
         )
+        // The catalog and its audit entry land together or not at all.
+        let stored: [AuditEvent]
         do {
-            try await store.setSetting(Self.catalogSettingKey, yaml)
-            let stored = try await store.commit(StoreCommit(audit: [event]))
-            notify(nil, stored)
+            stored = try await store.commit(StoreCommit(audit: [event], settings: [(Self.catalogSettingKey, yaml)]))
         } catch {
-            throw .storage("\(error)")
+            throw .storing(error)
         }
+        notify(nil, stored)
         catalog = parsed
+        appliedCatalogText = yaml
         await evaluateLifecycle()
         return parsed
+    }
+
+    /// In a fleet: takes a catalog another replica stored, when it differs
+    /// from the one in force here.
+    func refreshCatalog() async {
+        guard let yaml = try? await store.setting(Self.catalogSettingKey), yaml != appliedCatalogText else { return }
+        do {
+            catalog = try CatalogFile.parse(yaml, file: "stored catalog", source: "api (stored)")
+            appliedCatalogText = yaml
+            logger.notice("took the lifecycle catalog another replica stored (\(catalog.entries.count) entries)")
+            await evaluateLifecycle()
+        } catch {
+            appliedCatalogText = yaml
+            logger.warning("the lifecycle catalog another replica stored cannot be read (\(error)); keeping \(catalog.source)")
+        }
     }
 
     /// Loads what the store keeps about lifecycles (at start): a catalog set
     /// through the API, and which warnings were already given.
     func loadLifecycleState() async throws {
         if let yaml = try await store.setting(Self.catalogSettingKey) {
+            appliedCatalogText = yaml
             do {
                 catalog = try CatalogFile.parse(yaml, file: "stored catalog", source: "api (stored)")
             } catch {

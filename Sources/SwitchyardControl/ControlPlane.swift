@@ -15,6 +15,8 @@ public actor ControlPlane {
     private var deletedRevisions: [String: Int] = [:]
     var observers: [@Sendable (ControlEvent) -> Void] = []
     var catalog: LifecycleCatalog
+    /// The stored catalog text in force, to notice another replica's change.
+    var appliedCatalogText: String?
     var warningsGiven: Set<String> = []
     /// The latest rollout of each route, active or finished.
     var rollouts: [String: Rollout] = [:]

@@ -120,5 +120,7 @@ public struct FleetMetricsSync: Service {
         } catch {
             logger.warning("fleet metrics: \(error); showing the last fleet-wide figures read")
         }
+        let local = local
+        await control.attributeFleetFeedback { local.attribution(requestId: $0) }
     }
 }

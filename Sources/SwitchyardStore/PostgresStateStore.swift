@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import PostgresNIO
+import Synchronization
 import SwitchyardCore
 
 /// The fleet's state store: PostgreSQL through PostgresNIO, shared by every
@@ -36,6 +37,20 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
         self.logger = logger
         listenTLS = try dsn.connectionTLS()
         location = dsn.location
+        // One direct connection first: a wrong password, a refused TLS handshake
+        // or an unknown database fails here at once, with the server's reason,
+        // instead of the pool retrying it quietly for a minute.
+        do {
+            let probe = try await PostgresConnection.connect(
+                configuration: PostgresConnection.Configuration(
+                    host: dsn.host, port: dsn.port, username: dsn.username, password: dsn.password, database: dsn.database, tls: listenTLS
+                ),
+                id: 0, logger: logger
+            )
+            try await probe.close()
+        } catch {
+            throw StoreError.unreachable("cannot connect to \(dsn.location) (sslmode \(dsn.sslMode.rawValue)): \(Self.describe(error))")
+        }
         let client = PostgresClient(configuration: configuration, backgroundLogger: logger)
         self.client = client
         runner = Task { await client.run() }
@@ -151,8 +166,10 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
         let createdAt = commit.audit.first?.atMilliseconds ?? 0
         let changed = (commit.writes.map(\.plan.route.name) + commit.deletions.map(\.route)).sorted()
         let logger = logger
-        return try await run {
+        let progress = WriteProgress()
+        return try await run(progress) {
             try await self.client.withTransaction(logger: self.logger) { connection -> [AuditEvent] in
+                progress.begin()
                 for write in writes {
                     var current: Int?
                     for try await revision in try await connection.query("SELECT revision FROM routes WHERE name = \(write.name) FOR UPDATE", logger: self.logger).decode(Int.self) {
@@ -206,6 +223,16 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
                         logger: self.logger
                     )
                 }
+                for (key, value) in commit.settings {
+                    if let value {
+                        try await connection.query(
+                            "INSERT INTO settings (key, value) VALUES (\(key), \(value)) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                            logger: self.logger
+                        )
+                    } else {
+                        try await connection.query("DELETE FROM settings WHERE key = \(key)", logger: self.logger)
+                    }
+                }
                 var stored: [AuditEvent] = []
                 for var event in commit.audit {
                     let rows = try await connection.query(
@@ -219,9 +246,11 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
                     for try await id in rows.decode(Int64.self) { event.id = id }
                     stored.append(event)
                 }
-                if !changed.isEmpty {
+                // Settings are announced as `@key`, so replicas reload them at once too.
+                let announced = changed + commit.settings.map { "@" + $0.key }
+                if !announced.isEmpty {
                     // Delivered when the transaction commits, and only then.
-                    try await connection.query("SELECT pg_notify(\(Self.channel), \(changed.joined(separator: ",")))", logger: self.logger)
+                    try await connection.query("SELECT pg_notify(\(Self.channel), \(announced.joined(separator: ",")))", logger: self.logger)
                 }
                 return stored
             }
@@ -260,6 +289,39 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
             )
             for try await id in rows.decode(Int64.self) { stored.id = id }
             return stored
+        }
+    }
+
+    public func unattributedFeedback(sinceMilliseconds: Int64, limit: Int) async throws -> [Feedback] {
+        try await run {
+            var list: [Feedback] = []
+            let query: PostgresQuery = """
+                SELECT id, at_ms, request_id, score, source, route, deployment, actor FROM feedback
+                WHERE deployment IS NULL AND at_ms >= \(sinceMilliseconds) ORDER BY id LIMIT \(limit)
+                """
+            for try await (id, at, requestId, score, source, route, deployment, actor) in try await self.client.query(query, logger: self.logger)
+                .decode((Int64, Int64, String, Double, String, String?, String?, String).self)
+            {
+                list.append(Feedback(id: id, atMilliseconds: at, requestId: requestId, score: score, source: source, route: route, deployment: deployment, actor: actor))
+            }
+            return list
+        }
+    }
+
+    public func attributeFeedback(_ attributions: [FeedbackAttribution]) async throws {
+        guard !attributions.isEmpty else { return }
+        try await run {
+            try await self.client.withTransaction(logger: self.logger) { connection in
+                for attribution in attributions {
+                    try await connection.query(
+                        """
+                        UPDATE feedback SET route = \(attribution.route), deployment = \(attribution.deployment)
+                        WHERE id = \(attribution.feedbackID) AND deployment IS NULL AND (route IS NULL OR route = \(attribution.route))
+                        """,
+                        logger: self.logger
+                    )
+                }
+            }
         }
     }
 
@@ -307,7 +369,14 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
         try await run {
             try await self.client.withTransaction(logger: self.logger) { connection in
                 for rollup in rollups {
-                    // Several replicas add their own figures for the same minute: merge under the row lock.
+                    // Several replicas add their own figures for the same minute: merge under the
+                    // row lock. The row is made to exist first — `FOR UPDATE` locks nothing when it
+                    // is missing, and two replicas would both insert and one overwrite the other.
+                    // A second inserter waits on the key until the first commits, then reads its row.
+                    try await Self.upsert(
+                        StoredFigures(MetricsWindow.Bucket(start: rollup.minute)), of: rollup, into: "metric_rollups", replica: nil,
+                        replace: false, on: connection, logger: logger
+                    )
                     var figures = rollup.figures
                     let existing = try await connection.query(
                         """
@@ -341,7 +410,8 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
     /// Writes one minute's figures into a roll-up table, replacing the row it
     /// keys; `replica` is the row's owner in `replica_rollups`.
     private static func upsert(
-        _ stored: StoredFigures, of rollup: MetricRollup, into table: String, replica: String?, on connection: PostgresConnection, logger: Logger
+        _ stored: StoredFigures, of rollup: MetricRollup, into table: String, replica: String?, replace: Bool = true,
+        on connection: PostgresConnection, logger: Logger
     ) async throws {
         var binds = PostgresBindings()
         var key = ["route", "deployment", "minute"]
@@ -363,7 +433,7 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
         let columns = key + figures
         let sql = """
             INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\((1...columns.count).map { "$\($0)" }.joined(separator: ", ")))
-            ON CONFLICT (\(key.joined(separator: ", "))) DO UPDATE SET \(figures.map { "\($0) = excluded.\($0)" }.joined(separator: ", "))
+            ON CONFLICT (\(key.joined(separator: ", "))) \(replace ? "DO UPDATE SET " + figures.map { "\($0) = excluded.\($0)" }.joined(separator: ", ") : "DO NOTHING")
             """
         try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
     }
@@ -406,8 +476,10 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
 
     public func saveRollout(_ rollout: StoredRollout) async throws {
         let logger = logger
-        try await run {
+        let progress = WriteProgress()
+        try await run(progress) {
             try await self.client.withTransaction(logger: logger) { connection in
+                progress.begin()
                 var current: Int?
                 for try await revision in try await connection.query("SELECT revision FROM rollouts WHERE id = \(rollout.id) FOR UPDATE", logger: logger).decode(Int.self) {
                     current = revision
@@ -600,7 +672,9 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
 
     /// Runs a store operation under `operationTimeout`, keeping `StoreError`s
     /// and naming the server in any other failure.
-    private func run<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    /// A write whose transaction had begun when the answer stopped coming may
+    /// still land: that is reported as an unknown outcome, never as "not saved".
+    private func run<T: Sendable>(_ progress: WriteProgress? = nil, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         do {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask { try await body() }
@@ -610,7 +684,8 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
                 }
                 defer { group.cancelAll() }
                 guard let first = try await group.next(), let value = first else {
-                    throw StoreError.unreachable("PostgreSQL at \(self.location) did not answer within \(Self.operationTimeout)")
+                    let silence = "PostgreSQL at \(self.location) did not answer within \(Self.operationTimeout)"
+                    throw progress?.hasBegun == true ? StoreError.outcomeUnknown(silence + " after the write was sent; it may have landed") : StoreError.unreachable(silence)
                 }
                 return value
             }
@@ -641,4 +716,15 @@ extension StoredFigures {
             promptTokens: row.4, completionTokens: row.5, cost: row.6
         )
     }
+}
+
+/// Whether a write's transaction had begun, to tell "not saved" from "unknown".
+final class WriteProgress: Sendable {
+    private let begun = Atomic<Bool>(false)
+
+    func begin() {
+        begun.store(true, ordering: .relaxed)
+    }
+
+    var hasBegun: Bool { begun.load(ordering: .relaxed) }
 }

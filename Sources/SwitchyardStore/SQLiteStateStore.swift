@@ -386,6 +386,15 @@ public final class SQLiteStateStore: StateStore {
                     arguments: [fingerprint]
                 )
             }
+            for (key, value) in commit.settings {
+                if let value {
+                    try db.execute(
+                        sql: "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value", arguments: [key, value]
+                    )
+                } else {
+                    try db.execute(sql: "DELETE FROM settings WHERE key = ?", arguments: [key])
+                }
+            }
             var stored: [AuditEvent] = []
             for var event in commit.audit {
                 try db.execute(

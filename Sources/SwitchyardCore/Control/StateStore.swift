@@ -90,6 +90,26 @@ public protocol SharedStateStore: StateStore {
     /// Names of routes changed by any process, as their commits land; `"*"`
     /// when changes may have been missed (e.g. after reconnecting).
     func changes() -> AsyncStream<String>
+
+    /// Feedback stored without a deployment since `sinceMilliseconds`: the
+    /// replica that received it did not serve the request it names.
+    func unattributedFeedback(sinceMilliseconds: Int64, limit: Int) async throws -> [Feedback]
+
+    /// Credits stored feedback to the route and deployment that served its request.
+    func attributeFeedback(_ attributions: [FeedbackAttribution]) async throws
+}
+
+/// Where the request a stored feedback names was served.
+public struct FeedbackAttribution: Sendable, Hashable {
+    public var feedbackID: Int64
+    public var route: String
+    public var deployment: String
+
+    public init(feedbackID: Int64, route: String, deployment: String) {
+        self.feedbackID = feedbackID
+        self.route = route
+        self.deployment = deployment
+    }
 }
 
 /// One stored gate evaluation: its id (for paging) and the encoded evaluation.
@@ -140,12 +160,19 @@ public struct StoreCommit: Sendable {
     public var audit: [AuditEvent]
     /// Set when this commit applies a config file.
     public var configFingerprint: String?
+    /// Settings written in the same transaction (`nil` removes one). In a
+    /// fleet the commit announces them, so other replicas reload at once.
+    public var settings: [(key: String, value: String?)]
 
-    public init(writes: [Write] = [], deletions: [(route: String, expectedRevision: Int)] = [], audit: [AuditEvent], configFingerprint: String? = nil) {
+    public init(
+        writes: [Write] = [], deletions: [(route: String, expectedRevision: Int)] = [], audit: [AuditEvent], configFingerprint: String? = nil,
+        settings: [(key: String, value: String?)] = []
+    ) {
         self.writes = writes
         self.deletions = deletions
         self.audit = audit
         self.configFingerprint = configFingerprint
+        self.settings = settings
     }
 }
 
