@@ -276,7 +276,7 @@ public struct ManagementAPI: Sendable {
                 let windowText = request.uri.queryParameters["window"].map(String.init) ?? "5m"
                 guard let window = DurationText.parse(windowText), window >= .seconds(10), window <= .seconds(86_400) else {
                     throw APIError(
-                        status: 400, message: "window '\(windowText)' must be a duration from 10s to 24h, e.g. 5m",
+                        status: 400, message: "window '\(windowText.prefix(40))' must be a duration from 10s to 24h, e.g. 5m",
                         type: "invalid_request_error", code: "invalid_window"
                     )
                 }
@@ -443,7 +443,11 @@ public struct ManagementAPI: Sendable {
     static func integer(_ text: String?, name: String, range: ClosedRange<Int>) throws(APIError) -> Int? {
         guard let text else { return nil }
         guard let value = Int(text), range.contains(value) else {
-            throw APIError(status: 400, message: "'\(name)' must be a whole number from \(range.lowerBound) to \(range.upperBound)", type: "invalid_request_error", code: "invalid_parameter")
+            let shown = text.count <= 40 ? text : String(text.prefix(40)) + "…"
+            throw APIError(
+                status: 400, message: "'\(name)' is '\(shown)'; it must be a whole number from \(range.lowerBound) to \(range.upperBound)",
+                type: "invalid_request_error", code: "invalid_parameter"
+            )
         }
         return value
     }

@@ -191,7 +191,7 @@ public final class SQLiteStateStore: StateStore {
     public func fleetRollups(sinceMinute: Int64) async throws -> [MetricRollup] {
         let rows = try await pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM replica_rollups WHERE minute >= ? ORDER BY minute", arguments: [sinceMinute]).map { row in
-                MetricRollup(route: row["route"], deployment: row["deployment"], minute: row["minute"], figures: try Self.figures(row))
+                MetricRollup(route: try row.decode(forColumn: "route"), deployment: try row.decode(forColumn: "deployment"), minute: try row.decode(forColumn: "minute"), figures: try Self.figures(row))
             }
         }
         return MetricRollup.summed(rows)
@@ -204,18 +204,18 @@ public final class SQLiteStateStore: StateStore {
                 sql: "SELECT * FROM metric_rollups WHERE route = ? AND minute >= ? ORDER BY minute, deployment",
                 arguments: [route, sinceMinute]
             ).map { row in
-                MetricRollup(route: row["route"], deployment: row["deployment"], minute: row["minute"], figures: try Self.figures(row))
+                MetricRollup(route: try row.decode(forColumn: "route"), deployment: try row.decode(forColumn: "deployment"), minute: try row.decode(forColumn: "minute"), figures: try Self.figures(row))
             }
         }
     }
 
     private static func figures(_ row: Row) throws -> MetricsWindow.Bucket {
-        let latency: Data = row["latency"]
-        let ttft: Data = row["ttft"]
+        let latency: Data = try row.decode(forColumn: "latency")
+        let ttft: Data = try row.decode(forColumn: "ttft")
         return try StoredFigures(
-            requests: row["requests"], outcomes: row["outcomes"], latency: Array(latency), ttft: Array(ttft), promptTokens: row["prompt_tokens"],
-            completionTokens: row["completion_tokens"], cost: row["cost"]
-        ).bucket(minute: row["minute"])
+            requests: try row.decode(forColumn: "requests"), outcomes: try row.decode(forColumn: "outcomes"), latency: Array(latency), ttft: Array(ttft), promptTokens: try row.decode(forColumn: "prompt_tokens"),
+            completionTokens: try row.decode(forColumn: "completion_tokens"), cost: try row.decode(forColumn: "cost")
+        ).bucket(minute: try row.decode(forColumn: "minute"))
     }
 
     public func setting(_ key: String) async throws -> String? {
@@ -280,8 +280,8 @@ public final class SQLiteStateStore: StateStore {
             _ = arguments.append(contentsOf: [limit])
             return try Row.fetchAll(db, sql: "SELECT * FROM rollouts \(filter) ORDER BY started_ms DESC, id DESC LIMIT ?", arguments: arguments).map { row in
                 StoredRollout(
-                    id: row["id"], route: row["route"], active: row["active"], startedMilliseconds: row["started_ms"], revision: row["revision"],
-                    document: row["document"]
+                    id: try row.decode(forColumn: "id"), route: try row.decode(forColumn: "route"), active: try row.decode(forColumn: "active"), startedMilliseconds: try row.decode(forColumn: "started_ms"), revision: try row.decode(forColumn: "revision"),
+                    document: try row.decode(forColumn: "document")
                 )
             }
         }
@@ -314,8 +314,8 @@ public final class SQLiteStateStore: StateStore {
                 arguments: [route, sinceMilliseconds]
             ).map { row in
                 Feedback(
-                    id: row["id"], atMilliseconds: row["at_ms"], requestId: row["request_id"], score: row["score"], source: row["source"],
-                    route: row["route"], deployment: row["deployment"], actor: row["actor"]
+                    id: try row.decode(forColumn: "id"), atMilliseconds: try row.decode(forColumn: "at_ms"), requestId: try row.decode(forColumn: "request_id"), score: try row.decode(forColumn: "score"), source: try row.decode(forColumn: "source"),
+                    route: try row.decode(forColumn: "route"), deployment: try row.decode(forColumn: "deployment"), actor: try row.decode(forColumn: "actor")
                 )
             }
         }
@@ -337,8 +337,8 @@ public final class SQLiteStateStore: StateStore {
         try await pool.read { db in
             var plans: [RoutePlan] = []
             for row in try Row.fetchAll(db, sql: "SELECT name, document, allocation FROM routes ORDER BY name") {
-                let name: String = row["name"]
-                plans.append(try StoredDocuments.plan(document: row["document"], allocation: row["allocation"], route: name))
+                let name: String = try row.decode(forColumn: "name")
+                plans.append(try StoredDocuments.plan(document: try row.decode(forColumn: "document"), allocation: try row.decode(forColumn: "allocation"), route: name))
             }
             let fingerprint = try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'config_fingerprint'")
             var deleted: [String: Int] = [:]
@@ -346,7 +346,7 @@ public final class SQLiteStateStore: StateStore {
                 db,
                 sql: "SELECT route, MAX(revision) AS revision FROM route_revisions WHERE route NOT IN (SELECT name FROM routes) GROUP BY route"
             ) {
-                deleted[row["route"]] = row["revision"]
+                deleted[try row.decode(forColumn: "route")] = try row.decode(forColumn: "revision")
             }
             return StoredState(plans: plans, configFingerprint: fingerprint, deletedRouteRevisions: deleted)
         }
@@ -424,14 +424,14 @@ public final class SQLiteStateStore: StateStore {
             _ = arguments.append(contentsOf: [limit])
             return try Row.fetchAll(db, sql: "SELECT * FROM audit \(filter) ORDER BY id DESC LIMIT ?", arguments: arguments).map { row in
                 AuditEvent(
-                    id: row["id"],
-                    atMilliseconds: row["at_ms"],
-                    actor: row["actor"],
-                    action: row["action"],
-                    route: row["route"],
-                    fromRevision: row["from_revision"],
-                    toRevision: row["to_revision"],
-                    detail: row["detail"]
+                    id: try row.decode(forColumn: "id"),
+                    atMilliseconds: try row.decode(forColumn: "at_ms"),
+                    actor: try row.decode(forColumn: "actor"),
+                    action: try row.decode(forColumn: "action"),
+                    route: try row.decode(forColumn: "route"),
+                    fromRevision: try row.decode(forColumn: "from_revision"),
+                    toRevision: try row.decode(forColumn: "to_revision"),
+                    detail: try row.decode(forColumn: "detail")
                 )
             }
         }

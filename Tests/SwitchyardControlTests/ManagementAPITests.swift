@@ -79,6 +79,51 @@ struct ManagementAPITests {
         }
     }
 
+    @Test func hostileQueryValuesGetA400NamingTheValueNeverA500() async throws {
+        try await Self.withAPI { client, _ in
+            let values = [
+                "99999999999999999999d", "-1", "0", "1e9", "NaN", "inf", "%00", "%F0%9F%99%82", String(repeating: "9", count: 400), "5m%20", "1..2", "",
+            ]
+            for value in values {
+                for uri in [
+                    "/api/v1/routes/chat-prod/metrics?window=\(value)", "/api/v1/audit?limit=\(value)", "/api/v1/audit?before=\(value)",
+                    "/api/v1/routes/chat-prod/rollouts?limit=\(value)", "/api/v1/routes/chat-prod/rollout/evaluations?limit=\(value)",
+                ] {
+                    try await client.execute(uri: uri, method: .get, headers: Self.headers(.viewer)) { response in
+                        #expect(response.status.code < 500, "\(uri) → \(response.status)")
+                        if response.status == .badRequest {
+                            #expect(Self.json(response.body)?["error"]?["message"]?.stringValue?.isEmpty == false)
+                        }
+                    }
+                }
+            }
+            try await client.execute(uri: "/api/v1/audit?limit=99999999999999999999", method: .get, headers: Self.headers(.viewer)) { response in
+                #expect(response.status == .badRequest)
+                #expect(Self.json(response.body)?["error"]?["message"]?.stringValue?.contains("99999999999999999999") == true)
+            }
+        }
+    }
+
+    @Test func applyingADocumentWithNoRoutesIsRefusedUnlessAllowed() async throws {
+        try await Self.withAPI { client, control in
+            for body in ["", "# nothing\n", "{}\n", "routes:\n", "routes: []\n"] {
+                try await client.execute(uri: "/api/v1/routes", method: .put, headers: Self.headers(.admin), body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == .unprocessableContent, "\(body.debugDescription)")
+                    #expect(Self.json(response.body)?["error"]?["code"] == "no_routes_declared", "\(body.debugDescription)")
+                }
+            }
+            #expect(await control.plan("chat-prod") != nil, "nothing was deleted")
+            try await client.execute(uri: "/api/v1/routes?allowEmpty=maybe", method: .put, headers: Self.headers(.admin), body: ByteBuffer(string: "routes: []\n")) { response in
+                #expect(response.status == .badRequest)
+            }
+            try await client.execute(uri: "/api/v1/routes?allowEmpty=true", method: .put, headers: Self.headers(.admin), body: ByteBuffer(string: "routes: []\n")) { response in
+                #expect(response.status == .ok)
+                #expect(Self.json(response.body)?["deleted"] == ["chat-prod"])
+            }
+            #expect(await control.plan("chat-prod") == nil)
+        }
+    }
+
     @Test func weightsNeedTheCurrentRevisionAndNameTheProblemWhenInvalid() async throws {
         try await Self.withAPI { client, control in
             try await client.execute(uri: "/api/v1/routes/chat-prod", method: .get, headers: Self.headers(.viewer)) { response in

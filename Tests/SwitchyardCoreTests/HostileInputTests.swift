@@ -207,4 +207,46 @@ struct HostileInputTests {
         _ = try RolloutMachine.handle(rollout, .tick, now: now + .seconds(10))
         _ = rollout.endsAt
     }
+
+    @Test func theEventSplitterGivesTheSameEventsHoweverTheBytesAreCut() throws {
+        var generator = SeededGenerator(state: 99)
+        let pieces: [[UInt8]] = [
+            Array("data: {\"choices\":[{\"delta\":{\"content\":\"hi\"}}]}\n\n".utf8), Array("data: [DONE]\n\n".utf8),
+            Array(": keep-alive\r\n\r\n".utf8), Array("data: {\"error\":{\"message\":\"x\"}}\n\n".utf8),
+            Array("data: {\"usage\":{\"prompt_tokens\":99999999999999999999,\"completion_tokens\":1e300},\"choices\":[]}\n\n".utf8),
+            Array("\n".utf8), Array("\r".utf8), Array("data:".utf8), [0, 0xFF, 0xC3], Array("\n\r\n".utf8),
+        ]
+        for _ in 0..<300 {
+            var stream: [UInt8] = []
+            for _ in 0..<Int.random(in: 0...30, using: &generator) { stream += pieces.randomElement(using: &generator)! }
+            var whole = ServerSentEventSplitter()
+            let expected = try whole.feed(stream).map { Array($0.bytes) }
+            var cut = ServerSentEventSplitter()
+            var got: [[UInt8]] = []
+            var rest = stream[...]
+            while !rest.isEmpty {
+                let size = Int.random(in: 1...max(1, min(rest.count, 7)), using: &generator)
+                got += try cut.feed(rest.prefix(size)).map { Array($0.bytes) }
+                rest = rest.dropFirst(size)
+            }
+            #expect(got == expected)
+            #expect(cut.pendingByteCount == whole.pendingByteCount)
+        }
+    }
+
+    @Test func aTrickledHugeEventIsRefusedWithoutRescanningItForEveryByte() {
+        var splitter = ServerSentEventSplitter()
+        let byte: [UInt8] = [UInt8(ascii: "x")]
+        var refused = false
+        // 4 MiB fed one byte at a time: linear work, then a clean refusal.
+        for _ in 0...ServerSentEventSplitter.maximumEventBytes {
+            do {
+                _ = try splitter.feed(byte)
+            } catch {
+                refused = true
+                break
+            }
+        }
+        #expect(refused)
+    }
 }

@@ -24,6 +24,10 @@ public struct ServerSentEventSplitter: Sendable {
     }
 
     private var pending: [UInt8] = []
+    /// How much of `pending` has been searched for a terminator already, so a
+    /// stream trickled a byte at a time is not searched from its start again
+    /// on every byte (quadratic in the event's size).
+    private var searched = 0
     /// Events larger than this are a broken upstream, not a reply.
     public static let maximumEventBytes = 4 << 20
 
@@ -37,7 +41,8 @@ public struct ServerSentEventSplitter: Sendable {
         pending.append(contentsOf: bytes)
         var events: [Event] = []
         var start = pending.startIndex
-        var index = start
+        // A terminator is at most four bytes: look again only at the last three searched.
+        var index = max(start, searched - 3)
         let end = pending.endIndex
         while index < end {
             // An event ends at a blank line: "\n\n" or "\r\n\r\n".
@@ -59,6 +64,7 @@ public struct ServerSentEventSplitter: Sendable {
             }
             index += 1
         }
+        searched = end - start
         if start > pending.startIndex {
             // Slices keep the old storage alive; copy them out before compacting.
             events = events.map { Event(bytes: ArraySlice(Array($0.bytes)), kind: $0.kind) }
