@@ -41,9 +41,9 @@ extension ConsoleState {
         column = buffer.write("\(rollout.strategy) ", x: column, y: y, style: Style(.text, bold: true), clip: clip)
         if rollout.strategy == "canary", rollout.steps > 0 {
             // Steps done, as a gauge: a finished rollout is full.
-            let done = rollout.state.isActive ? rollout.step - 1 : rollout.steps
+            let done = rollout.state.isActive ? rollout.step.saturatingSubtracting(1) : rollout.steps
             let label = "step \(rollout.step)/\(rollout.steps)"
-            let gauge = Rect(x: column, y: y, width: min(8, rollout.steps * 2) + 1 + CharacterWidth.of(label), height: 1).intersection(clip)
+            let gauge = Rect(x: column, y: y, width: min(8, rollout.steps.saturatingMultiplied(by: 2)) + 1 + CharacterWidth.of(label), height: 1).intersection(clip)
             GaugeWidget(fraction: Double(done) / Double(rollout.steps), label: label, style: Style(.text, bold: true)).render(into: &buffer, area: gauge, glyphs: glyphs)
             column = gauge.maxX + 1
         } else {
@@ -113,7 +113,7 @@ extension ConsoleState {
             row += 1
         }
         if let shadow = report.shadow {
-            let text = "  mirrored \(shadow.mirrored) · compared \(shadow.compared) · dropped \(shadow.droppedQueueFull + shadow.droppedBudget)"
+            let text = "  mirrored \(shadow.mirrored) · compared \(shadow.compared) · dropped \(shadow.droppedQueueFull.saturatingAdding(shadow.droppedBudget))"
                 + (shadow.exactMatchPercent.map { String(format: " · identical %.0f%%", $0) } ?? "")
                 + (shadow.similarity.map { String(format: " · similarity %.2f", $0.mean) } ?? "")
             buffer.write(text, x: x, y: row, style: Style(.dim), clip: Rect(x: x, y: row, width: width, height: 1))

@@ -239,7 +239,7 @@ extension ConsoleState {
 
     private mutating func commitSlider() -> [ConsoleEffect] {
         guard var slider, !slider.pending, let route = routes.first(where: { $0.name == slider.route }) else { return [] }
-        var weights = Dictionary(uniqueKeysWithValues: route.deployments.map { ($0.name, $0.weight.percent) })
+        var weights = Dictionary(route.deployments.map { ($0.name, $0.weight.percent) }, uniquingKeysWith: { first, _ in first })
         let others = route.deployments.filter { $0.name != slider.canary && $0.name != slider.stable }.reduce(0) { $0 + $1.weight.percent }
         weights[slider.canary] = slider.value
         weights[slider.stable] = 100 - others - slider.value

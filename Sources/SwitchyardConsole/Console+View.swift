@@ -317,7 +317,7 @@ extension ConsoleState {
         let rows = audit.map { event -> [TableWidget.Item] in
             let revisions = [event.fromRevision.map { "r\($0)" }, event.toRevision.map { "r\($0)" }].compactMap { $0 }.joined(separator: "→")
             return [
-                TableWidget.Item(Self.clockText(Moment(nanoseconds: event.atMilliseconds * 1_000_000)), Style(.dim)),
+                TableWidget.Item(Self.clockText(Moment(nanoseconds: event.atMilliseconds.saturatingMultiplied(by: 1_000_000))), Style(.dim)),
                 TableWidget.Item(event.actor, Style(.accent)), TableWidget.Item(event.action, Style(.text, bold: true)),
                 TableWidget.Item(event.route ?? "—"), TableWidget.Item(revisions.isEmpty ? "—" : revisions, Style(.dim)),
                 TableWidget.Item(event.detail),

@@ -7,8 +7,13 @@ public struct EventStreamParser: Sendable {
     public init() {}
 
     /// Feeds bytes; returns the events they complete.
+    /// A line or event longer than this is a broken server: it is dropped.
+    public static let maximumBytes = 16 << 20
+
     public mutating func feed(_ bytes: [UInt8]) -> [(name: String, data: [UInt8])] {
         pending += bytes
+        if pending.count > Self.maximumBytes, !pending.contains(UInt8(ascii: "\n")) { pending = [] }
+        if data.count > Self.maximumBytes { data = [] }
         var events: [(name: String, data: [UInt8])] = []
         while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
             var line = Array(pending[..<newline])

@@ -14,7 +14,7 @@ extension CtlFormat {
         lines.append("  \(view.reason)")
         var timing: [String] = []
         if let next = view.nextStepAtMilliseconds { timing.append("next step in \(Countdown.short(untilMilliseconds: next, nowMilliseconds: nowMilliseconds))") }
-        if let next = view.nextEvaluationAtMilliseconds { timing.append("next evaluation in \(max(0, (next - nowMilliseconds + 999) / 1000))s") }
+        if let next = view.nextEvaluationAtMilliseconds { timing.append("next evaluation in \(max(0, next.saturatingSubtracting(nowMilliseconds).saturatingAdding(999) / 1000))s") }
         if let ends = view.endsAtMilliseconds, view.state == .progressing || view.state == .paused {
             let label = view.strategy == "canary" ? "deadline" : (view.strategy == "bluegreen" ? "previous slot released" : "ends")
             timing.append("\(label) in \(Countdown.short(untilMilliseconds: ends, nowMilliseconds: nowMilliseconds))")

@@ -89,7 +89,7 @@ extension CtlFormat {
     /// `23d 04h`, `5h 12m`, `retired 3d ago`.
     public static func countdown(_ seconds: Int64) -> String {
         if seconds <= 0 {
-            let ago = -seconds
+            let ago = seconds == .min ? .max : -seconds
             return ago >= 86_400 ? "retired \(ago / 86_400)d ago" : "retired"
         }
         let days = seconds / 86_400, hours = (seconds % 86_400) / 3600, minutes = (seconds % 3600) / 60

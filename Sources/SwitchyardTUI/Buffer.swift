@@ -14,7 +14,10 @@ public struct Buffer: Hashable, Sendable {
     public var area: Rect { Rect(x: 0, y: 0, width: width, height: height) }
 
     public subscript(x: Int, y: Int) -> Cell {
-        get { cells[y * width + x] }
+        get {
+            guard x >= 0, y >= 0, x < width, y < height else { return .blank }
+            return cells[y * width + x]
+        }
         set {
             guard x >= 0, y >= 0, x < width, y < height else { return }
             cells[y * width + x] = newValue

@@ -21,8 +21,14 @@ struct Demo: AsyncParsableCommand {
         abstract: "Run the whole product on loopback with simulated models and traffic, and open the console."
     )
 
-    @Option(name: .long, help: "Seconds until the canary starts to fail.")
+    @Option(name: .long, help: "Seconds until the canary starts to fail (0 … 86400).")
     var canaryFailsAfter = 75
+
+    func validate() throws {
+        guard (0...86_400).contains(canaryFailsAfter) else {
+            throw ValidationError("--canary-fails-after \(canaryFailsAfter) must be from 0 to 86400 seconds")
+        }
+    }
 
     @Flag(name: .long, help: "Leave the mouse to the terminal (native text selection).")
     var noMouse = false

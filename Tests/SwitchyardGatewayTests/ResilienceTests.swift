@@ -214,7 +214,9 @@ struct ResilienceTests {
             }
             let limited = try await cluster.post(body: LiveCluster.chat(route: "solo"), headers: [("api-key", "key-1")])
             #expect(limited.status == 429)
-            #expect(limited.headers.first(name: "retry-after") == "20")
+            // 3 a minute: one request back every 20 s, less what has refilled while the three ran (a busy machine is slow).
+            let retryAfter = limited.headers.first(name: "retry-after").flatMap { Int($0) } ?? 0
+            #expect((10...20).contains(retryAfter), "retry-after \(retryAfter)")
             #expect(limited.errorMessage?.contains("billing-app") == true)
         }
     }

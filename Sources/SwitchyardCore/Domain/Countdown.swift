@@ -13,6 +13,6 @@ public enum Countdown {
 
     /// From now to `milliseconds` (both since the epoch), whole seconds rounded up.
     public static func short(untilMilliseconds milliseconds: Int64, nowMilliseconds now: Int64) -> String {
-        short((milliseconds - now + 999) / 1000)
+        short(milliseconds.saturatingSubtracting(now).saturatingAdding(999) / 1000)
     }
 }

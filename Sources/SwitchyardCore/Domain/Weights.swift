@@ -45,7 +45,9 @@ public struct Weight: Hashable, Comparable, Sendable, CustomStringConvertible {
 
     /// `"12.5"` for 12.5: a percentage as ctl and logs print it.
     public static func format(percent: Double) -> String {
-        format(Int((percent * 100).rounded()))
+        // From a server or a file: anything outside ±100 % or not a number is shown as it is.
+        guard percent.isFinite, abs(percent) <= 1_000_000 else { return "\(percent)" }
+        return format(Int((percent * 100).rounded()))
     }
 
     static func format(_ basisPoints: Int) -> String {

@@ -49,7 +49,7 @@ public struct RouteMetricsView: Decodable, Sendable {
         /// Input plus output tokens per request, when there were requests.
         public var tokensPerRequest: Double? {
             guard requests > 0, let promptTokens, let completionTokens else { return nil }
-            return Double(promptTokens + completionTokens) / Double(requests)
+            return (Double(promptTokens) + Double(completionTokens)) / Double(requests)
         }
         /// 10-second points, oldest first (absent in older servers' replies).
         public let series: [Point]?
