@@ -118,3 +118,30 @@ def test_a_state_folder_turned_read_only_refuses_changes_clearly_and_traffic_kee
             change_refused_while_traffic_flows(stack, ["read-only", "read-write", "cannot be written"])
         finally:
             stack.stop()
+
+
+def test_a_rollout_started_on_a_full_disk_is_refused_and_absent_after_a_restart():
+    """An acknowledged rollout is durable or refused: with the disk full the start
+    gets 503 and nothing of it happens — no weight moves, and after a restart
+    on a disk with room there is no rollout that lived only in memory."""
+    with small_mount() as folder:
+        stack = ServedStack(canary_weight=0, state_dir=folder)
+        try:
+            admin = stack.gateway.admin_port
+            plan = {"strategy": "canary", "canary": "canary", "steps": [{"setWeight": 25}, {"pause": "1h"}]}
+            filler = fill(folder)
+            status, reply = call(admin, "POST", "/routes/chat-prod/rollouts", plan)
+            assert status == 503, reply
+            assert reply["error"]["code"] == "state_store_unavailable", reply
+            _, route = call(admin, "GET", "/routes/chat-prod")
+            assert [d["weight"] for d in route["deployments"]] == [100, 0], "no weight moved"
+            status, _ = call(admin, "GET", "/routes/chat-prod/rollout")
+            assert status == 404, "no rollout in memory that the store does not have"
+            os.unlink(filler)
+            stack.restart()
+            status, _ = call(stack.gateway.admin_port, "GET", "/routes/chat-prod/rollout")
+            assert status == 404, "and none after a restart"
+            status, reply = call(stack.gateway.admin_port, "POST", "/routes/chat-prod/rollouts", plan)
+            assert status == 201, reply
+        finally:
+            stack.stop()
