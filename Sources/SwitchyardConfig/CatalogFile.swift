@@ -93,7 +93,7 @@ public enum CatalogFile {
     private static func day(_ members: YAMLReader.Members, _ key: String, reader: YAMLReader) throws(ConfigError) -> CalendarDay? {
         guard let text = try members.string(key) else { return nil }
         guard let day = CalendarDay(text) else {
-            throw reader.fail(members[key], members.path(key), "'\(text)' is not a date YYYY-MM-DD")
+            throw reader.fail(members[key], members.path(key), "'\(text.prefix(40))' is not a date YYYY-MM-DD from 1970-01-01 to 9999-12-31")
         }
         return day
     }

@@ -134,7 +134,7 @@ extension ControlPlane {
         if let known, known.id == stored.id, (rolloutRevisions[stored.id] ?? 0) >= stored.revision { return false }
         if let known, known.id != stored.id, known.startedAt.nanoseconds / 1_000_000 > stored.startedMilliseconds { return false }
         guard let rollout = try? Self.decode(stored.document) else { return false }
-        if let problem = rollout.storedStateProblem {
+        if let problem = rollout.storedStateProblem ?? routeProblem(of: rollout) {
             logger.error("ignoring the stored rollout \(stored.id) on \(stored.route): \(problem)")
             return false
         }
@@ -427,7 +427,7 @@ extension ControlPlane {
                 try? await store.saveRollout(stopped)
                 continue
             }
-            if let problem = rollout.storedStateProblem {
+            if let problem = rollout.storedStateProblem ?? routeProblem(of: rollout) {
                 let quarantined = rollout.quarantined(because: problem, at: clock.now())
                 logger.error("the rollout on \(rollout.route) is quarantined: \(quarantined.reason)")
                 rollouts[rollout.route] = quarantined
@@ -439,6 +439,18 @@ extension ControlPlane {
             rolloutRevisions[rollout.id] = stored.revision
             logger.notice("resuming the \(rollout.plan.strategy.rawValue) rollout on \(rollout.route) at \(rollout.progressLabel) (\(rollout.state.rawValue))")
         }
+    }
+
+    /// Whether an active stored rollout still fits its route: the route exists
+    /// and has every deployment the rollout names.
+    func routeProblem(of rollout: Rollout) -> String? {
+        guard rollout.state.isActive else { return nil }
+        guard let route = plan(rollout.route)?.route else { return "its route '\(rollout.route)' no longer exists" }
+        let names = Set(route.deployments.map(\.name))
+        if let missing = rollout.deployments.first(where: { !names.contains($0) }) {
+            return "it names deployment '\(missing)', which route '\(rollout.route)' does not have"
+        }
+        return nil
     }
 
     /// Re-issues what lives only in memory (shadow mirroring, an unfinished

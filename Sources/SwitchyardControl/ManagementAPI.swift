@@ -408,7 +408,9 @@ public struct ManagementAPI: Sendable {
         do {
             return try PlanFile.parse(text, file: "request body")
         } catch {
-            throw APIError(status: 400, message: "\(error)", type: "invalid_request_error", code: "invalid_yaml")
+            // Malformed YAML is a bad request; a well-formed document over the size or depth bounds is refused like any invalid plan.
+            let oversized = error.reason.contains("expands to more than") || error.reason.contains("nest deeper than")
+            throw APIError(status: oversized ? 422 : 400, message: "\(error)", type: "invalid_request_error", code: oversized ? "invalid_plan" : "invalid_yaml")
         }
     }
 

@@ -132,6 +132,15 @@ extension Gateway {
             )
         }
         let now = clock.now()
+        guard ReplyScan.isWholeJSONObject(body.readableBytesView) else {
+            // An empty or cut-off body under a 200 is not an answer: nothing has
+            // gone to the client yet, so it fails over, and it counts against
+            // the deployment like a broken stream.
+            context.runtime.record(.init(outcome: .cutStream, latency: now - started), breakerOutcome: .failure, probe: context.probe, now: now)
+            return .failed(
+                AttemptFailure(deployment: context.deployment.name, kind: .failed("upstream answered \(reply.status) with a body that is not a whole JSON object (\(body.readableBytes) bytes)"))
+            )
+        }
         let facts = ReplyFacts(scanning: body.readableBytesView)
         recordSuccess(
             context,

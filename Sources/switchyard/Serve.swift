@@ -141,7 +141,16 @@ struct Serve: AsyncParsableCommand {
     private func loadConfig() throws -> (routes: [Route], fingerprint: String, source: String)? {
         guard let config else { return nil }
         let text = try readText(config)
-        return (try RoutesFile.parse(text, file: config), Hex.encode(SecretDigest.sha256(text)), config)
+        let routes: [Route]
+        do {
+            routes = try RoutesFile.parse(text, file: config)
+        } catch {
+            guard error.declaresNoRoutes else { throw error }
+            var refusal = error
+            refusal.reason = "the file declares no routes; serve --config needs at least one (to start with none, leave out --config; to delete every route, use ctl apply --prune-all)"
+            throw refusal
+        }
+        return (routes, Hex.encode(SecretDigest.sha256(text)), config)
     }
 
     /// A refused file ends the process with status 1 and `Error: FILE:LINE: KEY: REASON`.

@@ -190,6 +190,16 @@ public enum ReplyScan {
         return nil
     }
 
+    /// Whether the bytes look like one whole JSON object: `{` first and `}`
+    /// last, whitespace aside. Catches an empty or cut-off reply without
+    /// parsing it (a full parse would double the cost of a reply).
+    public static func isWholeJSONObject(_ bytes: some Collection<UInt8>) -> Bool {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
+        let array = ArraySlice(bytes)
+        guard let first = array.firstIndex(where: { !isSpace($0) }), let last = array.lastIndex(where: { !isSpace($0) }), first < last else { return false }
+        return array[first] == UInt8(ascii: "{") && array[last] == UInt8(ascii: "}")
+    }
+
     /// An error body whose code is `content_filter` (Azure's refusal of a prompt).
     public static func isContentFilterError(_ bytes: some Collection<UInt8>) -> Bool {
         ByteSearch.containsAny(ByteSearch.contentFilterCode, in: ArraySlice(bytes))

@@ -109,6 +109,15 @@ private struct Run {
     mutating func handle(_ event: RolloutEvent) throws(RolloutError) {
         guard rollout.state.isActive else {
             switch event {
+            case .actionFailed(let detail) where rollout.state == .promoted || rollout.state == .rolledBack:
+                // The ending's own change failed: say so rather than report a promotion
+                // or rollback that did not happen.
+                let what = rollout.state == .promoted ? "promotion" : "rollback"
+                finish(
+                    .aborted, "rollout.failed", actor: "rollout",
+                    reason: "the \(what) could not be carried out: \(detail); the route's weights are as they were — check them and act by hand"
+                )
+                return
             case .tick, .evaluated, .healthChecked, .overridden, .actionFailed: return
             default: throw .notAllowed("the \(plan.strategy.rawValue) rollout on '\(rollout.route)' has already ended (\(rollout.state.rawValue)): \(rollout.reason)")
             }

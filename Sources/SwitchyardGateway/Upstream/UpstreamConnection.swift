@@ -122,6 +122,12 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         self.exchange = nil
         exchange.connection = nil
         let reason = error.map { "\($0)" } ?? "the upstream closed the connection"
-        exchange.fail(exchange.sawHead ? .broken(reason) : .closedBeforeReply)
+        if exchange.sawHead {
+            exchange.fail(.broken(reason))
+        } else if let error {
+            exchange.fail(.malformedReply("\(error)"))
+        } else {
+            exchange.fail(.closedBeforeReply)
+        }
     }
 }

@@ -18,6 +18,8 @@ enum UpstreamError: Error, Sendable, Equatable, CustomStringConvertible {
     case connectFailed(String)
     /// The connection closed before a reply head arrived.
     case closedBeforeReply
+    /// What arrived is not an HTTP reply (a broken head, conflicting lengths…).
+    case malformedReply(String)
     /// A deadline the caller set passed (the head's, or the body's).
     case timedOut
     /// The body grew past the limit the caller set.
@@ -32,6 +34,7 @@ enum UpstreamError: Error, Sendable, Equatable, CustomStringConvertible {
         case .connectTimeout: "connect timed out"
         case .connectFailed(let reason): "cannot reach upstream: \(reason)"
         case .closedBeforeReply: "upstream closed the connection before replying"
+        case .malformedReply(let reason): "upstream's reply is not valid HTTP: \(reason)"
         case .timedOut: "timed out"
         case .tooLarge(let limit): "reply larger than \(limit) bytes"
         case .broken(let reason): "reply broke off: \(reason)"
