@@ -55,15 +55,19 @@ final class ConnectionActivity {
         }
     }
 
-    /// A request's head arrived.
+    /// A request's head arrived. Until its body is complete the connection
+    /// can still be recycled at the cap (oldest first): a client that trickles
+    /// a body must not be able to hold a slot that nothing can take back.
     func requestBegan() {
         phase = .reading
-        governed.markBusy()
+        governed.markIdle(.now())
     }
 
-    /// The request went to the responder (its body is complete or refused).
+    /// The request went to the responder (its body is complete or refused):
+    /// from now on the connection is busy and kept.
     func requestDispatched() {
         phase = .answering
+        governed.markBusy()
     }
 
     /// The last reply ended and nothing more is waiting.

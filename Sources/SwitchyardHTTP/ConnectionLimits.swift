@@ -88,7 +88,8 @@ final class ConnectionGovernor: Sendable {
 }
 
 /// One client connection as the governor sees it: its channel and since when
-/// it has been idle (``busy`` while a request is being read or answered).
+/// it may be recycled — idle, or still receiving a request — (``busy`` while a
+/// request is with the responder or its reply is being written).
 final class GovernedConnection: Sendable {
     static let busy = Int64.max
 

@@ -3,6 +3,7 @@ import SwitchyardConfig
 import SwitchyardCore
 import SwitchyardCtl
 import Testing
+import Yams
 
 /// ctl's tables compared with golden files. Run with `UPDATE_GOLDEN=1` to
 /// rewrite them after an intended change, and review the diff.
@@ -83,6 +84,9 @@ struct OpenAPIDocumentTests {
         for path in ["/routes:", "/routes/{route}/weights:", "/routes/{route}/rollback:", "/events:", "/audit:"] {
             #expect(served.contains("  \(path)\n"))
         }
+        // A document that does not parse breaks every client generator and fuzzer silently.
+        let parsed = try #require(try Yams.load(yaml: served) as? [String: Any])
+        #expect(parsed["openapi"] != nil && parsed["paths"] is [String: Any])
     }
 }
 

@@ -97,6 +97,22 @@ struct DirectHTTPServerLimitsTests {
         }
     }
 
+    @Test func connectionsStillReceivingABodyCanBeRecycledAtTheCap() async throws {
+        let limits = ConnectionLimits(maxConnections: 3, idleTimeout: .seconds(60), headerTimeout: .seconds(60))
+        try await DirectHTTPServerTests.withServer(limits: limits) { port, _, _ in
+            // Cap-many uploads that never finish: they are not with the responder yet.
+            var uploads: [IdleClient] = []
+            for _ in 0..<3 {
+                uploads.append(try await IdleClient(port: port, send: "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"))
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let reply = try await RawHTTP.exchange(port: port, send: "GET /name/new HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(reply.text.hasPrefix("HTTP/1.1 200"), "\(reply.text)")
+            #expect(await uploads[0].closedByServer(within: .seconds(5)), "the oldest stalled upload made room")
+            for upload in uploads { upload.close() }
+        }
+    }
+
     @Test func whenEverySlotIsBusyANewClientGetsA503() async throws {
         let limits = ConnectionLimits(maxConnections: 1, idleTimeout: .seconds(60), headerTimeout: .seconds(60))
         try await DirectHTTPServerTests.withServer(limits: limits) { port, gate, _ in
