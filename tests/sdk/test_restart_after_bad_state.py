@@ -463,3 +463,32 @@ def test_serve_refuses_to_start_on_an_emptied_or_alias_bomb_routes_file_and_the_
             stack.stable.stop()
             os.unlink(stack.config.name)
             stack.state.cleanup()
+
+
+# ----------------------------------------------------------------------------- stored routes that no longer validate
+
+
+def corrupt_route(document):
+    route = json.loads(document)
+    route["deployments"][0]["upstream"]["url"] = "http://127.0.0.1:99999/v1"
+    return json.dumps(route)
+
+
+@pytest.mark.parametrize("column, corrupt", [
+    ("document", corrupt_route),
+    ("document", lambda document: document[: len(document) // 2]),
+    ("allocation", lambda allocation: "[]"),
+    ("document", lambda document: 42),
+], ids=["a-port-past-65535", "a-half-written-document", "an-empty-bucket-allocation", "a-document-of-the-wrong-type"])
+def test_a_stored_route_that_no_longer_validates_stops_the_start_with_a_message_not_a_crash(stored_canary, tmp_path, column, corrupt):
+    for name in os.listdir(stored_canary["state"]):
+        shutil.copy(os.path.join(stored_canary["state"], name), tmp_path)
+    with sqlite3.connect(os.path.join(tmp_path, "state.sqlite")) as db:
+        (value,), = db.execute(f"SELECT {column} FROM routes WHERE name = ?", (ROUTE,)).fetchall()
+        db.execute(f"UPDATE routes SET {column} = ? WHERE name = ?", (corrupt(value), ROUTE))
+    process = subprocess.run([BIN, *serve_args(stored_canary["config"], str(tmp_path))], env=stored_canary["env"],
+                             capture_output=True, text=True, timeout=60)
+    output = process.stdout + process.stderr
+    assert process.returncode == 1, f"exit {process.returncode} (a signal is negative: a crash):\n{output[-2000:]}"
+    assert ROUTE in output or "state store" in output, output[-2000:]
+    assert "Fatal error" not in output
