@@ -16,11 +16,9 @@ struct YAMLReader {
     /// A document is refused before anything walks it when its collections nest
     /// deeper than ``maximumDepth`` or when it expands — each alias counted as
     /// many times as it is used — to more than ``maximumNodes`` nodes: a "billion
-    /// laughs" of nine alias levels fits in under a kilobyte.
+    /// laughs" of nine alias levels fits in under a kilobyte. (libyaml itself
+    /// refuses nesting past 1000 levels before the composer recurses.)
     func compose(_ text: String) throws(ConfigError) -> Node? {
-        if let line = Self.lineBeyondFlowDepth(text, limit: Self.maximumDepth) {
-            throw ConfigError(file: file, line: line, key: "", reason: "collections nest deeper than \(Self.maximumDepth) levels")
-        }
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
@@ -60,39 +58,6 @@ struct YAMLReader {
             }
             return true
         }
-    }
-
-    /// The line on which flow collections (`[`, `{`) open deeper than `limit`,
-    /// found by a scan of the text before the recursive composer sees it.
-    /// Quoted strings and comments are skipped; block nesting needs indentation
-    /// and is bounded by the body size and the node walk above.
-    static func lineBeyondFlowDepth(_ text: String, limit: Int) -> Int? {
-        var depth = 0
-        var line = 0
-        var quote: UInt8?
-        var inComment = false
-        for byte in text.utf8 {
-            if byte == UInt8(ascii: "\n") {
-                line += 1
-                inComment = false
-                continue
-            }
-            if inComment { continue }
-            if let open = quote {
-                if byte == open { quote = nil }
-                continue
-            }
-            switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "'"): quote = byte
-            case UInt8(ascii: "#"): inComment = true
-            case UInt8(ascii: "["), UInt8(ascii: "{"):
-                depth += 1
-                if depth > limit { return line }
-            case UInt8(ascii: "]"), UInt8(ascii: "}"): depth = max(0, depth - 1)
-            default: break
-            }
-        }
-        return nil
     }
 
     private static func line(of error: YamlError) -> Int? {
@@ -160,16 +125,20 @@ struct YAMLReader {
             negative = sign == "-"
             text = text.dropFirst()
         }
-        let magnitude: Int?
+        // Only digits after the prefix: `Int(_:radix:)` would take a second sign.
+        let radix: Int
         if text.hasPrefix("0x") {
-            magnitude = Int(text.dropFirst(2), radix: 16)
+            radix = 16
+            text = text.dropFirst(2)
         } else if text.hasPrefix("0o") {
-            magnitude = Int(text.dropFirst(2), radix: 8)
+            radix = 8
+            text = text.dropFirst(2)
         } else {
-            magnitude = text.utf8.allSatisfy { $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") } ? Int(text) : nil
+            radix = 10
         }
-        guard let magnitude else { return nil }
-        return negative ? -magnitude : magnitude
+        guard !text.isEmpty, text.allSatisfy({ $0.isASCII && $0.hexDigitValue.map { $0 < radix } == true }) else { return nil }
+        // Parsed with its sign in one go, so Int.min is reachable and nothing is negated.
+        return Int((negative ? "-" : "") + text, radix: radix)
     }
 
     /// A plain scalar that is a finite number (`12`, `-0.5`, `1e3`, `0x1f`);

@@ -26,7 +26,14 @@ extension ControlPlane {
             changed.append(plan.route)
             replacePlan(plan)
         }
-        for name in currentPlans.map(\.route.name) where stored[name] == nil {
+        // A row this replica cannot use (another build wrote it, or it is damaged):
+        // keep serving the last version read, and say so once.
+        for (name, reason) in state.refusedRoutes where !refusedRouteWarnings.contains(name) {
+            refusedRouteWarnings.insert(name)
+            logger.error("the stored route '\(name)' cannot be used (\(reason)); serving its last version read")
+        }
+        refusedRouteWarnings.formIntersection(state.refusedRoutes.keys)
+        for name in currentPlans.map(\.route.name) where stored[name] == nil && state.refusedRoutes[name] == nil {
             deleted.append(name)
             removePlan(name)
         }

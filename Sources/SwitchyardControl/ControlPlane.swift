@@ -17,6 +17,8 @@ public actor ControlPlane {
     var catalog: LifecycleCatalog
     /// The stored catalog text in force, to notice another replica's change.
     var appliedCatalogText: String?
+    /// Stored routes already reported as unusable (fleet refresh), so each is logged once.
+    var refusedRouteWarnings: Set<String> = []
     var warningsGiven: Set<String> = []
     /// The latest rollout of each route, active or finished.
     var rollouts: [String: Rollout] = [:]
@@ -62,6 +64,12 @@ public actor ControlPlane {
     /// An unchanged file changes nothing: run-time changes survive restarts.
     public func start(config: (routes: [Route], fingerprint: String, source: String)?) async throws {
         let state = try await store.load()
+        // A route that cannot be read back is not served half-understood: the
+        // start stops and names it (a rollout is quarantined instead; a route
+        // has no safe state to fall back to).
+        if let (name, reason) = state.refusedRoutes.sorted(by: { $0.key < $1.key }).first {
+            throw StoreError.corrupt("stored route '\(name)' cannot be used: \(reason)" + (state.refusedRoutes.count > 1 ? " (and \(state.refusedRoutes.count - 1) more)" : ""))
+        }
         plans = Dictionary(state.plans.map { ($0.route.name, $0) }, uniquingKeysWith: { first, _ in first })
         deletedRevisions = state.deletedRouteRevisions
         try await loadLifecycleState()

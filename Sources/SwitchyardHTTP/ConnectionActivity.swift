@@ -6,10 +6,11 @@ import SwitchyardCore
 /// the connection when it has waited too long. Lives on the connection's
 /// event loop; the byte watcher and the dispatcher share it.
 ///
-/// The timer is not re-armed per request: when it fires it works out from
-/// the timestamps whether the connection has really run out of time, and if
-/// not sleeps until it might (as NIO's idle-state handler does). A busy
-/// keep-alive connection costs two clock reads per request, no timer churn.
+/// The timer is not re-armed per request: it wakes every quarter of the
+/// shorter timeout, works out from the timestamps whether the connection has
+/// run out of time, and sleeps again (as NIO's idle-state handler does). A
+/// busy keep-alive connection costs a few clock reads per request and no
+/// timer churn; a timeout is enforced within a quarter of its length.
 final class ConnectionActivity {
     private enum Phase {
         /// No request in progress; `started` is when the first byte of the next one came.
@@ -37,7 +38,12 @@ final class ConnectionActivity {
     /// Starts the timer; the connection is closed through `context`.
     func start(context: ChannelHandlerContext) {
         self.context = context
-        schedule(at: .now() + .nanoseconds(Self.nanoseconds(min(limits.idleTimeout, limits.headerTimeout))), on: context.eventLoop)
+        schedule(at: .now() + checkInterval, on: context.eventLoop)
+    }
+
+    /// How often the timer looks: a quarter of the shorter timeout.
+    private var checkInterval: TimeAmount {
+        .nanoseconds(max(1_000_000, Self.nanoseconds(min(limits.idleTimeout, limits.headerTimeout)) / 4))
     }
 
     func stop() {
@@ -59,8 +65,16 @@ final class ConnectionActivity {
     /// can still be recycled at the cap (oldest first): a client that trickles
     /// a body must not be able to hold a slot that nothing can take back.
     func requestBegan() {
+        bodyStillArriving()
+    }
+
+    /// The request's body is still coming: each gap between its bytes may be
+    /// at most the header timeout, and the connection may be recycled.
+    func bodyStillArriving() {
+        let now = NIODeadline.now()
         phase = .reading
-        governed.markIdle(.now())
+        lastByte = now
+        governed.markIdle(now)
     }
 
     /// The request went to the responder (its body is complete or refused):
@@ -91,15 +105,12 @@ final class ConnectionActivity {
         timer = nil
         guard let context else { return }
         let now = NIODeadline.now()
-        if let expiry = expiry() {
-            if now >= expiry {
-                context.close(promise: nil)
-                return
-            }
-            schedule(at: expiry, on: context.eventLoop)
-        } else {
-            schedule(at: now + .nanoseconds(Self.nanoseconds(min(limits.idleTimeout, limits.headerTimeout))), on: context.eventLoop)
+        if let expiry = expiry(), now >= expiry {
+            context.close(promise: nil)
+            return
         }
+        // A slow header may begin at any moment, so never sleep past the next look.
+        schedule(at: min(expiry() ?? .distantFuture, now + checkInterval), on: context.eventLoop)
     }
 
     private func schedule(at deadline: NIODeadline, on loop: any EventLoop) {

@@ -28,15 +28,64 @@ public struct ConnectionLimits: Sendable, Hashable {
 }
 
 /// Counts a server's open connections against ``ConnectionLimits/maxConnections``
-/// and, at the limit, makes room by closing the connection idle the longest —
-/// as nginx reuses keep-alive connections when it runs out — so thousands of
-/// idle or stalled clients cannot lock out a new one.
+/// and, at the limit, makes room by closing an idle connection — as nginx
+/// reuses keep-alive connections when it runs out — so thousands of idle or
+/// stalled clients cannot lock out a new one.
+///
+/// At the limit the victim is the longest-idle of a sample of 64 connections
+/// (approximate LRU, as Redis evicts), so an accept costs the same with a
+/// hundred connections or a hundred thousand. Only when the sample holds no
+/// idle one is every connection looked at, and a fruitless full look is not
+/// repeated for 100 ms: a flood against a server whose every slot is busy
+/// costs each refused accept almost nothing.
 final class ConnectionGovernor: Sendable {
     private struct State {
-        var open: [ObjectIdentifier: GovernedConnection] = [:]
+        var open: [GovernedConnection] = []
+        var position: [ObjectIdentifier: Int] = [:]
         var refused = 0
         var evicted = 0
+        var sampler: UInt64 = 0x9E37_79B9_7F4A_7C15
+        /// When a look at every connection last found none idle.
+        var noneIdleAt: UInt64?
+
+        mutating func add(_ connection: GovernedConnection) {
+            position[ObjectIdentifier(connection)] = open.count
+            open.append(connection)
+        }
+
+        mutating func remove(at index: Int) -> GovernedConnection {
+            let removed = open[index]
+            position.removeValue(forKey: ObjectIdentifier(removed))
+            let last = open.removeLast()
+            if index < open.count {
+                open[index] = last
+                position[ObjectIdentifier(last)] = index
+            }
+            return removed
+        }
+
+        mutating func nextSample() -> Int {
+            sampler &+= 0x9E37_79B9_7F4A_7C15
+            var z = sampler
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int(truncatingIfNeeded: (z ^ (z >> 31)) % UInt64(open.count))
+        }
+
+        /// The index of the longest-idle connection among `indices`, if any is idle.
+        func oldestIdle(_ indices: some Sequence<Int>) -> Int? {
+            var best: (index: Int, since: Int64)?
+            for index in indices {
+                let since = open[index].idleSince
+                guard since != GovernedConnection.busy else { continue }
+                if best == nil || since < best!.since { best = (index, since) }
+            }
+            return best?.index
+        }
     }
+
+    static let sampleSize = 64
+    static let fullLookPause: UInt64 = 100_000_000
 
     let limit: Int
     private let state = Mutex(State())
@@ -52,30 +101,39 @@ final class ConnectionGovernor: Sendable {
     /// Idle connections closed to make room for new ones.
     var evictedConnections: Int { state.withLock { $0.evicted } }
 
-    /// Registers a new connection. At the limit the longest-idle connection is
-    /// closed to make room; `false` when none is idle and the new one must go.
-    func admit(_ connection: GovernedConnection) -> Bool {
+    /// Registers a new connection. At the limit an idle connection is closed
+    /// to make room; `false` when none is idle and the new one must go.
+    func admit(_ connection: GovernedConnection, now: NIODeadline = .now()) -> Bool {
         let victim: GovernedConnection?
         let admitted: Bool
         (victim, admitted) = state.withLock { state in
             guard state.open.count >= limit else {
-                state.open[ObjectIdentifier(connection)] = connection
+                state.add(connection)
                 return (nil, true)
             }
-            var oldest: (key: ObjectIdentifier, value: GovernedConnection, since: Int64)?
-            for (key, value) in state.open {
-                let since = value.idleSince
-                guard since != GovernedConnection.busy else { continue }
-                if oldest == nil || since < oldest!.since { oldest = (key, value, since) }
+            var found: Int?
+            if state.open.count <= Self.sampleSize {
+                found = state.oldestIdle(state.open.indices)
+            } else {
+                var sample: [Int] = []
+                sample.reserveCapacity(Self.sampleSize)
+                for _ in 0..<Self.sampleSize { sample.append(state.nextSample()) }
+                found = state.oldestIdle(sample)
+                let recentlyNone = state.noneIdleAt.map { now.uptimeNanoseconds &- $0 < Self.fullLookPause } ?? false
+                if found == nil, !recentlyNone {
+                    found = state.oldestIdle(state.open.indices)
+                    if found == nil { state.noneIdleAt = now.uptimeNanoseconds }
+                }
             }
-            guard let oldest else {
+            guard let found else {
                 state.refused += 1
                 return (nil, false)
             }
-            state.open.removeValue(forKey: oldest.key)
-            state.open[ObjectIdentifier(connection)] = connection
+            let evicted = state.remove(at: found)
+            state.add(connection)
             state.evicted += 1
-            return (oldest.value, true)
+            state.noneIdleAt = nil
+            return (evicted, true)
         }
         victim?.channel.close(mode: .all, promise: nil)
         return admitted
@@ -83,7 +141,10 @@ final class ConnectionGovernor: Sendable {
 
     /// Forgets a closed connection.
     func remove(_ connection: GovernedConnection) {
-        _ = state.withLock { $0.open.removeValue(forKey: ObjectIdentifier(connection)) }
+        state.withLock { state in
+            guard let index = state.position[ObjectIdentifier(connection)] else { return }
+            _ = state.remove(at: index)
+        }
     }
 }
 

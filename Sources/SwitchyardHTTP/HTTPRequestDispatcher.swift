@@ -59,6 +59,8 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
     /// The decoder failed on bytes after requests still being answered: the
     /// `400` goes out after their replies, in order.
     private var pendingProtocolError: (any Error)?
+    /// The 400 for malformed bytes has gone out: input is drained until the close.
+    private var lingering = false
     /// The connection's clock against its idle and header timeouts.
     private let activity: ConnectionActivity?
 
@@ -80,6 +82,7 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if lingering { return }
         let part = unwrapInboundIn(data)
         if inFlight && !readingRequest || !backlog.isEmpty {
             backlog.append(part)
@@ -89,7 +92,12 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if backlog.isEmpty {
+        if lingering {
+            context.read()
+        } else if pendingProtocolError != nil {
+            // The decoder has failed; nothing more is read before the 400 goes out.
+            readHeld = true
+        } else if backlog.isEmpty {
             context.read()
         } else {
             readHeld = true
@@ -100,6 +108,10 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
         // Hummingbird's server allows half-closed connections, so a client's
         // close arrives as an event, not as a close of the channel.
         let clientClosed = event as? ChannelEvent == .inputClosed
+        if lingering {
+            if clientClosed { context.close(promise: nil) }
+            return
+        }
         guard event is ChannelShouldQuiesceEvent || clientClosed else {
             context.fireUserInboundEventTriggered(event)
             return
@@ -139,6 +151,9 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
             readingRequest = false
             if !dispatched {
                 dispatch(context: context, overCap: false)
+            } else if !inFlight {
+                // Its reply (a 413) ended before its body did: only now is the connection free.
+                settle(context: context)
             }
         }
     }
@@ -148,13 +163,16 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
         while !inFlight, !quiescing, let part = backlog.popFirst() {
             process(part, context: context)
         }
-        if backlog.isEmpty, readHeld {
+        if backlog.isEmpty, readHeld, pendingProtocolError == nil {
             readHeld = false
             context.read()
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // After its first failure the decoder reports every later byte as an
+        // error too; the 400 for the first is already due (or sent).
+        if pendingProtocolError != nil || lingering { return }
         guard error is HTTPParserError else {
             context.close(promise: nil)
             return
@@ -177,7 +195,20 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
         let refusal = APIError.badRequest("the request is not valid HTTP/1.1 (\(error)); the connection is closed", code: "malformed_request")
         writeHead(HTTPResponse(status: .badRequest, headerFields: refusal.response.headers), keepAlive: false, context: context)
         context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: refusal.body)))), promise: nil)
-        end(trailers: nil, keepAlive: false, context: context)
+        repliesEnded = requestsDispatched
+        inFlight = false
+        // A lingering close: our FIN after the 400, then what the client still
+        // sends is read and dropped until it closes too (or a second passes).
+        // Closing with its bytes unread would send a reset, and the client
+        // could lose the replies before the 400.
+        lingering = true
+        readHeld = false
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
+            channel.close(mode: .output, promise: nil)
+            channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
+        }
+        context.read()
     }
 
     /// Hands the request to the responder: at its end, or as soon as its body
@@ -259,13 +290,21 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
             let channel = context.channel
             promise.futureResult.whenComplete { _ in channel.close(promise: nil) }
         } else {
-            drainBacklog(context: context)
-            guard !inFlight, !readingRequest, backlog.isEmpty else { return }
-            if let error = pendingProtocolError {
-                refuseMalformed(error, context: context)
-            } else {
-                activity?.becameIdle()
-            }
+            settle(context: context)
+        }
+    }
+
+    /// After a reply: the next pipelined request, the pending 400, or a
+    /// connection that is idle again (or still receiving a refused body).
+    private func settle(context: ChannelHandlerContext) {
+        drainBacklog(context: context)
+        guard !inFlight, backlog.isEmpty else { return }
+        if let error = pendingProtocolError {
+            refuseMalformed(error, context: context)
+        } else if readingRequest {
+            activity?.bodyStillArriving()
+        } else {
+            activity?.becameIdle()
         }
     }
 

@@ -10,7 +10,8 @@ import SwitchyardCore
 /// `sslmode` follows libpq: `disable` (plain TCP), `prefer` (the default:
 /// TLS when the server offers it, unverified), `require` (TLS, unverified),
 /// `verify-ca` (TLS, the certificate chain checked against `sslrootcert` or
-/// the system's roots) and `verify-full` (also the host name).
+/// the system's roots; also `require` when `sslrootcert` is given, as in
+/// libpq) and `verify-full` (also the host name).
 public struct PostgresDSN: Sendable {
     public enum SSLMode: String, Sendable, CaseIterable {
         case disable, prefer, require
@@ -56,7 +57,8 @@ public struct PostgresDSN: Sendable {
                 throw .unreachable("unknown parameter '\(item.name)' in the PostgreSQL URL; known: sslmode, sslrootcert")
             }
         }
-        self.sslMode = sslMode
+        // As libpq does: `require` with a root certificate verifies the chain.
+        self.sslMode = sslMode == .require && rootCertificate != nil ? .verifyCA : sslMode
         self.sslRootCertificate = rootCertificate
     }
 

@@ -143,10 +143,15 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
     public func load() async throws -> StoredState {
         try await run {
             var plans: [RoutePlan] = []
+            var refused: [String: String] = [:]
             for try await (name, document, allocation) in try await self.client.query("SELECT name, document, allocation FROM routes ORDER BY name", logger: self.logger)
                 .decode((String, String, String).self)
             {
-                plans.append(try StoredDocuments.plan(document: document, allocation: allocation, route: name))
+                do {
+                    plans.append(try StoredDocuments.plan(document: document, allocation: allocation, route: name))
+                } catch {
+                    refused[name] = "\(error)"
+                }
             }
             var fingerprint: String?
             for try await value in try await self.client.query("SELECT value FROM settings WHERE key = 'config_fingerprint'", logger: self.logger).decode(String.self) {
@@ -157,7 +162,7 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
             for try await (route, revision) in try await self.client.query(sql, logger: self.logger).decode((String, Int).self) {
                 deleted[route] = revision
             }
-            return StoredState(plans: plans, configFingerprint: fingerprint, deletedRouteRevisions: deleted)
+            return StoredState(plans: plans, configFingerprint: fingerprint, deletedRouteRevisions: deleted, refusedRoutes: refused)
         }
     }
 
@@ -165,7 +170,6 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
         let writes = try commit.writes.map { try StoredDocuments.encode($0) }
         let createdAt = commit.audit.first?.atMilliseconds ?? 0
         let changed = (commit.writes.map(\.plan.route.name) + commit.deletions.map(\.route)).sorted()
-        let logger = logger
         let progress = WriteProgress()
         return try await run(progress) {
             try await self.client.withTransaction(logger: self.logger) { connection -> [AuditEvent] in
@@ -297,7 +301,7 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
             var list: [Feedback] = []
             let query: PostgresQuery = """
                 SELECT id, at_ms, request_id, score, source, route, deployment, actor FROM feedback
-                WHERE deployment IS NULL AND at_ms >= \(sinceMilliseconds) ORDER BY id LIMIT \(limit)
+                WHERE deployment IS NULL AND at_ms >= \(sinceMilliseconds) ORDER BY id DESC LIMIT \(limit)
                 """
             for try await (id, at, requestId, score, source, route, deployment, actor) in try await self.client.query(query, logger: self.logger)
                 .decode((Int64, Int64, String, Double, String, String?, String?, String).self)
@@ -352,7 +356,7 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
     }
 
     public func setSetting(_ key: String, _ value: String?) async throws {
-        try await run {
+        _ = try await run {
             if let value {
                 try await self.client.query(
                     "INSERT INTO settings (key, value) VALUES (\(key), \(value)) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -535,7 +539,7 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
     }
 
     public func appendEvaluation(rolloutID: String, atMilliseconds: Int64, document: String) async throws {
-        try await run {
+        _ = try await run {
             try await self.client.query(
                 "INSERT INTO rollout_evaluations (rollout_id, at_ms, document) VALUES (\(rolloutID), \(atMilliseconds), \(document))",
                 logger: self.logger
@@ -642,10 +646,11 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
                     let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
                     attempt = 0
                     do {
-                        let notifications = try await connection.listen(Self.channel)
-                        continuation.yield("*")
-                        for try await notification in notifications {
-                            for route in notification.payload.split(separator: ",") { continuation.yield(String(route)) }
+                        try await connection.listen(on: Self.channel) { notifications in
+                            continuation.yield("*")
+                            for try await notification in notifications {
+                                for route in notification.payload.split(separator: ",") { continuation.yield(String(route)) }
+                            }
                         }
                     } catch {
                         logger.warning("lost the change feed from PostgreSQL: \(Self.describe(error))")

@@ -336,9 +336,14 @@ public final class SQLiteStateStore: StateStore {
     public func load() async throws -> StoredState {
         try await pool.read { db in
             var plans: [RoutePlan] = []
+            var refused: [String: String] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT name, document, allocation FROM routes ORDER BY name") {
-                let name: String = try row.decode(forColumn: "name")
-                plans.append(try StoredDocuments.plan(document: try row.decode(forColumn: "document"), allocation: try row.decode(forColumn: "allocation"), route: name))
+                let name: String = (try? row.decode(forColumn: "name")) ?? "(unnamed row)"
+                do {
+                    plans.append(try StoredDocuments.plan(document: try row.decode(forColumn: "document"), allocation: try row.decode(forColumn: "allocation"), route: name))
+                } catch {
+                    refused[name] = "\(error)"
+                }
             }
             let fingerprint = try String.fetchOne(db, sql: "SELECT value FROM settings WHERE key = 'config_fingerprint'")
             var deleted: [String: Int] = [:]
@@ -348,7 +353,7 @@ public final class SQLiteStateStore: StateStore {
             ) {
                 deleted[try row.decode(forColumn: "route")] = try row.decode(forColumn: "revision")
             }
-            return StoredState(plans: plans, configFingerprint: fingerprint, deletedRouteRevisions: deleted)
+            return StoredState(plans: plans, configFingerprint: fingerprint, deletedRouteRevisions: deleted, refusedRoutes: refused)
         }
     }
 

@@ -57,6 +57,30 @@ struct DirectHTTPServerLimitsTests {
         }
     }
 
+    @Test func garbageArrivingInSeveralReadsStillLetsTheReplyBeforeItOut() async throws {
+        try await DirectHTTPServerTests.withServer { port, gate, _ in
+            async let exchange = RawHTTP.exchange(
+                port: port, send: "GET /slow HTTP/1.1\r\nHost: x\r\n\r\nNOT HTTP\r\n", more: ["more garbage\r\n", "and more\r\n\r\n"]
+            )
+            await gate.waitForArrival()
+            try await Task.sleep(for: .milliseconds(300))  // every garbage write has arrived while the request is in flight
+            await gate.release()
+            let text = try await exchange.text
+            #expect(text.hasPrefix("HTTP/1.1 200"), "\(text)")
+            #expect(text.contains("done") && text.contains("HTTP/1.1 400"), "\(text)")
+        }
+    }
+
+    @Test func aRefusedBodyThatStallsDoesNotHoldItsConnection() async throws {
+        let limits = ConnectionLimits(idleTimeout: .seconds(30), headerTimeout: .milliseconds(300))
+        try await DirectHTTPServerTests.withServer(limits: limits) { port, _, _ in
+            // Declared past the cap: 413 at once; the rest of the body never comes.
+            let exchange = try await RawHTTP.exchange(port: port, send: "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc")
+            #expect(exchange.text.hasPrefix("HTTP/1.1 413"), "\(exchange.text)")
+            #expect(exchange.closed, "closed after the header timeout, not held as busy")
+        }
+    }
+
     @Test func anIdleConnectionIsClosedAfterTheIdleTimeout() async throws {
         let limits = ConnectionLimits(idleTimeout: .milliseconds(300), headerTimeout: .seconds(30))
         try await DirectHTTPServerTests.withServer(limits: limits) { port, _, _ in

@@ -211,6 +211,7 @@ enum RawHTTP {
     static func exchange(
         port: Int,
         send: String,
+        more: [String] = [],
         thenCloseOutput: Bool = false,
         until: @escaping @Sendable (String) -> Bool = { _ in false }
     ) async throws -> Exchange {
@@ -226,6 +227,11 @@ enum RawHTTP {
             group.addTask {
                 try await channel.executeThenClose { inbound, outbound in
                     if !send.isEmpty { try await outbound.write(ByteBuffer(string: send)) }
+                    // Later writes arrive as separate reads on the server.
+                    for piece in more {
+                        try await Task.sleep(for: .milliseconds(50))
+                        try? await outbound.write(ByteBuffer(string: piece))
+                    }
                     if thenCloseOutput { outbound.finish() }
                     var text = ""
                     for try await chunk in inbound {

@@ -134,7 +134,7 @@ def reply_problems(status, headers, body):
         except Exception:
             problems.append(f"status {status} without a JSON error body: {body[:200]!r}")
     content_type = next((value for name, value in headers if name.lower() == "content-type"), "")
-    if status == 200 and content_type.startswith("application/json"):
+    if status == 200 and content_type.startswith("application/json") and body is not None:
         # An empty or cut-off upstream body is a failure (failed over, or a 502), never a 200.
         try:
             assert isinstance(json.loads(body), dict)
@@ -260,7 +260,7 @@ class Traffic:
             try:
                 raw = client.chat.completions.with_raw_response.create(model=ROUTE, messages=messages, user=f"sdk-{probe}", stream=stream)
                 status, headers = raw.http_response.status_code, list(raw.http_response.headers.items())
-                note = b"" if stream else raw.http_response.content  # the body, checked like a plain client's
+                note = None if stream else raw.http_response.content  # the body, checked like a plain client's (a stream: its events)
                 if stream:
                     try:
                         for _ in raw.parse():

@@ -91,7 +91,8 @@ public protocol SharedStateStore: StateStore {
     /// when changes may have been missed (e.g. after reconnecting).
     func changes() -> AsyncStream<String>
 
-    /// Feedback stored without a deployment since `sinceMilliseconds`: the
+    /// Feedback stored without a deployment since `sinceMilliseconds`, newest
+    /// first (ids no replica knows cannot hold back newer feedback): the
     /// replica that received it did not serve the request it names.
     func unattributedFeedback(sinceMilliseconds: Int64, limit: Int) async throws -> [Feedback]
 
@@ -133,11 +134,15 @@ public struct StoredState: Sendable {
     /// The last revision of each deleted route, so a route created again under
     /// the same name continues its numbering and its history stays whole.
     public var deletedRouteRevisions: [String: Int]
+    /// Stored routes that cannot be read back or no longer validate, with why:
+    /// one bad row does not hide the others.
+    public var refusedRoutes: [String: String]
 
-    public init(plans: [RoutePlan], configFingerprint: String?, deletedRouteRevisions: [String: Int] = [:]) {
+    public init(plans: [RoutePlan], configFingerprint: String?, deletedRouteRevisions: [String: Int] = [:], refusedRoutes: [String: String] = [:]) {
         self.plans = plans
         self.configFingerprint = configFingerprint
         self.deletedRouteRevisions = deletedRouteRevisions
+        self.refusedRoutes = refusedRoutes
     }
 }
 

@@ -195,9 +195,8 @@ public enum ReplyScan {
     /// parsing it (a full parse would double the cost of a reply).
     public static func isWholeJSONObject(_ bytes: some Collection<UInt8>) -> Bool {
         func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09 }
-        let array = ArraySlice(bytes)
-        guard let first = array.firstIndex(where: { !isSpace($0) }), let last = array.lastIndex(where: { !isSpace($0) }), first < last else { return false }
-        return array[first] == UInt8(ascii: "{") && array[last] == UInt8(ascii: "}")
+        guard let first = bytes.first(where: { !isSpace($0) }), let last = bytes.reversed().first(where: { !isSpace($0) }), bytes.count >= 2 else { return false }
+        return first == UInt8(ascii: "{") && last == UInt8(ascii: "}")
     }
 
     /// An error body whose code is `content_filter` (Azure's refusal of a prompt).

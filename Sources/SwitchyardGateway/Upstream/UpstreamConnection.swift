@@ -124,7 +124,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         let reason = error.map { "\($0)" } ?? "the upstream closed the connection"
         if exchange.sawHead {
             exchange.fail(.broken(reason))
-        } else if let error {
+        } else if let error, error is HTTPParserError {
             exchange.fail(.malformedReply("\(error)"))
         } else {
             exchange.fail(.closedBeforeReply)
