@@ -248,9 +248,21 @@ extension ControlPlane {
                 throw .rolloutConflict("\(error)")
             }
             guard next != rollout || !actions.isEmpty else { return }
-            if durable, next != rollout { try await persist(next) }
+            var pending = performActions ? actions : actions.filter(\.isBookkeeping)
+            if durable, let index = pending.firstIndex(where: { $0.routeChange != nil }), let change = pending[index].routeChange {
+                // The person's change and the rollout's new state land in one
+                // transaction: stored "promoted" or "rolled back" exactly when
+                // the route is, or neither and the caller hears why.
+                // A step's weights are the rollout's doing; a rollback or promotion is the person's.
+                let changeActor = if case .setWeights = pending[index] { Self.rolloutActor } else { actor }
+                let outcome = try await commitChange(name, change, ifMatch: nil, actor: changeActor, rollout: next)
+                if !outcome.changed { try await persist(next) }
+                pending.remove(at: index)
+            } else if durable, next != rollout {
+                try await persist(next)
+            }
             rollouts[name] = next
-            await carryOut(name, performActions ? actions : actions.filter(\.isBookkeeping), actor: actor)
+            await carryOut(name, pending, actor: actor)
             await save(name)
         }
     }
@@ -478,8 +490,8 @@ extension ControlPlane {
         }
     }
 
-    /// Writes `rollout` to the store as its next revision, or throws and writes nothing.
-    private func persist(_ rollout: Rollout) async throws(ControlError) {
+    /// `rollout` encoded as its next stored revision.
+    func nextStored(_ rollout: Rollout) throws(ControlError) -> StoredRollout {
         let document: String
         do {
             let encoder = JSONEncoder()
@@ -488,18 +500,22 @@ extension ControlPlane {
         } catch {
             throw .storage("the rollout could not be encoded: \(error)")
         }
-        let revision = (rolloutRevisions[rollout.id] ?? 0).saturatingAdding(1)
+        return StoredRollout(
+            id: rollout.id, route: rollout.route, active: rollout.state.isActive,
+            startedMilliseconds: rollout.startedAt.nanoseconds / 1_000_000,
+            revision: (rolloutRevisions[rollout.id] ?? 0).saturatingAdding(1), document: document
+        )
+    }
+
+    /// Writes `rollout` to the store as its next revision, or throws and writes nothing.
+    private func persist(_ rollout: Rollout) async throws(ControlError) {
+        let stored = try nextStored(rollout)
         do {
-            try await store.saveRollout(
-                StoredRollout(
-                    id: rollout.id, route: rollout.route, active: rollout.state.isActive,
-                    startedMilliseconds: rollout.startedAt.nanoseconds / 1_000_000, revision: revision, document: document
-                )
-            )
+            try await store.saveRollout(stored)
         } catch {
             throw .storing(error)
         }
-        rolloutRevisions[rollout.id] = revision
+        rolloutRevisions[rollout.id] = stored.revision
     }
 
     /// Saves the route's rollout as it is now; a failure is logged (the
@@ -543,6 +559,18 @@ extension RolloutAction {
         switch self {
         case .record, .stopShadow: true
         default: false
+        }
+    }
+}
+
+extension RolloutAction {
+    /// The route change this action makes, if it makes one.
+    var routeChange: RouteChange? {
+        switch self {
+        case .setWeights(let table): .setWeights(table)
+        case .rollback: .rollback
+        case .promote(let deployment, _): .promote(deployment: deployment)
+        default: nil
         }
     }
 }

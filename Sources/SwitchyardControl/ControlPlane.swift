@@ -129,7 +129,8 @@ public actor ControlPlane {
     }
 
     /// Commits one change without consulting the route's rollout (the rollout engine's own path).
-    func commitChange(_ name: String, _ change: RouteChange, ifMatch: Int?, actor: String) async throws(ControlError) -> ChangeOutcome {
+    /// With `rollout`, that rollout's next revision is stored in the same transaction.
+    func commitChange(_ name: String, _ change: RouteChange, ifMatch: Int?, actor: String, rollout: Rollout? = nil) async throws(ControlError) -> ChangeOutcome {
         let started = clock.now()
         guard let plan = plans[name] else { throw .unknownRoute(name, known: plans.keys.sorted()) }
         if let ifMatch, ifMatch != plan.route.revision {
@@ -153,12 +154,16 @@ public actor ControlPlane {
             toRevision: next.route.revision,
             detail: next.route.splitSummary + (next.route.stable != plan.route.stable ? " stable=\(next.route.stable)" : "")
         )
+        let storedRollout = try rollout.map { rollout throws(ControlError) in try nextStored(rollout) }
         let stored: [AuditEvent]
         do {
-            stored = try await store.commit(StoreCommit(writes: [.init(plan: next, expectedRevision: plan.route.revision)], audit: [event]))
+            stored = try await store.commit(
+                StoreCommit(writes: [.init(plan: next, expectedRevision: plan.route.revision)], audit: [event], rollouts: storedRollout.map { [$0] } ?? [])
+            )
         } catch {
             throw .storing(error)
         }
+        if let storedRollout { rolloutRevisions[storedRollout.id] = storedRollout.revision }
         plans[name] = next
         install(Array(plans.values))
         notify(.routeChanged(next.route), stored)

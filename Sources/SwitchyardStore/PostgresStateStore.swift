@@ -237,6 +237,7 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
                         try await connection.query("DELETE FROM settings WHERE key = \(key)", logger: self.logger)
                     }
                 }
+                for rollout in commit.rollouts { try await Self.write(rollout, on: connection, logger: self.logger) }
                 var stored: [AuditEvent] = []
                 for var event in commit.audit {
                     let rows = try await connection.query(
@@ -484,24 +485,29 @@ public final class PostgresStateStore: StateStore, SharedStateStore, SharedRateL
         try await run(progress) {
             try await self.client.withTransaction(logger: logger) { connection in
                 progress.begin()
-                var current: Int?
-                for try await revision in try await connection.query("SELECT revision FROM rollouts WHERE id = \(rollout.id) FOR UPDATE", logger: logger).decode(Int.self) {
-                    current = revision
-                }
-                guard (current ?? 0) == rollout.revision - 1 else {
-                    throw StoreError.conflict(route: rollout.route, expected: rollout.revision - 1, actual: current)
-                }
-                try await connection.query(
-                    """
-                    INSERT INTO rollouts (id, route, active, started_ms, revision, document)
-                    VALUES (\(rollout.id), \(rollout.route), \(rollout.active), \(rollout.startedMilliseconds), \(rollout.revision), \(rollout.document))
-                    ON CONFLICT (id) DO UPDATE SET active = excluded.active, revision = excluded.revision, document = excluded.document
-                    """,
-                    logger: logger
-                )
-                try await connection.query("SELECT pg_notify(\(Self.channel), \("rollout:" + rollout.route))", logger: logger)
+                try await Self.write(rollout, on: connection, logger: logger)
             }
         }
+    }
+
+    /// Writes one rollout if the stored one is at the revision before it, and announces it.
+    private static func write(_ rollout: StoredRollout, on connection: PostgresConnection, logger: Logger) async throws {
+        var current: Int?
+        for try await revision in try await connection.query("SELECT revision FROM rollouts WHERE id = \(rollout.id) FOR UPDATE", logger: logger).decode(Int.self) {
+            current = revision
+        }
+        guard (current ?? 0) == rollout.revision - 1 else {
+            throw StoreError.conflict(route: rollout.route, expected: rollout.revision - 1, actual: current)
+        }
+        try await connection.query(
+            """
+            INSERT INTO rollouts (id, route, active, started_ms, revision, document)
+            VALUES (\(rollout.id), \(rollout.route), \(rollout.active), \(rollout.startedMilliseconds), \(rollout.revision), \(rollout.document))
+            ON CONFLICT (id) DO UPDATE SET active = excluded.active, revision = excluded.revision, document = excluded.document
+            """,
+            logger: logger
+        )
+        try await connection.query("SELECT pg_notify(\(Self.channel), \("rollout:" + rollout.route))", logger: logger)
     }
 
     public func acquireLease(_ key: String, holder: String, nowMilliseconds: Int64, untilMilliseconds: Int64) async throws -> Bool {

@@ -238,19 +238,22 @@ public final class SQLiteStateStore: StateStore {
     }
 
     public func saveRollout(_ rollout: StoredRollout) async throws {
-        try await write { db in
-            let current = try Int.fetchOne(db, sql: "SELECT revision FROM rollouts WHERE id = ?", arguments: [rollout.id])
-            guard (current ?? 0) == rollout.revision - 1 else {
-                throw StoreError.conflict(route: rollout.route, expected: rollout.revision - 1, actual: current)
-            }
-            try db.execute(
-                sql: """
-                    INSERT INTO rollouts (id, route, active, started_ms, revision, document) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT(id) DO UPDATE SET active = excluded.active, revision = excluded.revision, document = excluded.document
-                    """,
-                arguments: [rollout.id, rollout.route, rollout.active, rollout.startedMilliseconds, rollout.revision, rollout.document]
-            )
+        try await write { db in try Self.write(rollout, in: db) }
+    }
+
+    /// Writes one rollout if the stored one is at the revision before it.
+    private static func write(_ rollout: StoredRollout, in db: Database) throws {
+        let current = try Int.fetchOne(db, sql: "SELECT revision FROM rollouts WHERE id = ?", arguments: [rollout.id])
+        guard (current ?? 0) == rollout.revision - 1 else {
+            throw StoreError.conflict(route: rollout.route, expected: rollout.revision - 1, actual: current)
         }
+        try db.execute(
+            sql: """
+                INSERT INTO rollouts (id, route, active, started_ms, revision, document) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(id) DO UPDATE SET active = excluded.active, revision = excluded.revision, document = excluded.document
+                """,
+            arguments: [rollout.id, rollout.route, rollout.active, rollout.startedMilliseconds, rollout.revision, rollout.document]
+        )
     }
 
     public func acquireLease(_ key: String, holder: String, nowMilliseconds: Int64, untilMilliseconds: Int64) async throws -> Bool {
@@ -400,6 +403,7 @@ public final class SQLiteStateStore: StateStore {
                     try db.execute(sql: "DELETE FROM settings WHERE key = ?", arguments: [key])
                 }
             }
+            for rollout in commit.rollouts { try Self.write(rollout, in: db) }
             var stored: [AuditEvent] = []
             for var event in commit.audit {
                 try db.execute(

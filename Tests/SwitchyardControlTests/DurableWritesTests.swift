@@ -120,6 +120,26 @@ struct DurableWritesTests {
         #expect(paused.state == .paused)
     }
 
+    @Test func aRollbackOfARolloutIsStoredWithTheRouteOrNotAtAll() async throws {
+        let (control, store, folder) = try await Self.started()
+        defer { folder.remove() }
+        _ = try await control.startRollout("chat-prod", plan: Self.canary, actor: "otto")
+        let before = await control.plan("chat-prod")?.route
+        store.refuseWrites(true)
+        await #expect(throws: ControlError.self) { _ = try await control.change("chat-prod", .rollback, ifMatch: nil, actor: "otto") }
+        #expect(await control.rollout("chat-prod")?.state == .progressing, "not rolled back in memory either")
+        #expect(await control.plan("chat-prod")?.route == before)
+        store.refuseWrites(false)
+        _ = try await control.change("chat-prod", .rollback, ifMatch: nil, actor: "otto")
+        #expect(await control.rollout("chat-prod")?.state == .rolledBack)
+        // What the store holds says the same as what is served.
+        let reopened = ControlPlane(store: try folder.open(), install: { _ in })
+        try await reopened.start(config: ([ControlFixtures.route()], "f1", "test.yaml"))
+        #expect(await reopened.plan("chat-prod")?.route.splitSummary == (await control.plan("chat-prod")?.route.splitSummary))
+        let stored = try await folder.open().rollouts(route: "chat-prod", activeOnly: false, limit: 1).first
+        #expect(stored?.active == false)
+    }
+
     @Test func aLostWriteRaceIsAConflictNotAnOutage() async throws {
         let (control, store, folder) = try await Self.started()
         defer { folder.remove() }

@@ -191,6 +191,32 @@ struct StateStoreContractTests {
     }
 
     @Test(arguments: StoreKind.available)
+    func aRouteChangeAndARolloutLandInOneTransactionOrNeither(_ kind: StoreKind) async throws {
+        try await kind.withStore { store, _ in
+            let route = ControlFixtures.route()
+            _ = try await store.commit(Self.created(route))
+            try await store.saveRollout(StoredRollout(id: "r", route: "chat-prod", active: true, startedMilliseconds: 1, revision: 1, document: "{active}"))
+            let rolledBack = try RoutePlan(route: try route.withWeights(try WeightTable([.init(deployment: "stable", weight: .full), .init(deployment: "canary", weight: .zero)])))
+            let audit = [AuditEvent(atMilliseconds: Self.t0, actor: "otto", action: "rollback", route: "chat-prod", fromRevision: 1, toRevision: 2, detail: "")]
+            // The rollout's revision is stale: nothing of the commit lands, not even the route.
+            await #expect(throws: StoreError.self) {
+                _ = try await store.commit(StoreCommit(
+                    writes: [.init(plan: rolledBack, expectedRevision: 1)], audit: audit,
+                    rollouts: [StoredRollout(id: "r", route: "chat-prod", active: false, startedMilliseconds: 1, revision: 5, document: "{ended}")]
+                ))
+            }
+            #expect(try await store.load().plans.first?.route.revision == 1)
+            #expect(try await store.rollouts(route: "chat-prod", activeOnly: false, limit: 1).first?.document == "{active}")
+            _ = try await store.commit(StoreCommit(
+                writes: [.init(plan: rolledBack, expectedRevision: 1)], audit: audit,
+                rollouts: [StoredRollout(id: "r", route: "chat-prod", active: false, startedMilliseconds: 1, revision: 2, document: "{ended}")]
+            ))
+            #expect(try await store.load().plans.first?.route.revision == 2)
+            #expect(try await store.rollouts(route: nil, activeOnly: true, limit: 10).isEmpty)
+        }
+    }
+
+    @Test(arguments: StoreKind.available)
     func aLeaseHasOneHolderUntilItExpires(_ kind: StoreKind) async throws {
         try await kind.withStore { store, _ in
             func lease(_ key: String, _ holder: String, at now: Int64) async throws -> Bool {

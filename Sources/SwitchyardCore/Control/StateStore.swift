@@ -168,16 +168,21 @@ public struct StoreCommit: Sendable {
     /// Settings written in the same transaction (`nil` removes one). In a
     /// fleet the commit announces them, so other replicas reload at once.
     public var settings: [(key: String, value: String?)]
+    /// Rollouts saved in the same transaction, each checked against its
+    /// stored revision as ``StateStore/saveRollout(_:)`` does: a rollout that
+    /// ends by changing its route is stored ended exactly when the route is.
+    public var rollouts: [StoredRollout]
 
     public init(
         writes: [Write] = [], deletions: [(route: String, expectedRevision: Int)] = [], audit: [AuditEvent], configFingerprint: String? = nil,
-        settings: [(key: String, value: String?)] = []
+        settings: [(key: String, value: String?)] = [], rollouts: [StoredRollout] = []
     ) {
         self.writes = writes
         self.deletions = deletions
         self.audit = audit
         self.configFingerprint = configFingerprint
         self.settings = settings
+        self.rollouts = rollouts
     }
 }
 
