@@ -25,6 +25,9 @@ final class ConnectionActivity {
     let governed: GovernedConnection
     private var phase: Phase
     private var lastByte: NIODeadline
+    /// Since when the client has not been taking the reply (the socket's
+    /// buffer is full); `nil` while it reads.
+    private var writeStalledSince: NIODeadline?
     private var timer: Scheduled<Void>?
     private weak var context: ChannelHandlerContext?
 
@@ -84,6 +87,11 @@ final class ConnectionActivity {
         governed.markBusy()
     }
 
+    /// The socket stopped taking bytes (`false`) or took them again (`true`).
+    func writabilityChanged(_ writable: Bool) {
+        writeStalledSince = writable ? nil : (writeStalledSince ?? .now())
+    }
+
     /// The last reply ended and nothing more is waiting.
     func becameIdle() {
         let now = NIODeadline.now()
@@ -91,13 +99,17 @@ final class ConnectionActivity {
         governed.markIdle(now)
     }
 
-    /// When the connection runs out of time in its current phase; `nil` while answering.
+    /// When the connection runs out of time in its current phase; `nil` while
+    /// a reply is being answered and the client takes it.
     private func expiry() -> NIODeadline? {
         switch phase {
         case .idle(let since, nil): since + .nanoseconds(Self.nanoseconds(limits.idleTimeout))
         case .idle(_, let started?): started + .nanoseconds(Self.nanoseconds(limits.headerTimeout))
         case .reading: lastByte + .nanoseconds(Self.nanoseconds(limits.headerTimeout))
-        case .answering: nil
+        // A client that stops reading its reply is let go after the idle time,
+        // as nginx's send_timeout does: it would hold its slot and an upstream
+        // connection for ever.
+        case .answering: writeStalledSince.map { $0 + .nanoseconds(Self.nanoseconds(limits.idleTimeout)) }
         }
     }
 
@@ -148,6 +160,11 @@ final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         activity.bytesArrived()
         context.fireChannelRead(data)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        activity.writabilityChanged(context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
     }
 
     func channelInactive(context: ChannelHandlerContext) {

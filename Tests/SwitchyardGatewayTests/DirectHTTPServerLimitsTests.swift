@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOEmbedded
 import NIOPosix
+import Synchronization
 @testable import SwitchyardHTTP
 import Testing
 
@@ -14,24 +15,35 @@ struct DirectHTTPServerLimitsTests {
     final class IdleClient: Sendable {
         let channel: any Channel
 
-        init(port: Int, send: String = "") async throws {
-            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(host: "127.0.0.1", port: port).get()
+        init(port: Int, send: String = "", reads: Bool = true) async throws {
+            channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelOption(ChannelOptions.autoRead, value: reads)
+                .connect(host: "127.0.0.1", port: port).get()
             if !send.isEmpty { try await channel.writeAndFlush(ByteBuffer(string: send)).get() }
         }
 
-        /// Whether the server closes the connection within `limit`.
+        /// Whether the server closes the connection within `limit` (never waits longer).
         func closedByServer(within limit: Duration) async -> Bool {
-            let closed = channel.closeFuture
-            return await withTaskGroup(of: Bool.self) { group in
-                group.addTask { (try? await closed.get()) != nil || true }
-                group.addTask {
-                    try? await Task.sleep(for: limit)
-                    return false
+            let answered = Mutex(false)
+            return await withCheckedContinuation { continuation in
+                let finish: @Sendable (Bool) -> Void = { closed in
+                    let first = answered.withLock { done in
+                        defer { done = true }
+                        return !done
+                    }
+                    if first { continuation.resume(returning: closed) }
                 }
-                let first = await group.next() ?? false
-                group.cancelAll()
-                return first
+                channel.closeFuture.whenComplete { _ in finish(true) }
+                Task {
+                    try? await Task.sleep(for: limit)
+                    finish(false)
+                }
             }
+        }
+
+        /// Starts reading, so a close the server made is noticed.
+        func startReading() {
+            channel.setOption(ChannelOptions.autoRead, value: true).whenComplete { _ in self.channel.read() }
         }
 
         var isOpen: Bool { channel.isActive }
@@ -78,6 +90,17 @@ struct DirectHTTPServerLimitsTests {
             let exchange = try await RawHTTP.exchange(port: port, send: "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc")
             #expect(exchange.text.hasPrefix("HTTP/1.1 413"), "\(exchange.text)")
             #expect(exchange.closed, "closed after the header timeout, not held as busy")
+        }
+    }
+
+    @Test func aClientThatStopsReadingItsReplyIsLetGoAfterTheIdleTimeout() async throws {
+        let limits = ConnectionLimits(idleTimeout: .milliseconds(500), headerTimeout: .seconds(30))
+        try await DirectHTTPServerTests.withServer(limits: limits) { port, _, _ in
+            let stalled = try await IdleClient(port: port, send: "GET /firehose HTTP/1.1\r\nHost: x\r\n\r\n", reads: false)
+            defer { stalled.close() }
+            try await Task.sleep(for: .seconds(2))  // well past the idle time with the reply stuck
+            stalled.startReading()  // drains what was sent, then sees the server's close
+            #expect(await stalled.closedByServer(within: .seconds(10)), "a reply nobody reads does not hold its connection for ever")
         }
     }
 

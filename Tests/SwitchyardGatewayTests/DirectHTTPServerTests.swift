@@ -38,6 +38,13 @@ struct DirectHTTPServerTests {
                 try await writer.finish(nil)
             })
         }
+        router.get("/firehose") { _, _ in
+            Response(status: .ok, body: ResponseBody { writer in
+                let chunk = ByteBuffer(repeating: UInt8(ascii: "x"), count: 64 << 10)
+                for _ in 0..<(1 << 24) { try await writer.write(chunk) }  // 1 TiB: a reply that does not end while anyone reads it
+                try await writer.finish(nil)
+            })
+        }
         router.get("/slow") { _, _ in
             await gate.arrive()
             return "done"
