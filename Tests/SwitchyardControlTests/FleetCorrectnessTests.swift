@@ -54,7 +54,8 @@ struct FleetCorrectnessTests {
         }
     }
 
-    @Test func rollupsWrittenByTwoReplicasAtOnceAddUp() async throws {
+    /// Two stores on one fresh database, as two replicas have.
+    static func withTwoReplicas(_ body: (PostgresStateStore, PostgresStateStore) async throws -> Void) async throws {
         let url = try await StoreKind.freshDatabase()
         let first = try await PostgresStateStore(url: url, logger: StoreKind.quiet)
         let second = try await PostgresStateStore(url: url, logger: StoreKind.quiet)
@@ -62,75 +63,71 @@ struct FleetCorrectnessTests {
             first.shutdown()
             second.shutdown()
         }
-        let minute: Int64 = 29_000_000
-        func rollup(requests: Int) -> MetricRollup {
-            var figures = MetricsWindow.Bucket(start: minute)
-            figures.requests = requests
-            figures.promptTokens = requests * 10
-            return MetricRollup(route: "chat-prod", deployment: "stable", minute: minute, figures: figures)
+        try await body(first, second)
+    }
+
+    @Test func rollupsWrittenByTwoReplicasAtOnceAddUp() async throws {
+        try await Self.withTwoReplicas { first, second in
+            let minute: Int64 = 29_000_000
+            func rollup(requests: Int) -> MetricRollup {
+                var figures = MetricsWindow.Bucket(start: minute)
+                figures.requests = requests
+                figures.promptTokens = requests * 10
+                return MetricRollup(route: "chat-prod", deployment: "stable", minute: minute, figures: figures)
+            }
+            // Many rounds of both replicas writing the same, new minute at the same moment.
+            for round in 0..<20 {
+                let rolled = MetricRollup(route: "chat-prod", deployment: "r\(round)", minute: minute, figures: rollup(requests: 0).figures)
+                async let a: Void = first.writeRollups([rollup(requests: 3), rolled], pruneBefore: 0)
+                async let b: Void = second.writeRollups([rollup(requests: 4)], pruneBefore: 0)
+                _ = try await (a, b)
+            }
+            let stored = try await first.rollups(route: "chat-prod", sinceMinute: minute).filter { $0.deployment == "stable" }
+            #expect(stored.first?.figures.requests == 20 * 7, "every replica's requests counted once")
+            #expect(stored.first?.figures.promptTokens == 20 * 70)
         }
-        // Many rounds of both replicas writing the same, new minute at the same moment.
-        for round in 0..<20 {
-            let rolled = MetricRollup(route: "chat-prod", deployment: "r\(round)", minute: minute, figures: rollup(requests: 0).figures)
-            async let a: Void = first.writeRollups([rollup(requests: 3), rolled], pruneBefore: 0)
-            async let b: Void = second.writeRollups([rollup(requests: 4)], pruneBefore: 0)
-            _ = try await (a, b)
-        }
-        let stored = try await first.rollups(route: "chat-prod", sinceMinute: minute).filter { $0.deployment == "stable" }
-        #expect(stored.first?.figures.requests == 20 * 7, "every replica's requests counted once")
-        #expect(stored.first?.figures.promptTokens == 20 * 70)
     }
 
     @Test func feedbackReceivedByAnotherReplicaIsCreditedToTheDeploymentThatServed() async throws {
-        let url = try await StoreKind.freshDatabase()
-        let receiving = try await PostgresStateStore(url: url, logger: StoreKind.quiet)
-        let serving = try await PostgresStateStore(url: url, logger: StoreKind.quiet)
-        defer {
-            receiving.shutdown()
-            serving.shutdown()
+        try await Self.withTwoReplicas { receiving, serving in
+            _ = try await serving.commit(StateStoreContractTests.created(ControlFixtures.route()))
+            let now = SystemClock().now().nanoseconds / 1_000_000
+            // Received by a replica that never saw the request: stored without a deployment.
+            _ = try await receiving.recordFeedback(Feedback(atMilliseconds: now, requestId: "chatcmpl-seen-elsewhere", score: 0.9, source: "judge", route: nil, deployment: nil, actor: "judge"))
+            _ = try await receiving.recordFeedback(Feedback(atMilliseconds: now, requestId: "chatcmpl-unknown", score: 0.1, source: "judge", route: nil, deployment: nil, actor: "judge"))
+            let control = ControlPlane(store: serving, catalog: LifecycleCatalog(source: "test"), logger: StoreKind.quiet, install: { _ in })
+            try await control.start(config: nil)
+            let credited = await control.attributeFleetFeedback { id in
+                id == "chatcmpl-seen-elsewhere" ? (route: "chat-prod", deployment: "canary") : nil
+            }
+            #expect(credited == 1)
+            let scores = try await receiving.feedback(route: "chat-prod", sinceMilliseconds: now - 1000)
+            #expect(scores.map(\.deployment) == ["canary"])
+            #expect(try await receiving.unattributedFeedback(sinceMilliseconds: now - 1000, limit: 10).map(\.requestId) == ["chatcmpl-unknown"])
         }
-        _ = try await serving.commit(StateStoreContractTests.created(ControlFixtures.route()))
-        let now = SystemClock().now().nanoseconds / 1_000_000
-        // Received by a replica that never saw the request: stored without a deployment.
-        _ = try await receiving.recordFeedback(Feedback(atMilliseconds: now, requestId: "chatcmpl-seen-elsewhere", score: 0.9, source: "judge", route: nil, deployment: nil, actor: "judge"))
-        _ = try await receiving.recordFeedback(Feedback(atMilliseconds: now, requestId: "chatcmpl-unknown", score: 0.1, source: "judge", route: nil, deployment: nil, actor: "judge"))
-        let control = ControlPlane(store: serving, catalog: LifecycleCatalog(source: "test"), logger: StoreKind.quiet, install: { _ in })
-        try await control.start(config: nil)
-        let credited = await control.attributeFleetFeedback { id in
-            id == "chatcmpl-seen-elsewhere" ? (route: "chat-prod", deployment: "canary") : nil
-        }
-        #expect(credited == 1)
-        let scores = try await receiving.feedback(route: "chat-prod", sinceMilliseconds: now - 1000)
-        #expect(scores.map(\.deployment) == ["canary"])
-        #expect(try await receiving.unattributedFeedback(sinceMilliseconds: now - 1000, limit: 10).map(\.requestId) == ["chatcmpl-unknown"])
     }
 
     @Test func aCatalogStoredThroughOneReplicaIsTakenByAnother() async throws {
-        let url = try await StoreKind.freshDatabase()
-        let storeA = try await PostgresStateStore(url: url, logger: StoreKind.quiet)
-        let storeB = try await PostgresStateStore(url: url, logger: StoreKind.quiet)
-        defer {
-            storeA.shutdown()
-            storeB.shutdown()
+        try await Self.withTwoReplicas { storeA, storeB in
+            let a = ControlPlane(store: storeA, catalog: LifecycleCatalog(source: "shipped"), logger: StoreKind.quiet, install: { _ in })
+            let b = ControlPlane(store: storeB, catalog: LifecycleCatalog(source: "shipped"), logger: StoreKind.quiet, install: { _ in })
+            try await a.start(config: nil)
+            try await b.start(config: nil)
+            var feed = storeB.changes().makeAsyncIterator()
+            #expect(await feed.next() == "*")
+            let yaml = """
+                entries:
+                  - provider: azure
+                    model: gpt-4o
+                    version: "2024-11-20"
+                    source: https://example.com/notice
+                    dates:
+                      standard: { retirement: "2300-01-01" }
+                """
+            _ = try await a.setCatalog(yaml: yaml, actor: "alice")
+            #expect(await feed.next() == "@lifecycle_catalog", "the change is announced")
+            await b.refreshFromStore()
+            #expect(await b.lifecycleCatalog.entries.count == 1, "the other replica took it")
         }
-        let a = ControlPlane(store: storeA, catalog: LifecycleCatalog(source: "shipped"), logger: StoreKind.quiet, install: { _ in })
-        let b = ControlPlane(store: storeB, catalog: LifecycleCatalog(source: "shipped"), logger: StoreKind.quiet, install: { _ in })
-        try await a.start(config: nil)
-        try await b.start(config: nil)
-        var feed = storeB.changes().makeAsyncIterator()
-        #expect(await feed.next() == "*")
-        let yaml = """
-            entries:
-              - provider: azure
-                model: gpt-4o
-                version: "2024-11-20"
-                source: https://example.com/notice
-                dates:
-                  standard: { retirement: "2300-01-01" }
-            """
-        _ = try await a.setCatalog(yaml: yaml, actor: "alice")
-        #expect(await feed.next() == "@lifecycle_catalog", "the change is announced")
-        await b.refreshFromStore()
-        #expect(await b.lifecycleCatalog.entries.count == 1, "the other replica took it")
     }
 }

@@ -150,14 +150,17 @@ struct HostileInputTests {
         #expect(report.shadowCost == 0, "a non-finite cost is not added")
     }
 
+    /// A route with a stable deployment and a candidate at weight 0.
+    static let route = Route(
+        name: "chat", stable: "a",
+        deployments: [
+            Deployment(name: "a", weight: .full, model: "m", version: "1", upstream: .init(kind: .openai, url: "http://127.0.0.1:1/v1")),
+            Deployment(name: "b", weight: .zero, model: "m", version: "2", upstream: .init(kind: .openai, url: "http://127.0.0.1:2/v1")),
+        ]
+    )
+
     @Test func everyRolloutPlanDurationIsRefusedOutsideItsBoundsWithTheValue() throws {
-        let route = Route(
-            name: "chat", stable: "a",
-            deployments: [
-                Deployment(name: "a", weight: .full, model: "m", version: "1", upstream: .init(kind: .openai, url: "http://127.0.0.1:1/v1")),
-                Deployment(name: "b", weight: .zero, model: "m", version: "2", upstream: .init(kind: .openai, url: "http://127.0.0.1:2/v1")),
-            ]
-        )
+        let route = Self.route
         let plans: [String] = [
             #"{"strategy":"canary","canary":"b","steps":[{"setWeight":10}],"deadline":"100000d"}"#,
             #"{"strategy":"canary","canary":"b","steps":[{"setWeight":10}],"interval":"100000d"}"#,
@@ -177,13 +180,7 @@ struct HostileInputTests {
     }
 
     @Test func aStoredRolloutPastTheBoundsIsQuarantinedNotDriven() throws {
-        let route = Route(
-            name: "chat", stable: "a",
-            deployments: [
-                Deployment(name: "a", weight: .full, model: "m", version: "1", upstream: .init(kind: .openai, url: "http://127.0.0.1:1/v1")),
-                Deployment(name: "b", weight: .zero, model: "m", version: "2", upstream: .init(kind: .openai, url: "http://127.0.0.1:2/v1")),
-            ]
-        )
+        let route = Self.route
         let plan = try RolloutPlan(
             json: try JSONText.decode(Array(#"{"strategy":"canary","canary":"b","steps":[{"setWeight":10},{"pause":"1h"}],"deadline":"2h"}"#.utf8)),
             route: route

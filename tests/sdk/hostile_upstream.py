@@ -323,16 +323,18 @@ class HostileUpstream:
 
 def read_request(sock, buffer):
     """One HTTP/1.1 request's body (bytes) and what is left over; (None, b"") at EOF."""
-    while b"\r\n\r\n" not in buffer:
+
+    def more():
         try:
-            data = sock.recv(65536)
+            return sock.recv(65536)
         except OSError:
-            return None, b""
-        if not data:
+            return b""
+
+    while b"\r\n\r\n" not in buffer:
+        data = more()
+        if not data or len(buffer) > (1 << 20):
             return None, b""
         buffer += data
-        if len(buffer) > (1 << 20):
-            return None, b""
     header, _, rest = buffer.partition(b"\r\n\r\n")
     length = 0
     for line in header.split(b"\r\n")[1:]:
@@ -340,10 +342,7 @@ def read_request(sock, buffer):
         if name.strip().lower() == b"content-length":
             length = int(value.strip())
     while len(rest) < length:
-        try:
-            data = sock.recv(65536)
-        except OSError:
-            return None, b""
+        data = more()
         if not data:
             return None, b""
         rest += data
