@@ -63,16 +63,6 @@ extension Duration {
 
     /// The duration in milliseconds, as a floating-point value.
     public var millisecondsDouble: Double { secondsDouble * 1000 }
-
-    /// A duration of `seconds` (finite or not) that saturates at ±`limit`
-    /// instead of trapping: NaN is zero, infinities and huge values the limit.
-    public static func seconds(saturating seconds: Double, limit: Duration) -> Duration {
-        let limitSeconds = limit.secondsDouble
-        guard !seconds.isNaN else { return .zero }
-        if seconds >= limitSeconds { return limit }
-        if seconds <= -limitSeconds { return .zero - limit }
-        return .nanoseconds(Int64(seconds * 1e9))
-    }
 }
 
 extension FixedWidthInteger {
