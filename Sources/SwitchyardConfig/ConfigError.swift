@@ -9,6 +9,8 @@ public struct ConfigError: Error, Hashable, Sendable, CustomStringConvertible {
     /// The document declares no routes and the caller did not allow that
     /// (applying it would delete every route).
     public var declaresNoRoutes = false
+    /// The document is over the size or nesting bounds (well-formed, but refused).
+    public var exceedsLimits = false
 
     public init(file: String, line: Int?, key: String, reason: String) {
         self.file = file

@@ -30,10 +30,12 @@ struct YAMLReader {
         if let node {
             var budget = Self.maximumNodes
             guard Self.fits(node, depth: 0, budget: &budget) else {
-                throw ConfigError(
+                var error = ConfigError(
                     file: file, line: nil, key: "",
                     reason: "the document expands to more than \(Self.maximumNodes) nodes or nests deeper than \(Self.maximumDepth) levels (aliases count at every use)"
                 )
+                error.exceedsLimits = true
+                throw error
             }
         }
         return node

@@ -78,7 +78,7 @@ extension ControlPlane {
         do {
             try await store.writeReplicaRollups(replica: replicaID, rollups, pruneBefore: pruneBefore)
         } catch {
-            throw .storage("\(error)")
+            throw .storing(error)
         }
     }
 
@@ -87,7 +87,7 @@ extension ControlPlane {
         do {
             return try await store.fleetRollups(sinceMinute: sinceMinute)
         } catch {
-            throw .storage("\(error)")
+            throw .storing(error)
         }
     }
 }

@@ -26,7 +26,7 @@ extension ControlPlane {
         do {
             return try await store.rollouts(route: route, activeOnly: false, limit: limit).compactMap { try? Self.decode($0.document) }
         } catch {
-            throw .storage("\(error)")
+            throw .storing(error)
         }
     }
 
@@ -232,8 +232,9 @@ extension ControlPlane {
 
     /// Feeds one event to the route's rollout. A `durable` event (a person's
     /// pause, resume, abort, promote or rollback) is saved before it takes
-    /// effect, so once acknowledged it is in the store — or it is refused with
-    /// nothing done. The engine's own events are saved after, best effort.
+    /// effect — together with the route change it makes, when it makes one —
+    /// so once acknowledged it is in the store, or it is refused with nothing
+    /// done. The engine's own events are saved after, best effort.
     func handleRolloutThrowing(
         _ name: String, _ event: RolloutEvent, actor: String, performActions: Bool = true, durable: Bool = true
     ) async throws(ControlError) {
@@ -380,7 +381,7 @@ extension ControlPlane {
         do {
             feedback = try await store.feedback(route: route, sinceMilliseconds: since.nanoseconds / 1_000_000)
         } catch {
-            throw .storage("\(error)")
+            throw .storing(error)
         }
         let limit = until.nanoseconds / 1_000_000
         var scores: [String: [Double]] = [:]
@@ -405,7 +406,7 @@ extension ControlPlane {
         do {
             stored = try await store.evaluations(rolloutID: rollout.id, limit: limit, beforeID: beforeID)
         } catch {
-            throw .storage("\(error)")
+            throw .storing(error)
         }
         let decoder = JSONDecoder()
         return (rollout, stored.compactMap { entry in

@@ -409,8 +409,9 @@ public struct ManagementAPI: Sendable {
             return try PlanFile.parse(text, file: "request body")
         } catch {
             // Malformed YAML is a bad request; a well-formed document over the size or depth bounds is refused like any invalid plan.
-            let oversized = error.reason.contains("expands to more than") || error.reason.contains("nest deeper than")
-            throw APIError(status: oversized ? 422 : 400, message: "\(error)", type: "invalid_request_error", code: oversized ? "invalid_plan" : "invalid_yaml")
+            throw APIError(
+                status: error.exceedsLimits ? 422 : 400, message: "\(error)", type: "invalid_request_error", code: error.exceedsLimits ? "invalid_plan" : "invalid_yaml"
+            )
         }
     }
 

@@ -131,22 +131,20 @@ final class ConnectionActivity {
     }
 
     static func nanoseconds(_ duration: Duration) -> Int64 {
-        min(max(1_000_000, duration.nanosecondsClamped), 366 * 86_400 * 1_000_000_000)
+        min(max(1_000_000, duration.nanosecondsClamped), DurationText.maximum.nanosecondsClamped)
     }
 }
 
 /// Sits before the HTTP decoder and tells the connection's clock when bytes
-/// arrive; registers and unregisters the connection with the governor.
+/// arrive and when the client stops or starts taking the reply.
 final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
     let activity: ConnectionActivity
-    let governor: ConnectionGovernor
 
-    init(activity: ConnectionActivity, governor: ConnectionGovernor) {
+    init(activity: ConnectionActivity) {
         self.activity = activity
-        self.governor = governor
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -165,11 +163,5 @@ final class ConnectionWatch: ChannelInboundHandler, RemovableChannelHandler {
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         activity.writabilityChanged(context.channel.isWritable)
         context.fireChannelWritabilityChanged()
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        activity.stop()
-        governor.remove(activity.governed)
-        context.fireChannelInactive()
     }
 }

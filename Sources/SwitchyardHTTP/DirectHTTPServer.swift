@@ -114,7 +114,7 @@ struct DirectHTTP1Channel: ServerChildChannel {
             }
             channel.closeFuture.whenComplete { [governor] _ in governor.remove(governed) }
             let activity = ConnectionActivity(limits: limits, governed: governed, now: now)
-            try channel.pipeline.syncOperations.addHandler(ConnectionWatch(activity: activity, governor: governor))
+            try channel.pipeline.syncOperations.addHandler(ConnectionWatch(activity: activity))
             try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                 withPipeliningAssistance: false,  // the dispatcher holds pipelined requests itself
                 withErrorHandling: false,  // the dispatcher answers malformed bytes after the replies before them
@@ -182,10 +182,7 @@ final class LingeringRefusal: ChannelInboundHandler {
         guard !sent else { return }
         sent = true
         let channel = context.channel
-        context.writeAndFlush(NIOAny(reply)).whenComplete { _ in
-            channel.close(mode: .output, promise: nil)
-            channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
-        }
+        context.writeAndFlush(NIOAny(reply)).whenComplete { _ in channel.closeLingering() }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
@@ -196,5 +193,16 @@ final class LingeringRefusal: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+}
+
+extension Channel {
+    /// Our side's FIN now, the whole connection a second later at the latest:
+    /// the client reads what was sent before it sees the close. The handler
+    /// that calls this keeps reading and dropping input meanwhile, and closes
+    /// at once when the client closes its side.
+    func closeLingering() {
+        close(mode: .output, promise: nil)
+        eventLoop.scheduleTask(in: .seconds(1)) { self.close(promise: nil) }
     }
 }

@@ -180,7 +180,7 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
         // Bytes that are not HTTP. Requests received before them are answered
         // first, in order; then the 400, then the connection closes.
         if inFlight || !backlog.isEmpty {
-            if pendingProtocolError == nil { pendingProtocolError = error }
+            pendingProtocolError = error
             readingRequest = false
         } else {
             refuseMalformed(error, context: context)
@@ -204,10 +204,7 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
         lingering = true
         readHeld = false
         let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            channel.close(mode: .output, promise: nil)
-            channel.eventLoop.scheduleTask(in: .seconds(1)) { channel.close(promise: nil) }
-        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.closeLingering() }
         context.read()
     }
 

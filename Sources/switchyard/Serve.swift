@@ -81,9 +81,6 @@ struct Serve: AsyncParsableCommand {
             return .sqlite(path)
         }
         if state.hasPrefix("postgres://") || state.hasPrefix("postgresql://") {
-            guard let url = URLComponents(string: state), url.host?.isEmpty == false else {
-                throw ValidationError("--state \(PostgresDSN.redacted(state)): expected postgres://USER:PASSWORD@HOST:PORT/DATABASE")
-            }
             do {
                 _ = try PostgresDSN(state)
             } catch {

@@ -48,11 +48,12 @@ public struct Route: Hashable, Sendable {
         try WeightTable(deployments.map { WeightTable.Entry(deployment: $0.name, weight: $0.weight) })
     }
 
-    /// Checks what must hold of every route: distinct deployment names, a known
-    /// stable deployment, weights summing to 100 %, pinned versions in production.
     /// The most deployments one route may have.
     public static let maximumDeployments = 256
 
+    /// Checks what must hold of every route: distinct deployment names, a known
+    /// stable deployment, weights summing to 100 %, pinned versions in production,
+    /// at most ``maximumDeployments``, upstream URLs with a host and a valid port.
     public func validate() throws(RouteError) {
         guard !name.isEmpty else { throw .invalid(route: name, reason: "a route needs a name") }
         guard deployments.count <= Self.maximumDeployments else {
