@@ -207,9 +207,21 @@ let package = Package(
             dependencies: ["SwitchyardCore", "SwitchyardTUI", "SwitchyardConsole"],
             swiftSettings: strictSettings
         ),
+        // The gates' measured error rates: simulated rollouts through the real
+        // RolloutMachine, run on purpose with `switchyard-gatesim`.
+        .target(
+            name: "SwitchyardGateLab",
+            dependencies: ["SwitchyardCore"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "switchyard-gatesim",
+            dependencies: ["SwitchyardCore", "SwitchyardGateLab"],
+            swiftSettings: strictSettings
+        ),
         .testTarget(
             name: "SwitchyardCoreTests",
-            dependencies: ["SwitchyardCore"],
+            dependencies: ["SwitchyardCore", "SwitchyardGateLab"],
             exclude: ["Fixtures"],
             swiftSettings: strictSettings
         ),

@@ -106,8 +106,11 @@ extension ConsoleState {
                 if let low = score.low, let high = score.high { text += String(format: " (%.2f–%.2f)", low, high) }
                 parts.append(text)
             }
-            for (label, p) in [("err", variant.pErrorRate), ("lat", variant.pLatency), ("score", variant.pScore)] {
-                if let p { parts.append("p(\(label))" + (p < 0.001 ? "<.001" : String(format: "=%.2f", p))) }
+            // The anytime intervals against the control: the report's verdict is made on them.
+            for (label, interval, ratio) in [("errΔ", variant.errorRateDeltaInterval, false), ("p95×", variant.latencyP95RatioInterval, true), ("scoreΔ", variant.scoreDeltaInterval, false)] {
+                guard let interval else { continue }
+                let end = { (value: Double) -> String in ratio ? GateEvaluator.short(value) : GateEvaluator.signed(value) }
+                parts.append("\(label) [\(interval.low.map(end) ?? (ratio ? "0" : "−∞"))…\(interval.high.map(end) ?? "∞")]")
             }
             buffer.write("  " + parts.joined(separator: "  "), x: column, y: row, style: Style(.text), clip: clip)
             row += 1
@@ -123,7 +126,8 @@ extension ConsoleState {
         return row + 1
     }
 
-    /// `✔ err Δ +0.40pp n=4812/612 p=0.21`
+    /// `✘ err Δ +1.8pp [+0.9…+2.7] n=498/4812`: the measured figure, its
+    /// anytime interval (the decision is made on it), n canary/stable.
     static func verdictText(_ verdict: GateVerdict, glyphs: Glyphs) -> String {
         let mark = switch verdict.result {
         case .pass: glyphs.ok
@@ -143,14 +147,21 @@ extension ConsoleState {
         }
         if verdict.metric == .circuitBreaker { return "\(mark) \(name) \(verdict.result == .fail ? "open" : "closed")" }
         guard let measured = verdict.measured else { return "\(mark) \(name) no data" }
-        let value: String
-        switch verdict.metric {
-        case .rate429: value = String(format: "%.1f%%", verdict.candidate ?? 0)
-        case .errorRateDelta, .contentFilterRate: value = (measured >= 0 ? "+" : "") + String(format: "%.2fpp", measured)
-        case .qualityScore: value = (measured >= 0 ? "+" : "") + String(format: "%.2f", measured)
-        default: value = String(format: "%.2f", measured)
+        let unit = verdict.figureUnit.trimmingCharacters(in: .whitespaces)
+        let value = verdict.metric == .rate429 && verdict.interval == nil
+            ? String(format: "%.1f%%", verdict.candidate ?? 0) : verdict.figureText(measured) + unit
+        var text = "\(mark) \(name) \(value)"
+        if let interval = verdict.interval {
+            let low = interval.low.map(verdict.figureText) ?? (verdict.comparesRatio ? "0" : "−∞")
+            let high = interval.high.map(verdict.figureText) ?? "∞"
+            text += " [\(low)…\(high)]"
         }
-        let p = verdict.pValue.map { $0 < 0.001 ? " p<.001" : " p=" + String(format: "%.2f", $0) } ?? ""
-        return "\(mark) \(name) \(value) n=\(verdict.baselineSamples)/\(verdict.candidateSamples)\(p)"
+        text += " n=\(verdict.candidateSamples)/\(verdict.baselineSamples)"
+        guard !glyphs.braille else { return text }
+        // The ASCII glyph set is for terminals that cannot show the rest.
+        for (symbol, plain) in [("−", "-"), ("∞", "inf"), ("…", ".."), ("×", "x"), ("Δ", "d")] {
+            text = text.replacingOccurrences(of: symbol, with: plain)
+        }
+        return text
     }
 }

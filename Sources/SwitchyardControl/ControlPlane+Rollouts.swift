@@ -287,8 +287,8 @@ extension ControlPlane {
                 event = await attempt(name) { () async throws(ControlError) in
                     _ = try await self.commitChange(name, .promote(deployment: deployment), ifMatch: nil, actor: actor == Self.rolloutActor ? Self.rolloutActor : actor)
                 }
-            case .evaluate(let window):
-                event = .evaluated(await evaluateGates(name, window: window))
+            case .evaluate:
+                event = .evaluated(await evaluateGates(name))
             case .healthCheck(let deployment, let check):
                 startHealthCheck(name, deployment: deployment, check: check)
             case .startShadow(let deployment, let sample, let budget):
@@ -345,29 +345,37 @@ extension ControlPlane {
         await handleRollout(name, .healthChecked(passed: result.passed, detail: result.detail), actor: Self.rolloutActor)
     }
 
-    /// The gates of the route's rollout over the last `window`: each candidate against the stable deployment (A/B: against the control).
-    private func evaluateGates(_ name: String, window: Duration) async -> [GateVerdict] {
+    /// The gates of the route's rollout: each candidate against the stable
+    /// deployment (A/B: against the control) over everything both served
+    /// since the rollout began — one growing sample, which is what keeps the
+    /// anytime-valid intervals valid however often they are looked at. The
+    /// plan's `window` no longer narrows it: a sliding window would drop the
+    /// early data the guarantee is built on.
+    private func evaluateGates(_ name: String) async -> [GateVerdict] {
         guard let rollout = rollouts[name], let dataPlane else { return [] }
         let now = clock.now()
         let pairs: [(String, String)]
+        let roles: GateEvaluator.Roles
         switch rollout.plan.strategy {
         case .ab:
             let variants = rollout.plan.split?.deploymentNames ?? []
             pairs = variants.dropFirst().map { (variants[0], $0) }
+            roles = GateEvaluator.Roles(baseline: "control", candidate: "variant")
         default:
             pairs = [(rollout.stable, rollout.candidate ?? rollout.stable)]
+            roles = .canary
         }
-        let scores = (try? await scoreSummaries(route: name, since: now - window, until: now)) ?? [:]
+        let scores = (try? await scoreSummaries(route: name, since: rollout.startedAt, until: now)) ?? [:]
         var verdicts: [GateVerdict] = []
         for (baseline, candidate) in pairs {
-            let b = GateSide(figures: dataPlane.aggregate(route: name, deployment: baseline, window: window, now: now), scores: scores[baseline] ?? ScoreSummary([]))
+            let b = GateSide(figures: windowFigures(route: name, deployment: baseline, from: rollout.startedAt, to: now), scores: scores[baseline] ?? ScoreSummary([]))
             var breakerOpen = false
             if case .open = dataPlane.breakerState(route: name, deployment: candidate) { breakerOpen = true }
             let c = GateSide(
-                figures: dataPlane.aggregate(route: name, deployment: candidate, window: window, now: now), scores: scores[candidate] ?? ScoreSummary([]),
+                figures: windowFigures(route: name, deployment: candidate, from: rollout.startedAt, to: now), scores: scores[candidate] ?? ScoreSummary([]),
                 breakerOpen: breakerOpen
             )
-            for var verdict in GateEvaluator.evaluate(rollout.plan.gates, baseline: b, candidate: c) {
+            for var verdict in GateEvaluator.evaluate(rollout.plan.gates, baseline: b, candidate: c, roles: roles) {
                 verdict.baselineName = baseline
                 verdict.candidateName = candidate
                 verdicts.append(verdict)

@@ -21,7 +21,7 @@ extension CtlFormat {
         }
         if !timing.isEmpty { lines.append("  " + timing.joined(separator: "   ")) }
         if !view.gates.isEmpty {
-            lines.append("  gates every \(view.interval) over \(view.window); inconclusive → \(view.onInconclusive), no data → \(view.onNoData)")
+            lines.append("  gates every \(view.interval) on everything since the start (anytime-valid); inconclusive → \(view.onInconclusive), no data → \(view.onNoData)")
         }
         var text = lines.joined(separator: "\n") + "\n"
         if let evaluation = view.lastEvaluation {
@@ -36,23 +36,27 @@ extension CtlFormat {
         return text
     }
 
-    /// The verdicts of one evaluation, one gate per row, with the reason of any that did not pass.
+    /// The verdicts of one evaluation, one gate per row with its anytime
+    /// interval, then each gate's sentence: what was measured, the interval,
+    /// the samples per side, the limit and what follows.
     public static func verdicts(_ verdicts: [GateVerdict], at milliseconds: Int64, overall: GateVerdict.Result) -> String {
         let glyph: [GateVerdict.Result: String] = [.pass: "✔ pass", .fail: "✘ fail", .inconclusive: "? inconclusive", .noData: "– no data"]
         var text = "gates at \(clockTime(milliseconds)): \(glyph[overall] ?? overall.rawValue)\n"
         text += table(
-            ["GATE", "RESULT", "BASELINE", "CANDIDATE", "MEASURED", "THRESHOLD", "N", "TEST", "P"],
+            ["GATE", "RESULT", "BASELINE", "CANDIDATE", "MEASURED", "ANYTIME INTERVAL", "LIMIT", "N CANDIDATE/BASELINE"],
             verdicts.map { verdict in
                 [
                     verdict.candidateName.map { "\(verdict.metric.rawValue) (\($0))" } ?? verdict.metric.rawValue,
                     glyph[verdict.result] ?? verdict.result.rawValue,
                     figure(verdict.baseline, unit: verdict.unit), figure(verdict.candidate, unit: verdict.unit),
-                    verdict.measured.map { number($0, digits: 3) } ?? "-", verdict.threshold,
-                    "\(verdict.baselineSamples)/\(verdict.candidateSamples)", verdict.test, verdict.pValue.map(pValue) ?? "-",
+                    verdict.measuredText ?? "-",
+                    verdict.intervalText.map { "\($0) (\(GateEvaluator.format(verdict.confidence * 100)) %)" } ?? "-",
+                    verdict.threshold,
+                    "\(verdict.candidateSamples)/\(verdict.baselineSamples)",
                 ]
             }
         )
-        for verdict in verdicts where verdict.result != .pass {
+        for verdict in verdicts where !verdict.reason.isEmpty {
             text += "  \(verdict.metric.rawValue): \(verdict.reason)\n"
         }
         return text
@@ -62,7 +66,10 @@ extension CtlFormat {
     public static func report(_ report: ExperimentReport) -> String {
         var text = "\(report.route)  \(report.strategy)  \(report.state)  \(clockTime(report.fromMilliseconds)) → \(clockTime(report.toMilliseconds))\n"
         text += table(
-            ["VARIANT", "ROLE", "N", "ERR%", "P50MS", "P95MS", "P99MS", "TTFT95", "TOK/REQ", "$/REQ", "SCORE (95% CI)", "P(ERR)", "P(LAT)", "P(SCORE)"],
+            [
+                "VARIANT", "ROLE", "N", "ERR%", "P50MS", "P95MS", "P99MS", "TTFT95", "TOK/REQ", "$/REQ", "SCORE (95% CI)", "ERR Δ PP (ANYTIME 95%)",
+                "P95 × (ANYTIME 95%)", "SCORE Δ (ANYTIME 95%)",
+            ],
             report.variants.map { variant in
                 let score = variant.score.map { score in
                     number(score.mean, digits: 2) + (score.low.map { low in " (\(number(low, digits: 2))–\(number(score.high ?? low, digits: 2)))" } ?? "")
@@ -72,7 +79,8 @@ extension CtlFormat {
                     variant.latencyMs.map { number($0.p50, digits: 0) } ?? "-", variant.latencyMs.map { number($0.p95, digits: 0) } ?? "-",
                     variant.latencyMs.map { number($0.p99, digits: 0) } ?? "-", variant.timeToFirstTokenMs.map { number($0.p95, digits: 0) } ?? "-",
                     variant.tokensPerRequest.map { number($0, digits: 1) } ?? "-", variant.costPerRequest.map { String(format: "%.5f", $0) } ?? "-",
-                    score ?? "-", variant.pErrorRate.map(pValue) ?? "-", variant.pLatency.map(pValue) ?? "-", variant.pScore.map(pValue) ?? "-",
+                    score ?? "-", interval(variant.errorRateDeltaInterval, ratio: false), interval(variant.latencyP95RatioInterval, ratio: true),
+                    interval(variant.scoreDeltaInterval, ratio: false),
                 ]
             }
         )
@@ -97,8 +105,11 @@ extension CtlFormat {
         String(format: "%.\(digits)f", value)
     }
 
-    static func pValue(_ value: Double) -> String {
-        value < 0.0001 ? "<0.0001" : String(format: "%.4f", value)
+    /// `+0.3 … +2.1`, `1.12 … ∞`, or `-` without one.
+    static func interval(_ interval: AnytimeInterval?, ratio: Bool) -> String {
+        guard let interval else { return "-" }
+        let end = { (value: Double) -> String in ratio ? GateEvaluator.short(value) : GateEvaluator.signed(value) }
+        return "\(interval.low.map(end) ?? (ratio ? "0" : "−∞")) … \(interval.high.map(end) ?? "∞")"
     }
 
     /// `03:04:31Z`.

@@ -64,11 +64,13 @@ struct ConsoleSnapshotTests {
              "onInconclusive": "wait", "onNoData": "pause", "gates": ["errorRateDelta", "p95LatencyRatio"],
              "evaluations": [{"atMilliseconds": \(now - 18_000), "step": 3, "overall": "inconclusive", "verdicts": [
                {"metric": "errorRateDelta", "result": "inconclusive", "baseline": 0.8, "candidate": 2.4, "unit": "%", "measured": 1.6,
-                "threshold": "Δ ≤ 1 pp", "baselineSamples": 1080, "candidateSamples": 120, "minSamples": 200, "test": "two-proportion z",
-                "pValue": 0.31, "confidence": 0.95, "reason": "needs 200 samples per side, has 1080 and 120"},
+                "interval": {"low": -2.1, "high": 5.3}, "threshold": "Δ ≤ 1 pp", "baselineSamples": 1080, "candidateSamples": 120,
+                "minSamples": 200, "test": "anytime difference of proportions", "pValue": 1, "confidence": 0.95,
+                "reason": "canary error rate 1.6 pp above stable (95 % anytime interval −2.1 … +5.3 pp, n = 120 canary / 1 080 stable), limit 1 pp → not decided yet: the interval still reaches past the limit"},
                {"metric": "p95LatencyRatio", "result": "pass", "baseline": 820, "candidate": 870, "unit": "ms", "measured": 1.06,
-                "threshold": "ratio ≤ 1.1", "baselineSamples": 1080, "candidateSamples": 120, "minSamples": 100, "test": "Mann-Whitney U",
-                "pValue": 0.12, "confidence": 0.95, "reason": "p95 latency is within ratio ≤ 1.1"}]}],
+                "interval": {"low": 0.94, "high": 1.09}, "threshold": "ratio ≤ 1.1", "baselineSamples": 1080, "candidateSamples": 120,
+                "minSamples": 100, "test": "anytime quantile (beta-binomial)", "confidence": 0.95,
+                "reason": "canary p95 latency 1.06× stable's (95 % anytime interval 0.94 … 1.09×, n = 120 canary / 1 080 stable), limit 1.1× → pass"}]}],
              "transitions": []}
             """
         let experiment = """

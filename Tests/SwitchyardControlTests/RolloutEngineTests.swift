@@ -17,14 +17,14 @@ struct RolloutEngineTests {
     }
 
     @Test func aCanaryFailingFiveTimesAsOftenIsRolledBackWithinTwoIntervals() async throws {
-        try await RolloutCluster.run([("stable", Self.simulator(errorRate: 0.01)), ("canary", Self.simulator(errorRate: 0.05, version: "2025-05-13"))]) { cluster in
+        try await RolloutCluster.run([("stable", Self.simulator(errorRate: 0.02)), ("canary", Self.simulator(errorRate: 0.10, version: "2025-05-13"))]) { cluster in
             try await cluster.start(
                 #"{"strategy":"canary","canary":"canary","steps":[{"setWeight":50},{"pause":"10m"},{"setWeight":100}],"gates":[{"metric":"errorRateDelta","max":1,"minSamples":200}],"interval":"30s","window":"5m"}"#
             )
             #expect(await cluster.weights == ["stable": 50, "canary": 50])
             let replies = try await cluster.traffic(1200)
             // Failover hides the canary's failures; a client sees an error only when its failover attempt fails too.
-            #expect(replies.filter { $0.status != 200 }.count <= 6)
+            #expect(replies.filter { $0.status != 200 }.count <= 12)
             var intervals = 0
             while intervals < 2, await cluster.rollout?.state != .rolledBack {
                 await cluster.advance(.seconds(30))
@@ -32,12 +32,13 @@ struct RolloutEngineTests {
             }
             let rollout = try #require(await cluster.rollout)
             #expect(rollout.state == .rolledBack, "\(rollout.reason)")
-            #expect(rollout.reason.hasPrefix("gate failed: errorRateDelta"))
+            #expect(rollout.reason.hasPrefix("gate errorRateDelta failed on canary: canary error rate"), "\(rollout.reason)")
             #expect(await cluster.weights == ["stable": 100, "canary": 0])
             let verdict = try #require(rollout.lastVerdicts.first)
             #expect(verdict.result == .fail)
             #expect(verdict.candidateSamples >= 200 && verdict.baselineSamples >= 200)
-            #expect(abs((verdict.candidate ?? 0) - 5) < 0.6, "measured \(verdict.candidate ?? -1) %")
+            #expect(abs((verdict.candidate ?? 0) - 10) < 3, "measured \(verdict.candidate ?? -1) %")
+            #expect((verdict.interval?.low ?? 0) > 1, "the anytime interval lies past the limit: \(verdict.reason)")
             #expect((verdict.pValue ?? 1) < 0.05)
             let audit = try await cluster.control.auditEvents(route: "chat-prod", limit: 20, beforeID: nil)
             #expect(audit.contains { $0.action == "rollout.gate" && $0.detail == rollout.reason })
@@ -54,13 +55,15 @@ struct RolloutEngineTests {
         let latency = Duration.milliseconds(20)
         try await RolloutCluster.run([("stable", Self.simulator(latency: latency)), ("canary", Self.simulator(version: "2025-05-13", latency: latency))]) { cluster in
             try await cluster.start(
-                #"{"strategy":"canary","canary":"canary","steps":[{"setWeight":10},{"pause":"1m"},{"setWeight":50},{"analysis":{"interval":"20s","window":"5m","runs":2}},{"setWeight":100}],"gates":[{"metric":"errorRateDelta","max":1,"minSamples":30},{"metric":"p95LatencyRatio","max":3,"minSamples":30}],"interval":"20s"}"#
+                #"{"strategy":"canary","canary":"canary","steps":[{"setWeight":10},{"pause":"1m"},{"setWeight":50},{"analysis":{"interval":"20s","window":"5m","runs":2}},{"setWeight":100}],"gates":[{"metric":"errorRateDelta","max":5,"minSamples":30},{"metric":"p95LatencyRatio","max":3,"minSamples":30}],"interval":"20s"}"#
             )
             var seen: [Double] = []
-            for round in 0..<40 {
+            // A timed step waits, with onInconclusive "wait", until the gates can
+            // say the canary is within its limits: at 10 % that takes a few hundred requests.
+            for round in 0..<60 {
                 if let canary = await cluster.weights["canary"], seen.last != canary { seen.append(canary) }
                 guard await cluster.rollout?.state.isActive == true else { break }
-                try await cluster.traffic(60, prefix: "r\(round)-")
+                try await cluster.traffic(150, prefix: "r\(round)-")
                 await cluster.advance(.seconds(10))
             }
             let rollout = try #require(await cluster.rollout)
@@ -86,7 +89,11 @@ struct RolloutEngineTests {
             #expect(rollout.state == .progressing, "\(rollout.reason)")
             let verdicts = rollout.lastVerdicts
             #expect(verdicts.count == 2)
-            #expect(verdicts.first { $0.metric == .errorRateDelta }?.result == .pass)
+            // 80-odd answered canary requests cannot prove a 1 pp margin yet, but nothing fails:
+            // the 429s are kept out of the error rate's sample.
+            let errors = try #require(verdicts.first { $0.metric == .errorRateDelta })
+            #expect(errors.result == .inconclusive, "\(errors.reason)")
+            #expect(errors.candidateSamples < 150 && errors.interval?.low ?? 1 < 0, "\(errors.reason)")
             let throttled = try #require(verdicts.first { $0.metric == .rate429 })
             #expect((throttled.candidate ?? 0) > 30, "the storm is reported: \(throttled.candidate ?? -1) %")
             #expect(throttled.result == .pass)

@@ -51,15 +51,28 @@ extension Duration {
     /// Computed from the full 128-bit count: `components` itself traps for
     /// durations past 2^63 seconds, which a damaged stored value can hold.
     public var nanosecondsClamped: Int64 {
-        Int64(clamping: attoseconds / 1_000_000_000)
+        if Self.componentsSafe.contains(self) {
+            let (seconds, attoseconds) = components
+            return seconds.saturatingMultiplied(by: 1_000_000_000).saturatingAdding(attoseconds / 1_000_000_000)
+        }
+        return Int64(clamping: attoseconds / 1_000_000_000)
     }
 
     /// The duration in seconds, as a floating-point value (never traps).
     public var secondsDouble: Double {
+        if Self.componentsSafe.contains(self) {
+            // The common case, on every request's latency: the generic
+            // 128-bit conversions below cost more than the rest of recording one.
+            let (seconds, attoseconds) = components
+            return Double(seconds) + Double(attoseconds) * 1e-18
+        }
         let whole = attoseconds / 1_000_000_000_000_000_000
         let fraction = attoseconds % 1_000_000_000_000_000_000
         return Double(whole) + Double(fraction) / 1e18
     }
+
+    /// Durations whose `components` cannot trap: whole seconds well inside `Int64`.
+    private static let componentsSafe = Duration.seconds(-(Int64(1) << 62))...Duration.seconds(Int64(1) << 62)
 
     /// The duration in milliseconds, as a floating-point value.
     public var millisecondsDouble: Double { secondsDouble * 1000 }

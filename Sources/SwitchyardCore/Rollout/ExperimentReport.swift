@@ -1,5 +1,6 @@
 /// The per-variant report of an A/B experiment or a shadow comparison: the
-/// figures, 95 % intervals, p-values against the control and a verdict in plain words.
+/// figures, the same anytime-valid intervals against the control as the
+/// gates use (valid however often the report is read), and a verdict in plain words.
 public struct ExperimentReport: Codable, Hashable, Sendable {
     public struct Quantiles: Codable, Hashable, Sendable {
         public var p50: Double
@@ -25,9 +26,14 @@ public struct ExperimentReport: Codable, Hashable, Sendable {
         public var tokensPerRequest: Double?
         public var costPerRequest: Double?
         public var score: Score?
-        /// Two-sided p-values against the control.
+        /// Against the control, at 95 %, anytime-valid: error rate difference
+        /// in points, p95 latency ratio, quality score difference.
+        public var errorRateDeltaInterval: AnytimeInterval?
+        public var latencyP95RatioInterval: AnytimeInterval?
+        public var scoreDeltaInterval: AnytimeInterval?
+        /// Anytime-valid p-values for "no difference from the control" (below
+        /// 0.05 exactly when the matching interval leaves out no difference).
         public var pErrorRate: Double?
-        public var pLatency: Double?
         public var pScore: Double?
         public var verdict: String
     }
@@ -55,8 +61,10 @@ public struct ExperimentReport: Codable, Hashable, Sendable {
     /// One paragraph a person can act on.
     public var summary: String
 
-    /// Significance level for the report's plain-language verdicts.
-    public static let alpha = 0.05
+    /// The confidence of the report's intervals.
+    public static let confidence = 0.95
+    /// Where the report's boundaries are tightest, per side (as a gate's default).
+    static let plannedSamples = 1000
 
     /// An A/B report: the first variant is the control.
     public init(
@@ -99,9 +107,9 @@ public struct ExperimentReport: Codable, Hashable, Sendable {
         shadowFigures.completionTokens = report.shadowTokens
         shadowFigures.cost = report.shadowCost
         var shadowVariant = Self.variant(name: report.deployment, role: "shadow", figures: shadowFigures, scores: ScoreSummary([]), control: nil)
-        if let test = HypothesisTests.mannWhitney(baseline: report.primaryLatency.counts, candidate: report.shadowLatency.counts) {
-            shadowVariant.pLatency = Self.twoSided(test.pValue)
-        }
+        shadowVariant.latencyP95RatioInterval = AnytimeComparison.quantileRatio(
+            0.95, baseline: report.primaryLatency, candidate: report.shadowLatency, confidence: Self.confidence, plannedSamples: Self.plannedSamples
+        )?.interval
         let similarity = report.similarity
         let percent: (Int) -> Double? = { report.compared > 0 ? Double($0) / Double(report.compared) * 100 : nil }
         shadow = Shadow(
@@ -126,8 +134,6 @@ public struct ExperimentReport: Codable, Hashable, Sendable {
         summary = shadowVariant.verdict
     }
 
-    static func twoSided(_ oneSided: Double) -> Double { min(1, 2 * min(oneSided, 1 - oneSided)) }
-
     static func score(_ summary: ScoreSummary) -> Score? {
         guard summary.count > 0 else { return nil }
         let interval = summary.interval(confidence: 0.95)
@@ -151,49 +157,63 @@ public struct ExperimentReport: Codable, Hashable, Sendable {
             latencyMs: quantiles(figures.latency), timeToFirstTokenMs: quantiles(figures.timeToFirstToken),
             tokensPerRequest: figures.requests > 0 ? (Double(figures.promptTokens) + Double(figures.completionTokens)) / Double(figures.requests) : nil,
             costPerRequest: figures.requests > 0 ? figures.cost / Double(figures.requests) : nil,
-            score: score(scores), pErrorRate: nil, pLatency: nil, pScore: nil, verdict: "the control"
+            score: score(scores), errorRateDeltaInterval: nil, latencyP95RatioInterval: nil, scoreDeltaInterval: nil,
+            pErrorRate: nil, pScore: nil, verdict: "the control"
         )
         guard let control else { return variant }
         let base = GateEvaluator.errorCounts(control.figures, count429: false)
-        if let test = HypothesisTests.twoProportion(baselineEvents: base.events, baselineTotal: base.total, candidateEvents: errors.events, candidateTotal: errors.total) {
-            variant.pErrorRate = twoSided(test.pValue)
-        }
-        if let test = HypothesisTests.mannWhitney(baseline: control.figures.latency.counts, candidate: figures.latency.counts) {
-            variant.pLatency = twoSided(test.pValue)
-        }
-        if let test = HypothesisTests.welch(
-            baselineMean: control.scores.mean, baselineVariance: control.scores.variance, baselineCount: control.scores.count,
-            candidateMean: scores.mean, candidateVariance: scores.variance, candidateCount: scores.count
-        ) {
-            variant.pScore = twoSided(test.pValue)
-        }
-        variant.verdict = verdict(variant, control: control.name, controlFigures: control.figures, controlScores: control.scores)
+        let errorRate = AnytimeComparison.proportionDifference(
+            baselineEvents: base.events, baselineTotal: base.total, candidateEvents: errors.events, candidateTotal: errors.total,
+            confidence: confidence, plannedSamples: plannedSamples
+        )?.scaled(by: 100)
+        variant.errorRateDeltaInterval = errorRate?.interval
+        variant.pErrorRate = errorRate?.pValueOfNoDifference
+        let latency = AnytimeComparison.quantileRatio(
+            0.95, baseline: control.figures.latency, candidate: figures.latency, confidence: confidence, plannedSamples: plannedSamples
+        )
+        variant.latencyP95RatioInterval = latency?.interval
+        let score = AnytimeComparison.meanDifference(baseline: control.scores, candidate: scores, confidence: confidence, plannedSamples: plannedSamples)
+        variant.scoreDeltaInterval = score?.interval
+        variant.pScore = score?.pValueOfNoDifference
+        variant.verdict = verdict(variant, control: control.name, controlFigures: control.figures, errorRate: errorRate, latency: latency, score: score)
         return variant
     }
 
-    static func verdict(_ variant: Variant, control: String, controlFigures: MetricsWindow.Bucket, controlScores: ScoreSummary) -> String {
+    /// What the intervals show, in words: only differences whose interval
+    /// leaves out "no difference" are findings. With no variance on either
+    /// side (0 errors of 200 against 0 of 200) that is never the case.
+    static func verdict(
+        _ variant: Variant, control: String, controlFigures: MetricsWindow.Bucket, errorRate: AnytimeEstimate?, latency: AnytimeEstimate?,
+        score: AnytimeEstimate?
+    ) -> String {
         guard variant.requests > 0, controlFigures.requests > 0 else {
             return "\(variant.name): not enough traffic yet to compare with \(control)."
         }
         var findings: [String] = []
-        let controlErrors = GateEvaluator.errorCounts(controlFigures, count429: false)
-        let controlRate = controlErrors.total > 0 ? Double(controlErrors.events) / Double(controlErrors.total) * 100 : 0
-        if let p = variant.pErrorRate, p < alpha, let rate = variant.errorRatePercent {
-            findings.append("\(rate > controlRate ? "more" : "fewer") errors (\(format(rate)) % vs \(format(controlRate)) %, \(pText(p)))")
+        if let errorRate, let low = errorRate.interval.low, let high = errorRate.interval.high, low > 0 || high < 0 {
+            findings.append(
+                "\(low > 0 ? "more" : "fewer") errors (\(GateEvaluator.signed(errorRate.estimate)) pp, 95 % anytime interval "
+                    + "\(GateEvaluator.signed(low)) … \(GateEvaluator.signed(high)) pp)"
+            )
         }
-        if let p = variant.pLatency, p < alpha, let mine = variant.latencyMs?.p50, let theirs = controlFigures.latency.quantileMilliseconds(0.5) {
-            findings.append("\(mine > theirs ? "slower" : "faster") (p50 \(Int(mine.rounded())) ms vs \(Int(theirs.rounded())) ms, \(pText(p)))")
+        if let latency, latency.interval.low.map({ $0 > 1 }) ?? false || latency.interval.high.map({ $0 < 1 }) ?? false {
+            let slower = latency.interval.low.map { $0 > 1 } ?? false
+            let low = latency.interval.low.map(GateEvaluator.short) ?? "0"
+            let high = latency.interval.high.map(GateEvaluator.short) ?? "∞"
+            findings.append("\(slower ? "slower" : "faster") (p95 \(GateEvaluator.short(latency.estimate))× the control's, 95 % anytime interval \(low) … \(high)×)")
         }
-        if let p = variant.pScore, p < alpha, let mine = variant.score?.mean {
-            findings.append("\(mine > controlScores.mean ? "better" : "worse") quality scores (\(format(mine)) vs \(format(controlScores.mean)), \(pText(p)))")
+        if let score, let low = score.interval.low, let high = score.interval.high, low > 0 || high < 0 {
+            findings.append(
+                "\(low > 0 ? "better" : "worse") quality scores (\(GateEvaluator.signed(score.estimate)), 95 % anytime interval "
+                    + "\(GateEvaluator.signed(low)) … \(GateEvaluator.signed(high)))"
+            )
         }
         if findings.isEmpty {
-            return "\(variant.name): no significant difference from \(control) at 95 % (n = \(variant.requests) vs \(controlFigures.requests))."
+            return "\(variant.name): no difference from \(control) that the data can show at 95 % (n = \(variant.requests) vs \(controlFigures.requests))."
         }
         return "\(variant.name) vs \(control): " + findings.joined(separator: "; ") + "."
     }
 
     static func format(_ value: Double) -> String { GateEvaluator.format(value) }
 
-    static func pText(_ p: Double) -> String { p < 0.0001 ? "p < 0.0001" : "p = \(format(p))" }
 }

@@ -6,15 +6,33 @@ import Musl
 import Darwin
 #endif
 
-/// Judges a candidate against its baseline on one window, gate by gate.
+/// Judges a candidate against its baseline, gate by gate, with anytime-valid
+/// intervals: the gates may look at the data every second for as long as a
+/// rollout runs and still fail a healthy candidate no more often than
+/// 1 − confidence (see `AnytimeComparison` and docs/rollouts.md).
 ///
-/// Each gate says *fail* only when its test is significant at the gate's
-/// confidence that the candidate is worse than the threshold allows; *pass*
-/// when the observed figure is within the threshold with enough samples on
-/// both sides; *inconclusive* when the figure is over the threshold but not
-/// significantly so, or a side has fewer than `minSamples`; *noData* when a
-/// side has nothing to measure at all.
+/// Each gate computes the interval of its figure (a difference in points, a
+/// ratio, a score difference) over everything both sides served since the
+/// rollout began, then decides:
+/// - **fail** when the interval lies wholly beyond the limit — at any sample
+///   size, since such an interval is decisive on its own;
+/// - **pass** when it lies wholly within the limit *and* both sides have
+///   `minSamples`;
+/// - **inconclusive** otherwise; **noData** when a side has nothing to measure.
 public enum GateEvaluator {
+    /// What the two sides are called in sentences: stable/canary, control/variant.
+    public struct Roles: Sendable, Hashable {
+        public var baseline: String
+        public var candidate: String
+
+        public init(baseline: String, candidate: String) {
+            self.baseline = baseline
+            self.candidate = candidate
+        }
+
+        public static let canary = Roles(baseline: "stable", candidate: "canary")
+    }
+
     /// Thresholds used when a gate names none.
     public static func defaultLimit(_ metric: RolloutPlan.Gate.Metric) -> Double {
         switch metric {
@@ -24,27 +42,36 @@ public enum GateEvaluator {
         }
     }
 
-    public static func evaluate(_ gates: [RolloutPlan.Gate], baseline: GateSide, candidate: GateSide) -> [GateVerdict] {
+    /// The per-side sample size at which a gate's boundary is tightest. Larger
+    /// than `minSamples` because a gate cannot pass before then anyway, and a
+    /// boundary tuned too early widens later (docs/rollouts.md has the measurements).
+    public static func plannedSamples(_ gate: RolloutPlan.Gate) -> Int {
+        max(gate.minSamples, 1000)
+    }
+
+    public static func evaluate(_ gates: [RolloutPlan.Gate], baseline: GateSide, candidate: GateSide, roles: Roles = .canary) -> [GateVerdict] {
         let count429 = gates.contains { $0.metric == .rate429 && $0.countAsFailure }
-        var verdicts = gates.map { evaluate($0, baseline: baseline, candidate: candidate, count429AsFailure: count429) }
+        var verdicts = gates.map { evaluate($0, baseline: baseline, candidate: candidate, count429AsFailure: count429, roles: roles) }
         // A dead canary gets no traffic once its breaker opens, so its error
         // rate can stay inconclusive for ever: an open breaker fails at once.
         if !gates.isEmpty, !gates.contains(where: { $0.metric == .circuitBreaker }), candidate.breakerOpen {
-            verdicts.append(evaluate(RolloutPlan.Gate(metric: .circuitBreaker), baseline: baseline, candidate: candidate, count429AsFailure: count429))
+            verdicts.append(evaluate(RolloutPlan.Gate(metric: .circuitBreaker), baseline: baseline, candidate: candidate, count429AsFailure: count429, roles: roles))
         }
         return verdicts
     }
 
-    public static func evaluate(_ gate: RolloutPlan.Gate, baseline: GateSide, candidate: GateSide, count429AsFailure: Bool) -> GateVerdict {
+    public static func evaluate(
+        _ gate: RolloutPlan.Gate, baseline: GateSide, candidate: GateSide, count429AsFailure: Bool, roles: Roles = .canary
+    ) -> GateVerdict {
         switch gate.metric {
         case .errorRateDelta:
             let b = errorCounts(baseline.figures, count429: count429AsFailure)
             let c = errorCounts(candidate.figures, count429: count429AsFailure)
-            return rateGate(gate, baseline: b, candidate: c, what: "error rate")
+            return rateGate(gate, baseline: b, candidate: c, what: "error rate", roles: roles)
         case .rate429:
             let b = (events: baseline.figures.count(.upstream429), total: baseline.figures.requests - baseline.figures.count(.client4xx))
             let c = (events: candidate.figures.count(.upstream429), total: candidate.figures.requests - candidate.figures.count(.client4xx))
-            var verdict = rateGate(gate, baseline: b, candidate: c, what: "upstream 429 rate")
+            var verdict = rateGate(gate, baseline: b, candidate: c, what: "upstream 429 rate", roles: roles)
             if gate.max == nil, verdict.result != .noData {
                 verdict.result = .pass
                 verdict.threshold = count429AsFailure ? "counted as failures" : "reported, not a model failure"
@@ -54,21 +81,21 @@ public enum GateEvaluator {
         case .contentFilterRate:
             let b = (events: baseline.figures.count(.contentFilter), total: baseline.figures.requests - baseline.figures.count(.client4xx))
             let c = (events: candidate.figures.count(.contentFilter), total: candidate.figures.requests - candidate.figures.count(.client4xx))
-            return rateGate(gate, baseline: b, candidate: c, what: "content-filter rate")
+            return rateGate(gate, baseline: b, candidate: c, what: "content-filter rate", roles: roles)
         case .p95LatencyRatio:
-            return latencyGate(gate, baseline: baseline.figures.latency, candidate: candidate.figures.latency, what: "p95 latency")
+            return quantileGate(gate, baseline: baseline.figures.latency, candidate: candidate.figures.latency, what: "p95 latency", roles: roles)
         case .ttftP95Ratio:
-            return latencyGate(gate, baseline: baseline.figures.timeToFirstToken, candidate: candidate.figures.timeToFirstToken, what: "p95 time to first token")
+            return quantileGate(gate, baseline: baseline.figures.timeToFirstToken, candidate: candidate.figures.timeToFirstToken, what: "p95 time to first token", roles: roles)
         case .costPerRequestRatio:
-            return costGate(gate, baseline: baseline.figures, candidate: candidate.figures)
+            return costGate(gate, baseline: baseline.figures, candidate: candidate.figures, roles: roles)
         case .qualityScore:
-            return scoreGate(gate, baseline: baseline.scores, candidate: candidate.scores)
+            return scoreGate(gate, baseline: baseline.scores, candidate: candidate.scores, roles: roles)
         case .circuitBreaker:
             var verdict = base(gate, unit: "", threshold: "closed", test: "none", samples: (baseline.figures.requests, candidate.figures.requests))
             verdict.result = candidate.breakerOpen ? .fail : .pass
             verdict.reason = candidate.breakerOpen
-                ? "the candidate's circuit breaker is open: its upstream keeps failing (\(candidate.figures.deploymentFailures) failures in the window)"
-                : "the candidate's circuit breaker is not open"
+                ? "the \(roles.candidate)'s circuit breaker is open: its upstream keeps failing (\(candidate.figures.deploymentFailures) failures) → roll back"
+                : "the \(roles.candidate)'s circuit breaker is not open"
             return verdict
         }
     }
@@ -84,75 +111,106 @@ public enum GateEvaluator {
 
     private static func base(_ gate: RolloutPlan.Gate, unit: String, threshold: String, test: String, samples: (Int, Int)) -> GateVerdict {
         GateVerdict(
-            metric: gate.metric, result: .noData, baselineName: nil, candidateName: nil, baseline: nil, candidate: nil, unit: unit, measured: nil, threshold: threshold,
-            baselineSamples: samples.0, candidateSamples: samples.1, minSamples: gate.minSamples, test: test, pValue: nil,
-            confidence: gate.confidence, reason: ""
+            metric: gate.metric, result: .noData, baselineName: nil, candidateName: nil, baseline: nil, candidate: nil, unit: unit, measured: nil,
+            interval: nil, threshold: threshold, baselineSamples: samples.0, candidateSamples: samples.1, minSamples: gate.minSamples, test: test,
+            pValue: nil, confidence: gate.confidence, reason: ""
         )
     }
 
-    /// Decides from the test once both sides have data: significant and over
-    /// the limit fails; within the limit passes; otherwise inconclusive.
-    private static func decide(_ verdict: inout GateVerdict, within: Bool, pValue: Double?, what: String) {
-        let alpha = 1 - verdict.confidence
+    /// How a gate's figure reads in a sentence.
+    private struct Phrasing {
+        /// "error rate", "p95 latency".
+        var what: String
+        /// "1.8 pp above stable", "1.32× stable's".
+        var comparison: (Double) -> String
+    }
+
+    /// Decides from the interval and writes the sentence a person reads:
+    /// "canary error rate 1.8 pp above stable (95 % anytime interval +0.9 … +2.7 pp,
+    /// n = 498 canary / 4 812 stable), limit 1 pp → roll back".
+    private static func decide(
+        _ verdict: inout GateVerdict, estimate: AnytimeEstimate, limit: Double, higherIsWorse: Bool, phrasing: Phrasing, roles: Roles
+    ) {
+        let interval = estimate.interval
+        verdict.measured = estimate.estimate
+        verdict.interval = interval
+        verdict.pValue = estimate.pValue(beyond: limit, higherIsWorse: higherIsWorse)
+        let beyond = higherIsWorse ? interval.low.map { $0 > limit } ?? false : interval.high.map { $0 < limit } ?? false
+        let within = higherIsWorse ? interval.high.map { $0 <= limit } ?? false : interval.low.map { $0 >= limit } ?? false
         let enough = verdict.baselineSamples >= verdict.minSamples && verdict.candidateSamples >= verdict.minSamples
-        verdict.pValue = pValue
-        if let pValue, pValue < alpha, !within {
+        let outcome: String
+        if beyond {
             verdict.result = .fail
-            verdict.reason = "\(what) is worse than \(verdict.threshold) (p = \(format(pValue)) < \(format(alpha)))"
-        } else if !enough {
-            verdict.result = .inconclusive
-            verdict.reason = "needs \(verdict.minSamples) samples per side, has \(verdict.baselineSamples) and \(verdict.candidateSamples)"
-        } else if within {
+            outcome = "roll back"
+        } else if within && enough {
             verdict.result = .pass
-            verdict.reason = "\(what) is within \(verdict.threshold)"
+            outcome = "pass"
+        } else if within {
+            verdict.result = .inconclusive
+            outcome = "within the limit, but needs \(grouped(verdict.minSamples)) per side"
         } else {
             verdict.result = .inconclusive
-            verdict.reason = "\(what) is over \(verdict.threshold) but not significantly (p = \(pValue.map(format) ?? "n/a") ≥ \(format(alpha)))"
+            outcome = "not decided yet: the interval still reaches past the limit"
         }
+        let limitText = (verdict.comparesRatio || higherIsWorse ? short(limit) : signed(limit)) + verdict.figureUnit
+        verdict.reason = "\(roles.candidate) \(phrasing.what) \(phrasing.comparison(estimate.estimate)) "
+            + "(\(format(verdict.confidence * 100)) % anytime interval \(verdict.intervalText ?? "?"), "
+            + "n = \(grouped(verdict.candidateSamples)) \(roles.candidate) / \(grouped(verdict.baselineSamples)) \(roles.baseline)), "
+            + "limit \(limitText) → \(outcome)"
     }
 
-    private static func rateGate(_ gate: RolloutPlan.Gate, baseline: (events: Int, total: Int), candidate: (events: Int, total: Int), what: String) -> GateVerdict {
+    private static func rateGate(
+        _ gate: RolloutPlan.Gate, baseline: (events: Int, total: Int), candidate: (events: Int, total: Int), what: String, roles: Roles
+    ) -> GateVerdict {
         let limit = gate.max ?? defaultLimit(gate.metric)
-        var verdict = base(gate, unit: "%", threshold: "Δ ≤ \(format(limit)) pp", test: "two-proportion z", samples: (baseline.total, candidate.total))
-        guard baseline.total > 0, candidate.total > 0 else {
-            verdict.reason = "no requests on the \(baseline.total == 0 ? "baseline" : "candidate") side in the window"
+        var verdict = base(gate, unit: "%", threshold: "Δ ≤ \(format(limit)) pp", test: "anytime difference of proportions", samples: (baseline.total, candidate.total))
+        guard baseline.total > 0, candidate.total > 0,
+            let estimate = AnytimeComparison.proportionDifference(
+                baselineEvents: baseline.events, baselineTotal: baseline.total, candidateEvents: candidate.events, candidateTotal: candidate.total,
+                confidence: gate.confidence, plannedSamples: plannedSamples(gate)
+            )
+        else {
+            verdict.reason = "no requests on the \(baseline.total == 0 ? roles.baseline : roles.candidate) side yet"
             return verdict
         }
-        let b = Double(baseline.events) / Double(baseline.total) * 100
-        let c = Double(candidate.events) / Double(candidate.total) * 100
-        verdict.baseline = b
-        verdict.candidate = c
-        verdict.measured = c - b
-        let test = HypothesisTests.twoProportion(
-            baselineEvents: baseline.events, baselineTotal: baseline.total, candidateEvents: candidate.events, candidateTotal: candidate.total,
-            margin: limit / 100
+        verdict.baseline = Double(baseline.events) / Double(baseline.total) * 100
+        verdict.candidate = Double(candidate.events) / Double(candidate.total) * 100
+        let phrasing = Phrasing(
+            what: what,
+            comparison: { points in
+                if abs(points) < 0.005 { return "the same as \(roles.baseline)'s" }
+                return "\(short(abs(points))) pp \(points > 0 ? "above" : "below") \(roles.baseline)"
+            }
         )
-        decide(&verdict, within: c - b <= limit, pValue: test?.pValue, what: what)
+        decide(&verdict, estimate: estimate.scaled(by: 100), limit: limit, higherIsWorse: true, phrasing: phrasing, roles: roles)
         return verdict
     }
 
-    private static func latencyGate(_ gate: RolloutPlan.Gate, baseline: LatencyHistogram, candidate: LatencyHistogram, what: String) -> GateVerdict {
+    private static func quantileGate(
+        _ gate: RolloutPlan.Gate, baseline: LatencyHistogram, candidate: LatencyHistogram, what: String, roles: Roles
+    ) -> GateVerdict {
         let limit = gate.max ?? defaultLimit(gate.metric)
-        var verdict = base(gate, unit: "ms", threshold: "ratio ≤ \(format(limit))", test: "Mann-Whitney U", samples: (baseline.total, candidate.total))
-        guard let b = baseline.quantileMilliseconds(0.95), let c = candidate.quantileMilliseconds(0.95), b > 0 else {
-            verdict.reason = "no \(what) samples on the \(baseline.total == 0 ? "baseline" : "candidate") side in the window"
+        var verdict = base(gate, unit: "ms", threshold: "ratio ≤ \(format(limit))", test: "anytime quantile (beta-binomial)", samples: (baseline.total, candidate.total))
+        guard let b = baseline.quantileMilliseconds(0.95), let c = candidate.quantileMilliseconds(0.95), b > 0,
+            let estimate = AnytimeComparison.quantileRatio(0.95, baseline: baseline, candidate: candidate, confidence: gate.confidence, plannedSamples: plannedSamples(gate))
+        else {
+            verdict.reason = "no \(what) samples on the \(baseline.total == 0 ? roles.baseline : roles.candidate) side yet"
             return verdict
         }
         verdict.baseline = b
         verdict.candidate = c
-        verdict.measured = c / b
-        let test = HypothesisTests.mannWhitney(baseline: baseline.counts, candidate: candidate.counts)
-        decide(&verdict, within: c / b <= limit, pValue: test?.pValue, what: what)
+        let phrasing = Phrasing(what: what, comparison: { "\(short($0))× \(roles.baseline)'s" })
+        decide(&verdict, estimate: estimate, limit: limit, higherIsWorse: true, phrasing: phrasing, roles: roles)
         return verdict
     }
 
-    private static func costGate(_ gate: RolloutPlan.Gate, baseline: MetricsWindow.Bucket, candidate: MetricsWindow.Bucket) -> GateVerdict {
+    private static func costGate(_ gate: RolloutPlan.Gate, baseline: MetricsWindow.Bucket, candidate: MetricsWindow.Bucket, roles: Roles) -> GateVerdict {
         let limit = gate.max ?? defaultLimit(gate.metric)
-        var verdict = base(gate, unit: "$", threshold: "ratio ≤ \(format(limit))", test: "Welch t", samples: (baseline.requests, candidate.requests))
+        var verdict = base(gate, unit: "$", threshold: "ratio ≤ \(format(limit))", test: "anytime ratio of means", samples: (baseline.requests, candidate.requests))
         guard baseline.requests > 0, candidate.requests > 0, baseline.cost > 0 else {
             verdict.reason = baseline.requests > 0 && candidate.requests > 0
-                ? "the baseline has no cost to compare with (no prices or no token usage)"
-                : "no requests on the \(baseline.requests == 0 ? "baseline" : "candidate") side in the window"
+                ? "the \(roles.baseline) has no cost to compare with (no prices or no token usage)"
+                : "no requests on the \(baseline.requests == 0 ? roles.baseline : roles.candidate) side yet"
             return verdict
         }
         func summary(_ figures: MetricsWindow.Bucket) -> ScoreSummary {
@@ -166,37 +224,74 @@ public enum GateEvaluator {
         verdict.baseline = b.mean
         verdict.candidate = c.mean
         verdict.measured = c.mean / b.mean
-        // H₀: candidate ≤ limit × baseline, treating the baseline's mean as the reference.
-        let test = HypothesisTests.welch(
-            baselineMean: b.mean, baselineVariance: b.variance, baselineCount: b.count,
-            candidateMean: c.mean, candidateVariance: c.variance, candidateCount: c.count,
-            margin: (limit - 1) * b.mean
-        )
-        decide(&verdict, within: c.mean / b.mean <= limit, pValue: test?.pValue, what: "cost per request")
+        guard let estimate = AnytimeComparison.meanRatio(baseline: b, candidate: c, confidence: gate.confidence, plannedSamples: plannedSamples(gate)) else {
+            verdict.result = .inconclusive
+            verdict.reason = "needs at least two priced requests per side"
+            return verdict
+        }
+        let phrasing = Phrasing(what: "cost per request", comparison: { "\(short($0))× \(roles.baseline)'s" })
+        decide(&verdict, estimate: estimate, limit: limit, higherIsWorse: true, phrasing: phrasing, roles: roles)
         return verdict
     }
 
-    private static func scoreGate(_ gate: RolloutPlan.Gate, baseline: ScoreSummary, candidate: ScoreSummary) -> GateVerdict {
+    private static func scoreGate(_ gate: RolloutPlan.Gate, baseline: ScoreSummary, candidate: ScoreSummary, roles: Roles) -> GateVerdict {
         let limit = gate.min ?? defaultLimit(gate.metric)
-        var verdict = base(gate, unit: "score", threshold: "Δ ≥ \(format(limit))", test: "Welch t", samples: (baseline.count, candidate.count))
+        var verdict = base(gate, unit: "score", threshold: "Δ ≥ \(format(limit))", test: "anytime difference of means", samples: (baseline.count, candidate.count))
         guard baseline.count > 0, candidate.count > 0 else {
-            verdict.reason = "no feedback scores for the \(baseline.count == 0 ? "baseline" : "candidate") in the window"
+            verdict.reason = "no feedback scores for the \(baseline.count == 0 ? roles.baseline : roles.candidate) yet"
             return verdict
         }
         verdict.baseline = baseline.mean
         verdict.candidate = candidate.mean
         verdict.measured = candidate.mean - baseline.mean
-        // Worse means lower: test whether baseline − candidate exceeds −limit.
-        let test = HypothesisTests.welch(
-            baselineMean: candidate.mean, baselineVariance: candidate.variance, baselineCount: candidate.count,
-            candidateMean: baseline.mean, candidateVariance: baseline.variance, candidateCount: baseline.count,
-            margin: -limit
+        guard let estimate = AnytimeComparison.meanDifference(baseline: baseline, candidate: candidate, confidence: gate.confidence, plannedSamples: plannedSamples(gate)) else {
+            verdict.result = .inconclusive
+            verdict.reason = "needs at least two scores per side"
+            return verdict
+        }
+        let phrasing = Phrasing(
+            what: "mean quality score",
+            comparison: { difference in
+                if abs(difference) < 0.0005 { return "the same as \(roles.baseline)'s" }
+                return "\(short(abs(difference))) \(difference > 0 ? "above" : "below") \(roles.baseline)"
+            }
         )
-        decide(&verdict, within: candidate.mean - baseline.mean >= limit, pValue: test?.pValue, what: "mean quality score")
+        decide(&verdict, estimate: estimate, limit: limit, higherIsWorse: false, phrasing: phrasing, roles: roles)
         return verdict
     }
 
-    static func format(_ value: Double) -> String {
+    /// "+1.8", "−0.32", "0": signed, two decimals at most.
+    public static func signed(_ value: Double) -> String {
+        let text = short(abs(value))
+        if text == "0" { return text }
+        return (value > 0 ? "+" : "−") + text
+    }
+
+    /// Two decimals at most (one from 10 up), trailing zeros dropped: 1.8, 0.35, 12.5.
+    public static func short(_ value: Double) -> String {
+        guard value.isFinite else { return format(value) }
+        let scale = abs(value) >= 10 ? 10.0 : 100.0
+        let rounded = (value * scale).rounded() / scale
+        if rounded == 0 { return "0" }
+        var text = "\(rounded)"
+        if text.contains("e") { return format(value) }
+        if text.hasSuffix(".0") { text.removeLast(2) }
+        return text
+    }
+
+    /// 4812 → "4 812": counts a tired eye can read.
+    static func grouped(_ value: Int) -> String {
+        let digits = String(value.magnitude)
+        var text = ""
+        for (index, digit) in digits.enumerated() {
+            if index > 0, (digits.count - index) % 3 == 0 { text.append(" ") }
+            text.append(digit)
+        }
+        return (value < 0 ? "-" : "") + text
+    }
+
+    /// Up to three decimals, or a short exponent form for tiny values: 0.367, 4.2e-5.
+    public static func format(_ value: Double) -> String {
         if value == 0 { return "0" }
         guard value.isFinite else { return value.isNaN ? "NaN" : (value > 0 ? "∞" : "-∞") }
         if abs(value) >= 0.01 {

@@ -1,5 +1,5 @@
 /// One gate's judgement of a candidate against its baseline over one window:
-/// what was measured on each side, the threshold, the test and its p-value,
+/// what was measured on each side, the threshold, the anytime interval,
 /// so anyone can see afterwards exactly why a rollout moved or stopped.
 public struct GateVerdict: Hashable, Sendable, Codable {
     public enum Result: String, Hashable, Sendable, Codable, CaseIterable {
@@ -31,17 +31,56 @@ public struct GateVerdict: Hashable, Sendable, Codable {
     public var unit: String
     /// The compared figure: a difference in points, a ratio, or a score difference.
     public var measured: Double?
+    /// The anytime-valid interval of `measured` at `confidence`, over all
+    /// looks at once: the decision is made on it, not on `measured`.
+    public var interval: AnytimeInterval?
     /// e.g. `Δ ≤ 1.0 pp`, `ratio ≤ 1.10`, `Δ ≥ -0.05`.
     public var threshold: String
     public var baselineSamples: Int
     public var candidateSamples: Int
     public var minSamples: Int
-    /// `two-proportion z`, `Mann-Whitney U`, `Welch t`, or `none`.
+    /// `anytime difference of proportions`, `anytime quantile (beta-binomial)`,
+    /// `anytime ratio of means`, `anytime difference of means`, or `none`.
     public var test: String
+    /// The anytime-valid p-value that the figure is beyond the threshold
+    /// (below `1 − confidence` exactly when the interval is); `nil` for quantile gates.
     public var pValue: Double?
     public var confidence: Double
     /// One plain sentence: why this result.
     public var reason: String
+
+    /// A verdict with only its gate, result and reason filled in (a simulation's or another evaluator's).
+    public init(metric: RolloutPlan.Gate.Metric, result: Result, reason: String, confidence: Double = 0.95) {
+        self.init(
+            metric: metric, result: result, baselineName: nil, candidateName: nil, baseline: nil, candidate: nil, unit: "", measured: nil,
+            interval: nil, threshold: "", baselineSamples: 0, candidateSamples: 0, minSamples: 0, test: "", pValue: nil, confidence: confidence,
+            reason: reason
+        )
+    }
+
+    init(
+        metric: RolloutPlan.Gate.Metric, result: Result, baselineName: String?, candidateName: String?, baseline: Double?, candidate: Double?,
+        unit: String, measured: Double?, interval: AnytimeInterval?, threshold: String, baselineSamples: Int, candidateSamples: Int,
+        minSamples: Int, test: String, pValue: Double?, confidence: Double, reason: String
+    ) {
+        self.metric = metric
+        self.result = result
+        self.baselineName = baselineName
+        self.candidateName = candidateName
+        self.baseline = baseline
+        self.candidate = candidate
+        self.unit = unit
+        self.measured = measured
+        self.interval = interval
+        self.threshold = threshold
+        self.baselineSamples = baselineSamples
+        self.candidateSamples = candidateSamples
+        self.minSamples = minSamples
+        self.test = test
+        self.pValue = pValue
+        self.confidence = confidence
+        self.reason = reason
+    }
 
     /// The verdict over several gates: the worst single result.
     public static func overall(_ verdicts: [GateVerdict]) -> Result {

@@ -126,8 +126,8 @@ public enum RolloutAction: Hashable, Sendable {
     case rollback(reason: String)
     /// `deployment` becomes stable at 100 %.
     case promote(deployment: String, reason: String)
-    /// Measure the gates over the last `window` and answer with `.evaluated`.
-    case evaluate(window: Duration)
+    /// Measure the gates over everything since the rollout began and answer with `.evaluated`.
+    case evaluate
     /// Send real requests to `deployment`'s upstream and answer with `.healthChecked`.
     case healthCheck(deployment: String, RolloutPlan.HealthCheck)
     case startShadow(deployment: String, sample: Weight, budget: RolloutPlan.Budget)

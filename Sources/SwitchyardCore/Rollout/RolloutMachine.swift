@@ -178,9 +178,8 @@ private struct Run {
             }
         }
         if let due = rollout.nextEvaluationAt, now >= due {
-            let (interval, window) = cadence
-            rollout.nextEvaluationAt = now + interval
-            actions.append(.evaluate(window: window))
+            rollout.nextEvaluationAt = now + evaluationInterval
+            actions.append(.evaluate)
         }
         guard rollout.state == .progressing else { return }
         switch plan.strategy {
@@ -201,12 +200,12 @@ private struct Run {
         }
     }
 
-    /// The evaluation interval and window now: an analysis step's own, else the plan's.
-    var cadence: (Duration, Duration) {
-        if plan.strategy == .canary, rollout.stepIndex < plan.steps.count, case .analysis(let interval, let window, _) = plan.steps[rollout.stepIndex] {
-            return (interval, window)
+    /// How often the gates look now: an analysis step's own interval, else the plan's.
+    var evaluationInterval: Duration {
+        if plan.strategy == .canary, rollout.stepIndex < plan.steps.count, case .analysis(let interval, _, _) = plan.steps[rollout.stepIndex] {
+            return interval
         }
-        return (plan.interval, plan.window)
+        return plan.interval
     }
 
     /// With a `wait` policy, a timed step does not end while the gates cannot say the canary is fine.
@@ -313,9 +312,8 @@ private struct Run {
         switch overall {
         case .fail:
             let failed = verdicts.filter { $0.result == .fail }
-            let reason = "gate failed: " + failed.map { verdict in
-                let side = verdict.candidateName.map { " (\($0))" } ?? ""
-                return "\(verdict.metric.rawValue)\(side) \(verdict.reason)"
+            let reason = failed.map { verdict in
+                "gate \(verdict.metric.rawValue) failed" + (verdict.candidateName.map { " on \($0)" } ?? "") + ": \(verdict.reason)"
             }.joined(separator: "; ")
             stop(.rolledBack, "rollout.gate", actor: "rollout", reason: reason)
         case .noData:
