@@ -152,8 +152,8 @@ extension ConsoleState {
             ? String(format: "%.1f%%", verdict.candidate ?? 0) : verdict.figureText(measured) + unit
         var text = "\(mark) \(name) \(value)"
         if let interval = verdict.interval {
-            let low = interval.low.map(verdict.figureText) ?? (verdict.comparesRatio ? "0" : "−∞")
-            let high = interval.high.map(verdict.figureText) ?? "∞"
+            let low = interval.low.map { verdict.intervalEndText($0, isLow: true) } ?? (verdict.comparesRatio ? "0" : "−∞")
+            let high = interval.high.map { verdict.intervalEndText($0, isLow: false) } ?? "∞"
             text += " [\(low)…\(high)]"
         }
         text += " n=\(verdict.candidateSamples)/\(verdict.baselineSamples)"

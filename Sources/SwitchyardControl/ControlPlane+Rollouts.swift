@@ -347,10 +347,10 @@ extension ControlPlane {
 
     /// The gates of the route's rollout: each candidate against the stable
     /// deployment (A/B: against the control) over everything both served
-    /// since the rollout began — one growing sample, which is what keeps the
-    /// anytime-valid intervals valid however often they are looked at. The
-    /// plan's `window` no longer narrows it: a sliding window would drop the
-    /// early data the guarantee is built on.
+    /// since the rollout began — one growing sample (`GateSample`, kept with
+    /// the rollout), which is what keeps the anytime-valid intervals valid
+    /// however often they are looked at. The plan's `window` no longer narrows
+    /// it: a sliding window would drop the early data the guarantee is built on.
     private func evaluateGates(_ name: String) async -> [GateVerdict] {
         guard let rollout = rollouts[name], let dataPlane else { return [] }
         let now = clock.now()
@@ -365,14 +365,19 @@ extension ControlPlane {
             pairs = [(rollout.stable, rollout.candidate ?? rollout.stable)]
             roles = .canary
         }
-        let scores = (try? await scoreSummaries(route: name, since: rollout.startedAt, until: now)) ?? [:]
+        let read = { (deployment: String, from: Int64, to: Int64) in dataPlane.aggregate(route: name, deployment: deployment, fromSecond: from, toSecond: to) }
+        var sample = rollout.gateSample ?? GateSample(startedAt: rollout.startedAt)
+        sample.fold(Array(Set(pairs.flatMap { [$0.0, $0.1] })).sorted(), now: now, read: read)
+        rollouts[name]?.gateSample = sample
+        let since = Moment(seconds: sample.since)
+        let scores = (try? await scoreSummaries(route: name, since: since, until: now)) ?? [:]
         var verdicts: [GateVerdict] = []
         for (baseline, candidate) in pairs {
-            let b = GateSide(figures: windowFigures(route: name, deployment: baseline, from: rollout.startedAt, to: now), scores: scores[baseline] ?? ScoreSummary([]))
+            let b = GateSide(figures: sample.figures(of: baseline, now: now, read: read), scores: scores[baseline] ?? ScoreSummary([]))
             var breakerOpen = false
             if case .open = dataPlane.breakerState(route: name, deployment: candidate) { breakerOpen = true }
             let c = GateSide(
-                figures: windowFigures(route: name, deployment: candidate, from: rollout.startedAt, to: now), scores: scores[candidate] ?? ScoreSummary([]),
+                figures: sample.figures(of: candidate, now: now, read: read), scores: scores[candidate] ?? ScoreSummary([]),
                 breakerOpen: breakerOpen
             )
             for var verdict in GateEvaluator.evaluate(rollout.plan.gates, baseline: b, candidate: c, roles: roles) {

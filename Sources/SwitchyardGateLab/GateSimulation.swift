@@ -89,6 +89,7 @@ public enum GateSimulation {
         var random = RandomSource(seed: seed)
         var (rollout, _) = RolloutMachine.start(id: "sim", route: route, plan: plan, actor: "sim", now: start)
         var sides = [Side(), Side()]
+        var sample = GateSample(startedAt: start)
         let canaryShare = Double(scenario.canaryPercent) / 100
         var firstPass: (second: Int, requests: Int)?
         func outcome(rolledBackAfter: Int?) -> Outcome {
@@ -124,9 +125,16 @@ public enum GateSimulation {
                     let verdicts: [GateVerdict]
                     switch evaluator {
                     case .anytime:
-                        let stable = sides[0].sinceStart(start: start, now: now)
-                        let canary = sides[1].sinceStart(start: start, now: now)
-                        verdicts = GateEvaluator.evaluate(plan.gates, baseline: GateSide(figures: stable), candidate: GateSide(figures: canary))
+                        // The control plane's own path: settled minutes folded into the rollout's sample, the rest read.
+                        let windows = ["stable": sides[0].window, "canary": sides[1].window]
+                        let read = { (deployment: String, from: Int64, to: Int64) in
+                            windows[deployment]?.aggregate(fromSecond: from, toSecond: to) ?? MetricsWindow.Bucket(start: from)
+                        }
+                        sample.fold(["canary", "stable"], now: now, read: read)
+                        verdicts = GateEvaluator.evaluate(
+                            plan.gates, baseline: GateSide(figures: sample.figures(of: "stable", now: now, read: read)),
+                            candidate: GateSide(figures: sample.figures(of: "canary", now: now, read: read))
+                        )
                     case .fixedHorizon:
                         let window = Duration.seconds(Int64(scenario.windowSeconds))
                         let stable = sides[0].window.aggregate(window: window, now: now)
@@ -148,28 +156,9 @@ public enum GateSimulation {
         return outcome(rolledBackAfter: nil)
     }
 
-    /// One deployment's real metrics window, and everything since the start
-    /// folded bucket by bucket as the control plane reads it.
+    /// One deployment's real metrics window and its request count.
     struct Side {
         var window = MetricsWindow()
         var requests = 0
-        var folded = MetricsWindow.Bucket(start: 0)
-        var foldedThrough: Int64?
-
-        /// Everything recorded since `start`: the finished 10-second buckets folded once, plus the current one.
-        mutating func sinceStart(start: Moment, now: Moment) -> MetricsWindow.Bucket {
-            let width = MetricsWindow.bucketSeconds
-            let nowSecond = now.nanoseconds / 1_000_000_000
-            let current = nowSecond - nowSecond % width
-            var through = foldedThrough ?? start.nanoseconds / 1_000_000_000
-            while through < current {
-                folded.merge(window.aggregate(fromSecond: through, toSecond: through + width))
-                through += width
-            }
-            foldedThrough = through
-            var total = folded
-            total.merge(window.aggregate(fromSecond: current, toSecond: current + width))
-            return total
-        }
     }
 }

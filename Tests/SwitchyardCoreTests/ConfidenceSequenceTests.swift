@@ -103,13 +103,20 @@ struct ConfidenceSequenceTests {
     @Test func aQuantileIntervalHoldsTheQuantileAndNarrowsWithData() throws {
         var small = LatencyHistogram()
         var large = LatencyHistogram()
-        for index in 0..<200 { small.record(milliseconds: Double(100 + index)) }
-        for index in 0..<20_000 { large.record(milliseconds: Double(100 + index % 200)) }
+        // Spread over two decades, as latencies are, so the 15 % buckets are fine beside the rank uncertainty.
+        for index in 0..<200 { small.record(milliseconds: 100 * pow(100, Double(index) / 200)) }
+        for index in 0..<20_000 { large.record(milliseconds: 100 * pow(100, Double(index % 200) / 200)) }
         let few = AnytimeComparison.quantileInterval(0.95, of: small, alpha: 0.05, plannedSamples: 1000)
         let many = AnytimeComparison.quantileInterval(0.95, of: large, alpha: 0.05, plannedSamples: 1000)
         let p95 = try #require(large.quantileMilliseconds(0.95))
         #expect(try #require(many.low) <= p95 && p95 <= many.high!)
         #expect(many.high! - many.low! < (few.high ?? .infinity) - (few.low ?? 0))
         #expect(AnytimeComparison.quantileInterval(0.95, of: LatencyHistogram(), alpha: 0.05, plannedSamples: 1000) == AnytimeInterval(low: nil, high: nil))
+        // Every sample in one bucket: the interval is the bucket, never narrower.
+        var constant = LatencyHistogram()
+        for _ in 0..<10_000 { constant.record(milliseconds: 120) }
+        let bucket = AnytimeComparison.quantileInterval(0.95, of: constant, alpha: 0.05, plannedSamples: 1000)
+        #expect(try #require(bucket.low) < 120 && 120 < bucket.high!)
+        #expect(abs(bucket.high! / bucket.low! - 1.15) < 1e-9)
     }
 }

@@ -45,6 +45,26 @@ struct GateEvaluatorTests {
         #expect(later.reason.hasSuffix("limit 1 pp → pass"))
     }
 
+    @Test func intervalEndsRoundOutwardAndNeverReadAsTheLimit() {
+        var verdict = GateVerdict(metric: .errorRateDelta, result: .fail, reason: "")
+        verdict.limit = 1
+        verdict.interval = AnytimeInterval(low: 1.0042, high: 2.701)
+        #expect(verdict.intervalText == "+1.004 … +2.71 pp", "a low end just past the limit must not print as the limit")
+        #expect(verdict.limitText == "1 pp")
+        verdict.interval = AnytimeInterval(low: nil, high: 0.5)
+        #expect(verdict.intervalText == "≤ +0.5 pp")
+        var ratio = GateVerdict(metric: .p95LatencyRatio, result: .inconclusive, reason: "")
+        ratio.limit = 1.2
+        ratio.interval = AnytimeInterval(low: 1.12, high: nil)
+        #expect(ratio.intervalText == "≥ 1.12×")
+        #expect(ratio.limitText == "1.20×")
+        var score = GateVerdict(metric: .qualityScore, result: .pass, reason: "")
+        score.limit = -0.05
+        score.interval = AnytimeInterval(low: -0.031, high: 0.12)
+        #expect(score.intervalText == "−0.04 … +0.12")
+        #expect(score.limitText == "−0.05")
+    }
+
     @Test func tooFewSamplesIsInconclusiveAndNoneIsNoData() {
         let few = GateEvaluator.evaluate([gate(.errorRateDelta, minSamples: 200)], baseline: Self.side(requests: 50), candidate: Self.side(requests: 50))[0]
         #expect(few.result == .inconclusive)
@@ -54,7 +74,7 @@ struct GateEvaluatorTests {
         // Within the limit but short of minSamples: never a pass.
         let tight = GateEvaluator.evaluate([gate(.errorRateDelta, max: 5, minSamples: 20_000)], baseline: Self.side(requests: 10_000), candidate: Self.side(requests: 10_000))[0]
         #expect(tight.result == .inconclusive)
-        #expect(tight.reason.hasSuffix("→ within the limit, but needs 20 000 per side"))
+        #expect(tight.reason.hasSuffix("→ within the limit, waiting for 20 000 requests per side (canary has 10 000, stable 10 000)"))
     }
 
     @Test func oneFailedCanaryRequestAgainstAFlawlessBaselineIsNotARollback() {
@@ -89,7 +109,7 @@ struct GateEvaluatorTests {
         #expect(verdict.measured! > 1.3)
         #expect(verdict.interval!.low! > 1.1)
         #expect(verdict.test == "anytime quantile (beta-binomial)")
-        #expect(verdict.reason.hasPrefix("canary p95 latency 1.39× stable's (95 % anytime interval 1.32 … 1.48×, n = 500 canary / 500 stable), limit 1.1× → roll back"), "\(verdict.reason)")
+        #expect(verdict.reason.hasPrefix("canary p95 latency 1.39× stable's (95 % anytime interval 1.14 … 1.53×, n = 500 canary / 500 stable), limit 1.10× → roll back"), "\(verdict.reason)")
         let same = GateEvaluator.evaluate([gate(.p95LatencyRatio, max: 1.2)], baseline: Self.side(requests: 5000), candidate: Self.side(requests: 5000))[0]
         #expect(same.result == .pass, "\(same.reason)")
         let few = GateEvaluator.evaluate([gate(.p95LatencyRatio, max: 1.2)], baseline: Self.side(requests: 30), candidate: Self.side(requests: 30))[0]

@@ -1,7 +1,7 @@
 /// A fixed-size histogram of durations on a logarithmic scale — 100 µs to about
 /// half an hour in buckets 15 % wide, so quantiles are within about 7.5 % —
 /// cheap to record into and to merge.
-public struct LatencyHistogram: Hashable, Sendable {
+public struct LatencyHistogram: Hashable, Sendable, Codable {
     /// Bucket *i* (i ≥ 1) holds values in [unit·growth^(i-1), unit·growth^i).
     public static let bucketCount = 120
     static let growth = 1.15
@@ -15,6 +15,22 @@ public struct LatencyHistogram: Hashable, Sendable {
     public init() {
         counts = Array(repeating: 0, count: Self.bucketCount)
         total = 0
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case counts, total
+    }
+
+    /// Decodes a stored histogram, refusing one that is not ours: a wrong
+    /// bucket count would trap `merge`, a wrong total would skew every quantile.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let counts = try container.decode([UInt32].self, forKey: .counts)
+        guard counts.count == Self.bucketCount else {
+            throw DecodingError.dataCorruptedError(forKey: .counts, in: container, debugDescription: "a latency histogram has \(Self.bucketCount) buckets, not \(counts.count)")
+        }
+        self.counts = counts
+        total = counts.reduce(0) { $0.saturatingAdding(Int($1)) }
     }
 
     static func bucketIndex(microseconds: Double) -> Int {
@@ -60,6 +76,22 @@ public struct LatencyHistogram: Hashable, Sendable {
             seen += count
         }
         return Self.upperBoundMilliseconds(Self.bucketCount - 1)
+    }
+
+    /// The edges of the bucket holding the `rank`-th smallest sample (1-based),
+    /// in milliseconds: all the histogram knows about that sample. The upper
+    /// edge is `nil` for the last bucket, which is open-ended, or past the last sample.
+    public func bucketEdgesMilliseconds(ofRank rank: Int) -> (lower: Double, upper: Double?) {
+        guard rank >= 1, rank <= total else { return (rank < 1 ? 0 : Self.upperBoundMilliseconds(Self.bucketCount - 2), nil) }
+        var seen = 0
+        for index in counts.indices where counts[index] > 0 {
+            seen = seen.saturatingAdding(Int(counts[index]))
+            if seen >= rank {
+                let lower = index == 0 ? 0 : Self.upperBoundMilliseconds(index - 1)
+                return (lower, index == Self.bucketCount - 1 ? nil : Self.upperBoundMilliseconds(index))
+            }
+        }
+        return (Self.upperBoundMilliseconds(Self.bucketCount - 2), nil)
     }
 }
 

@@ -7,7 +7,7 @@ public struct MetricsWindow: Sendable {
     public static let bucketsKept = 360
 
     /// The figures of one time bucket, or of several merged.
-    public struct Bucket: Sendable {
+    public struct Bucket: Hashable, Sendable, Codable {
         /// The start of the bucket, in whole seconds since the epoch.
         public var start: Int64
         public var requests: Int = 0
@@ -23,6 +23,43 @@ public struct MetricsWindow: Sendable {
 
         public init(start: Int64) {
             self.start = start
+        }
+
+        private enum CodingKeys: String, CodingKey {
+            case start, requests, outcomes, latency, timeToFirstToken, promptTokens, completionTokens, cost, costSquares
+        }
+
+        /// Stored figures are checked as they are read: counts are never
+        /// negative and there is one per outcome, so nothing later can trap on them.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            start = try container.decode(Int64.self, forKey: .start)
+            requests = max(0, try container.decode(Int.self, forKey: .requests))
+            let outcomes = try container.decode([Int].self, forKey: .outcomes)
+            guard outcomes.count == RequestOutcome.allCases.count else {
+                throw DecodingError.dataCorruptedError(forKey: .outcomes, in: container, debugDescription: "expected \(RequestOutcome.allCases.count) outcome counts, got \(outcomes.count)")
+            }
+            self.outcomes = outcomes.map { max(0, $0) }
+            latency = try container.decode(LatencyHistogram.self, forKey: .latency)
+            timeToFirstToken = try container.decode(LatencyHistogram.self, forKey: .timeToFirstToken)
+            promptTokens = max(0, try container.decode(Int.self, forKey: .promptTokens))
+            completionTokens = max(0, try container.decode(Int.self, forKey: .completionTokens))
+            cost = try container.decode(Double.self, forKey: .cost)
+            costSquares = try container.decode(Double.self, forKey: .costSquares)
+        }
+
+        /// Non-finite sums (which JSON cannot hold) are written as 0 rather than fail the whole rollout's save.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(start, forKey: .start)
+            try container.encode(requests, forKey: .requests)
+            try container.encode(outcomes, forKey: .outcomes)
+            try container.encode(latency, forKey: .latency)
+            try container.encode(timeToFirstToken, forKey: .timeToFirstToken)
+            try container.encode(promptTokens, forKey: .promptTokens)
+            try container.encode(completionTokens, forKey: .completionTokens)
+            try container.encode(cost.isFinite ? cost : 0, forKey: .cost)
+            try container.encode(costSquares.isFinite ? costSquares : 0, forKey: .costSquares)
         }
 
         public func count(_ outcome: RequestOutcome) -> Int { outcomes[outcome.rawValue] }

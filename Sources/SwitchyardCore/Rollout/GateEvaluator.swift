@@ -112,7 +112,7 @@ public enum GateEvaluator {
     private static func base(_ gate: RolloutPlan.Gate, unit: String, threshold: String, test: String, samples: (Int, Int)) -> GateVerdict {
         GateVerdict(
             metric: gate.metric, result: .noData, baselineName: nil, candidateName: nil, baseline: nil, candidate: nil, unit: unit, measured: nil,
-            interval: nil, threshold: threshold, baselineSamples: samples.0, candidateSamples: samples.1, minSamples: gate.minSamples, test: test,
+            interval: nil, threshold: threshold, limit: nil, baselineSamples: samples.0, candidateSamples: samples.1, minSamples: gate.minSamples, test: test,
             pValue: nil, confidence: gate.confidence, reason: ""
         )
     }
@@ -134,6 +134,7 @@ public enum GateEvaluator {
         let interval = estimate.interval
         verdict.measured = estimate.estimate
         verdict.interval = interval
+        verdict.limit = limit
         verdict.pValue = estimate.pValue(beyond: limit, higherIsWorse: higherIsWorse)
         let beyond = higherIsWorse ? interval.low.map { $0 > limit } ?? false : interval.high.map { $0 < limit } ?? false
         let within = higherIsWorse ? interval.high.map { $0 <= limit } ?? false : interval.low.map { $0 >= limit } ?? false
@@ -147,16 +148,17 @@ public enum GateEvaluator {
             outcome = "pass"
         } else if within {
             verdict.result = .inconclusive
-            outcome = "within the limit, but needs \(grouped(verdict.minSamples)) per side"
+            let what = verdict.metric == .qualityScore ? "scores" : "requests"
+            outcome = "within the limit, waiting for \(grouped(verdict.minSamples)) \(what) per side "
+                + "(\(roles.candidate) has \(grouped(verdict.candidateSamples)), \(roles.baseline) \(grouped(verdict.baselineSamples)))"
         } else {
             verdict.result = .inconclusive
             outcome = "not decided yet: the interval still reaches past the limit"
         }
-        let limitText = (verdict.comparesRatio || higherIsWorse ? short(limit) : signed(limit)) + verdict.figureUnit
         verdict.reason = "\(roles.candidate) \(phrasing.what) \(phrasing.comparison(estimate.estimate)) "
-            + "(\(format(verdict.confidence * 100)) % anytime interval \(verdict.intervalText ?? "?"), "
+            + "(\(format(verdict.confidence * 100)) % anytime interval \(verdict.intervalText ?? "unbounded"), "
             + "n = \(grouped(verdict.candidateSamples)) \(roles.candidate) / \(grouped(verdict.baselineSamples)) \(roles.baseline)), "
-            + "limit \(limitText) → \(outcome)"
+            + "limit \(verdict.limitText ?? format(limit)) → \(outcome)"
     }
 
     private static func rateGate(
@@ -199,7 +201,7 @@ public enum GateEvaluator {
         }
         verdict.baseline = b
         verdict.candidate = c
-        let phrasing = Phrasing(what: what, comparison: { "\(short($0))× \(roles.baseline)'s" })
+        let phrasing = Phrasing(what: what, comparison: { "\(ratioText($0))× \(roles.baseline)'s" })
         decide(&verdict, estimate: estimate, limit: limit, higherIsWorse: true, phrasing: phrasing, roles: roles)
         return verdict
     }
@@ -229,7 +231,7 @@ public enum GateEvaluator {
             verdict.reason = "needs at least two priced requests per side"
             return verdict
         }
-        let phrasing = Phrasing(what: "cost per request", comparison: { "\(short($0))× \(roles.baseline)'s" })
+        let phrasing = Phrasing(what: "cost per request", comparison: { "\(ratioText($0))× \(roles.baseline)'s" })
         decide(&verdict, estimate: estimate, limit: limit, higherIsWorse: true, phrasing: phrasing, roles: roles)
         return verdict
     }
@@ -258,6 +260,11 @@ public enum GateEvaluator {
         )
         decide(&verdict, estimate: estimate, limit: limit, higherIsWorse: false, phrasing: phrasing, roles: roles)
         return verdict
+    }
+
+    /// "1.50": a ratio, always with two decimals.
+    static func ratioText(_ value: Double) -> String {
+        GateVerdict.fixed(value, decimals: 2, rounding: .toNearestOrAwayFromZero, trim: false)
     }
 
     /// "+1.8", "−0.32", "0": signed, two decimals at most.

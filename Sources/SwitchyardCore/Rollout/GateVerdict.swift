@@ -36,6 +36,8 @@ public struct GateVerdict: Hashable, Sendable, Codable {
     public var interval: AnytimeInterval?
     /// e.g. `Δ ≤ 1.0 pp`, `ratio ≤ 1.10`, `Δ ≥ -0.05`.
     public var threshold: String
+    /// The limit in the compared figure's unit (`max`, or `min` for `qualityScore`).
+    public var limit: Double?
     public var baselineSamples: Int
     public var candidateSamples: Int
     public var minSamples: Int
@@ -53,14 +55,14 @@ public struct GateVerdict: Hashable, Sendable, Codable {
     public init(metric: RolloutPlan.Gate.Metric, result: Result, reason: String, confidence: Double = 0.95) {
         self.init(
             metric: metric, result: result, baselineName: nil, candidateName: nil, baseline: nil, candidate: nil, unit: "", measured: nil,
-            interval: nil, threshold: "", baselineSamples: 0, candidateSamples: 0, minSamples: 0, test: "", pValue: nil, confidence: confidence,
+            interval: nil, threshold: "", limit: nil, baselineSamples: 0, candidateSamples: 0, minSamples: 0, test: "", pValue: nil, confidence: confidence,
             reason: reason
         )
     }
 
     init(
         metric: RolloutPlan.Gate.Metric, result: Result, baselineName: String?, candidateName: String?, baseline: Double?, candidate: Double?,
-        unit: String, measured: Double?, interval: AnytimeInterval?, threshold: String, baselineSamples: Int, candidateSamples: Int,
+        unit: String, measured: Double?, interval: AnytimeInterval?, threshold: String, limit: Double?, baselineSamples: Int, candidateSamples: Int,
         minSamples: Int, test: String, pValue: Double?, confidence: Double, reason: String
     ) {
         self.metric = metric
@@ -73,6 +75,7 @@ public struct GateVerdict: Hashable, Sendable, Codable {
         self.measured = measured
         self.interval = interval
         self.threshold = threshold
+        self.limit = limit
         self.baselineSamples = baselineSamples
         self.candidateSamples = candidateSamples
         self.minSamples = minSamples

@@ -56,6 +56,8 @@ public struct Rollout: Hashable, Sendable, Codable {
     /// bluegreen: when the target passed its check and took all traffic.
     public var switchedAt: Moment?
     public var deadlineHandled = false
+    /// What the gates have seen since the rollout began (`nil` until the first evaluation).
+    public var gateSample: GateSample?
     /// Newest last; the oldest are forgotten beyond `Rollout.keptEvaluations`.
     public var evaluations: [Evaluation] = []
     public var transitions: [Transition] = []

@@ -148,13 +148,18 @@ public enum AnytimeComparison {
     /// The anytime-valid interval of one histogram's q-quantile, in milliseconds
     /// (Howard and Ramdas 2022, Theorem 1, with the beta-binomial mixture):
     /// the fractions `a` of the sample that can lie below the true quantile
-    /// are those where the mixture martingale stays under 1/α.
+    /// are those where the mixture martingale stays under 1/α, so the
+    /// quantile lies between the order statistics at those ranks. A histogram
+    /// knows an order statistic only to its bucket, so the interval runs from
+    /// the lower edge of the low one's bucket to the upper edge of the high
+    /// one's: never narrower than the buckets (15 %), whatever the data.
     public static func quantileInterval(_ q: Double, of histogram: LatencyHistogram, alpha: Double, plannedSamples: Int) -> AnytimeInterval {
         guard histogram.total > 0, q > 0, q < 1 else { return AnytimeInterval(low: nil, high: nil) }
         let (low, high) = quantileFractions(q, samples: histogram.total, alpha: alpha, plannedSamples: plannedSamples)
+        let n = Double(histogram.total)
         return AnytimeInterval(
-            low: low.flatMap { histogram.quantileMilliseconds($0) },
-            high: high.flatMap { histogram.quantileMilliseconds($0) }
+            low: low.map { histogram.bucketEdgesMilliseconds(ofRank: Swift.max(1, Int(($0 * n).rounded(.up)))).lower },
+            high: high.flatMap { histogram.bucketEdgesMilliseconds(ofRank: Int(($0 * n).rounded(.down)) + 1).upper }
         )
     }
 
@@ -191,14 +196,20 @@ public enum AnytimeComparison {
         return (low, high)
     }
 
-    /// The variance of both sides taken as one sample: a floor for each side's own.
+    /// The variance of both sides taken as one sample, with one pseudo-observation
+    /// as far from the pooled mean as the mean is from zero (plus a hair): a
+    /// floor for each side's own variance, so that values that happen to be
+    /// identical — two scores of 1 on each side, fixed prices — never make an
+    /// interval collapse to a point. It fades as 1/n.
     static func pooledVariance(_ a: ScoreSummary, _ b: ScoreSummary) -> Double? {
         let total = Double(a.count) + Double(b.count)
         guard total >= 2, a.mean.isFinite, b.mean.isFinite, a.variance.isFinite, b.variance.isFinite else { return nil }
         let mean = (Double(a.count) * a.mean + Double(b.count) * b.mean) / total
         let squares = Double(a.count - 1) * a.variance + Double(b.count - 1) * b.variance
             + Double(a.count) * (a.mean - mean) * (a.mean - mean) + Double(b.count) * (b.mean - mean) * (b.mean - mean)
-        return Swift.max(0, squares / (total - 1))
+        let pseudo = (abs(mean) + 1e-3) * (abs(mean) + 1e-3)
+        let variance = (squares + pseudo) / total
+        return variance.isFinite ? Swift.max(0, variance) : nil
     }
 
     /// The normal-mixture interval for an estimate with standard error
