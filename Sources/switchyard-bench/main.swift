@@ -63,7 +63,7 @@ measure("aggregate 5 minutes of one deployment's window", iterations: 20_000) {
 }
 
 // One gate evaluation as the rollout engine runs it every interval: all seven
-// gates over 5 minutes of two busy deployments (tests included).
+// gates over 5 minutes of two busy deployments (intervals included).
 var canaryWindow = MetricsWindow()
 var gateMoment = Moment(seconds: 1_800_000_000)
 for index in 0..<30_000 {
@@ -76,7 +76,7 @@ for index in 0..<30_000 {
 }
 let gates = RolloutPlan.Gate.Metric.allCases.map { RolloutPlan.Gate(metric: $0, max: nil, min: nil, minSamples: 100, confidence: 0.95, countAsFailure: false) }
 let scores = ScoreSummary((0..<500).map { Double($0 % 10) / 10 })
-measure("gate evaluation: 7 gates, two 5-minute windows, with their tests", iterations: 5_000) {
+measure("gate evaluation: 7 gates, two 5-minute windows, anytime intervals", iterations: 5_000) {
     let baseline = GateSide(figures: window.aggregate(window: .seconds(300), now: moment), scores: scores)
     let candidate = GateSide(figures: canaryWindow.aggregate(window: .seconds(300), now: gateMoment), scores: scores)
     sink &+= GateEvaluator.evaluate(gates, baseline: baseline, candidate: candidate).count

@@ -135,6 +135,10 @@ def test_killing_the_canary_mid_load_fails_no_client_opens_its_breaker_and_the_g
         _, reason = call(stack.gateway.admin_port, "GET", "/routes/chat-prod/rollout")
         # The open breaker or the error rate, whichever the evaluation sees first.
         assert reason["reason"].startswith(("gate errorRateDelta failed", "gate circuitBreaker failed")), reason["reason"]
+        # Every rate verdict carries its anytime-valid interval and says it in a sentence.
+        rates = [v for e in reason["evaluations"] for v in e["verdicts"] if v["metric"] == "errorRateDelta" and v["result"] != "noData"]
+        assert rates, reason["evaluations"]
+        assert all("interval" in v and "anytime interval" in v["reason"] and " canary / " in v["reason"] for v in rates), rates[-1]
         _, metrics = call(stack.gateway.admin_port, "GET", "/routes/chat-prod/metrics?window=1m")
         canary = next(d for d in metrics["deployments"] if d["name"] == "canary")
         assert canary["outcomes"]["connect_failure"] > 0

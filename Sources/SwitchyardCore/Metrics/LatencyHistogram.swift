@@ -78,20 +78,24 @@ public struct LatencyHistogram: Hashable, Sendable, Codable {
         return Self.upperBoundMilliseconds(Self.bucketCount - 1)
     }
 
-    /// The edges of the bucket holding the `rank`-th smallest sample (1-based),
-    /// in milliseconds: all the histogram knows about that sample. The upper
-    /// edge is `nil` for the last bucket, which is open-ended, or past the last sample.
-    public func bucketEdgesMilliseconds(ofRank rank: Int) -> (lower: Double, upper: Double?) {
-        guard rank >= 1, rank <= total else { return (rank < 1 ? 0 : Self.upperBoundMilliseconds(Self.bucketCount - 2), nil) }
+    /// Where the `rank`-th smallest sample (1-based) lies: its bucket, that
+    /// bucket's edges in milliseconds (the upper one `nil` for the last,
+    /// open-ended bucket), and the value interpolated within it as if the
+    /// bucket's samples were spread evenly. `nil` when there is no such sample.
+    public func sample(ofRank rank: Int) -> (bucket: Int, lower: Double, upper: Double?, interpolated: Double)? {
+        guard rank >= 1, rank <= total else { return nil }
         var seen = 0
         for index in counts.indices where counts[index] > 0 {
-            seen = seen.saturatingAdding(Int(counts[index]))
-            if seen >= rank {
+            let count = Int(counts[index])
+            if seen.saturatingAdding(count) >= rank {
                 let lower = index == 0 ? 0 : Self.upperBoundMilliseconds(index - 1)
-                return (lower, index == Self.bucketCount - 1 ? nil : Self.upperBoundMilliseconds(index))
+                let upper = Self.upperBoundMilliseconds(index)
+                let interpolated = lower + (upper - lower) * Double(rank - seen) / Double(count)
+                return (index, lower, index == Self.bucketCount - 1 ? nil : upper, interpolated)
             }
+            seen = seen.saturatingAdding(count)
         }
-        return (Self.upperBoundMilliseconds(Self.bucketCount - 2), nil)
+        return nil
     }
 }
 

@@ -149,17 +149,26 @@ public enum AnytimeComparison {
     /// (Howard and Ramdas 2022, Theorem 1, with the beta-binomial mixture):
     /// the fractions `a` of the sample that can lie below the true quantile
     /// are those where the mixture martingale stays under 1/α, so the
-    /// quantile lies between the order statistics at those ranks. A histogram
-    /// knows an order statistic only to its bucket, so the interval runs from
-    /// the lower edge of the low one's bucket to the upper edge of the high
-    /// one's: never narrower than the buckets (15 %), whatever the data.
+    /// quantile lies between the order statistics at those ranks.
+    ///
+    /// A histogram knows each sample only to its 15 % bucket. Where the two
+    /// order statistics fall in different buckets, each is read interpolated
+    /// within its bucket, as the point estimate is: that assumes latencies
+    /// spread smoothly across a bucket, as real ones spread over decades. Where
+    /// both fall in the same bucket — a concentrated distribution, where that
+    /// assumption could fail — the interval is the whole bucket, edge to edge.
     public static func quantileInterval(_ q: Double, of histogram: LatencyHistogram, alpha: Double, plannedSamples: Int) -> AnytimeInterval {
         guard histogram.total > 0, q > 0, q < 1 else { return AnytimeInterval(low: nil, high: nil) }
         let (low, high) = quantileFractions(q, samples: histogram.total, alpha: alpha, plannedSamples: plannedSamples)
         let n = Double(histogram.total)
+        let lowSample = low.flatMap { histogram.sample(ofRank: Swift.max(1, Int(($0 * n).rounded(.up)))) }
+        let highSample = high.flatMap { histogram.sample(ofRank: Int(($0 * n).rounded(.down)) + 1) }
+        if let lowSample, let highSample, lowSample.bucket == highSample.bucket {
+            return AnytimeInterval(low: lowSample.lower, high: highSample.upper)
+        }
         return AnytimeInterval(
-            low: low.map { histogram.bucketEdgesMilliseconds(ofRank: Swift.max(1, Int(($0 * n).rounded(.up)))).lower },
-            high: high.flatMap { histogram.bucketEdgesMilliseconds(ofRank: Int(($0 * n).rounded(.down)) + 1).upper }
+            low: lowSample.map { $0.bucket == 0 ? 0 : $0.interpolated },
+            high: highSample.flatMap { $0.upper == nil ? nil : $0.interpolated }
         )
     }
 
