@@ -175,7 +175,7 @@ def test_lifecycle_plan_then_rollout_start_runs_the_migration(tmp_path):
         verdicts = ctl("rollout", "verdicts", "chat-prod")
         assert verdicts.returncode == 0 and "no evaluations yet" in verdicts.stdout, verdicts.stdout + verdicts.stderr
         status = ctl("rollout", "status", "chat-prod")
-        assert status.returncode == 0 and "next step in" in status.stdout and "gates every 30s over 5m" in status.stdout, status.stdout
+        assert status.returncode == 0 and "next step in" in status.stdout and "gates every 30s on everything since the start" in status.stdout, status.stdout
         assert ctl("rollout", "start", "chat-prod", "-f", str(tmp_path / "rollout.yaml")).returncode == 1, "one rollout at a time"
         aborted = ctl("rollout", "abort", "chat-prod", "--reason", "not today")
         assert aborted.returncode == 0 and "aborted" in aborted.stdout and "not today" in aborted.stdout, aborted.stdout
