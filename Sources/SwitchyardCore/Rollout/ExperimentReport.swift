@@ -209,7 +209,8 @@ public struct ExperimentReport: Codable, Hashable, Sendable {
             )
         }
         if findings.isEmpty {
-            return "\(variant.name): no difference from \(control) that the data can show at 95 % (n = \(variant.requests) vs \(controlFigures.requests))."
+            return "\(variant.name): no difference from \(control) that the data can show at 95 % "
+                + "(n = \(GateEvaluator.grouped(variant.requests)) \(variant.name) / \(GateEvaluator.grouped(controlFigures.requests)) \(control))."
         }
         return "\(variant.name) vs \(control): " + findings.joined(separator: "; ") + "."
     }

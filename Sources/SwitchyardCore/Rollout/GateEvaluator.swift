@@ -172,7 +172,9 @@ public enum GateEvaluator {
                 confidence: gate.confidence, plannedSamples: plannedSamples(gate)
             )
         else {
-            verdict.reason = "no requests on the \(baseline.total == 0 ? roles.baseline : roles.candidate) side yet"
+            verdict.reason = baseline.total > 0 && candidate.total > 0
+                ? "the counts do not add up (more events than requests): the measured figures are damaged"
+                : "no requests on the \(baseline.total == 0 ? roles.baseline : roles.candidate) side yet"
             return verdict
         }
         verdict.baseline = Double(baseline.events) / Double(baseline.total) * 100
