@@ -40,14 +40,37 @@ let package = Package(
             name: "SwitchyardCore",
             swiftSettings: strictSettings
         ),
+        // The real clock, which the pure core never reads.
+        .target(
+            name: "SwitchyardClock",
+            dependencies: ["SwitchyardCore"],
+            swiftSettings: strictSettings
+        ),
+        // Secrets as the servers keep and compare them: SHA-256 digests.
+        .target(
+            name: "SwitchyardSecrets",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strictSettings
+        ),
+        // The management API's client, shared by ctl and the console.
+        .target(
+            name: "SwitchyardClient",
+            dependencies: [
+                "SwitchyardCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // Routes as code: the YAML config and tokens files, parsed into the core's types.
         .target(
             name: "SwitchyardConfig",
             dependencies: [
                 "SwitchyardCore",
                 "SwitchyardTUI",
+                "SwitchyardSecrets",
                 .product(name: "Yams", package: "Yams"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             resources: [.copy("Resources/lifecycle.yaml")],
             swiftSettings: strictSettings
@@ -58,7 +81,8 @@ let package = Package(
             dependencies: [
                 "SwitchyardCore",
                 "SwitchyardHTTP",
-                "SwitchyardConfig",
+                "SwitchyardClock",
+                "SwitchyardSecrets",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -66,9 +90,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -97,7 +120,8 @@ let package = Package(
                 "SwitchyardCore",
                 "SwitchyardTUI",
                 "SwitchyardConsole",
-                "SwitchyardCtl",
+                "SwitchyardClient",
+                "SwitchyardClock",
                 "SwitchyardConfig",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -145,6 +169,8 @@ let package = Package(
                 "SwitchyardCore",
                 "SwitchyardHTTP",
                 "SwitchyardConfig",
+                "SwitchyardClock",
+                "SwitchyardSecrets",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -157,12 +183,7 @@ let package = Package(
         // `switchyard ctl`: a client of the management API, with readable tables.
         .target(
             name: "SwitchyardCtl",
-            dependencies: [
-                "SwitchyardCore",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-            ],
+            dependencies: ["SwitchyardCore"],
             swiftSettings: strictSettings
         ),
         // An OpenAI-compatible upstream with controllable latency and failures.
@@ -187,6 +208,9 @@ let package = Package(
                 "SwitchyardStore",
                 "SwitchyardControl",
                 "SwitchyardCtl",
+                "SwitchyardClient",
+                "SwitchyardClock",
+                "SwitchyardSecrets",
                 "SwitchyardTerminal",
                 "SwitchyardHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -233,7 +257,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchyardConfigTests",
-            dependencies: ["SwitchyardConfig", "SwitchyardCore", "SwitchyardTUI"],
+            dependencies: ["SwitchyardConfig", "SwitchyardCore", "SwitchyardTUI", "SwitchyardSecrets"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -245,6 +269,9 @@ let package = Package(
                 "SwitchyardControl",
                 "SwitchyardGateway",
                 "SwitchyardCtl",
+                "SwitchyardClient",
+                "SwitchyardClock",
+                "SwitchyardSecrets",
                 "SwitchyardHTTP",
                 "SwitchyardSimulator",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -267,6 +294,8 @@ let package = Package(
                 "SwitchyardGateway",
                 "SwitchyardHTTP",
                 "SwitchyardSimulator",
+                "SwitchyardClock",
+                "SwitchyardSecrets",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,4 +1,4 @@
-import Crypto
+import SwitchyardSecrets
 import SwitchyardCore
 
 /// The tokens file (`serve --tokens`): management API tokens with roles, and
@@ -54,12 +54,5 @@ public enum TokensFile {
             throw reader.fail(members["sha256"], members.path("sha256"), "expected the 64 hex digits of a SHA-256 digest (e.g. from `printf %s SECRET | sha256sum`)")
         }
         return bytes
-    }
-}
-
-/// SHA-256 of secrets presented by callers: the form in which tokens are kept.
-public enum SecretDigest {
-    public static func sha256(_ secret: some StringProtocol) -> [UInt8] {
-        Array(SHA256.hash(data: Array(secret.utf8)))
     }
 }

@@ -2,6 +2,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import SwitchyardCore
+import SwitchyardClock
 
 /// The data plane as a fleet sees it: measurements summed over every replica
 /// (from the shared store's live per-minute figures, refreshed every few

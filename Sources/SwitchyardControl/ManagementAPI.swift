@@ -6,6 +6,7 @@ import NIOCore
 import SwitchyardConfig
 import SwitchyardCore
 import SwitchyardHTTP
+import SwitchyardClock
 
 /// The management API (`--admin-listen`, default 127.0.0.1:8081): routes,
 /// weights, rollback, promote, audit and metrics, as JSON with bearer tokens.

@@ -1,5 +1,6 @@
 import SwitchyardConfig
 import SwitchyardCore
+import SwitchyardSecrets
 
 /// Bearer tokens for the management API, known only by their SHA-256.
 public struct ManagementAuth: Sendable {

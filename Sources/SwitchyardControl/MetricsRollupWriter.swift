@@ -1,6 +1,7 @@
 import Logging
 import ServiceLifecycle
 import SwitchyardCore
+import SwitchyardClock
 
 /// Writes each deployment's figures for every finished minute to the state
 /// store and forgets minutes older than 24 hours, so history outlives the

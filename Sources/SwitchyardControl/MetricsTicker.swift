@@ -1,5 +1,6 @@
 import ServiceLifecycle
 import SwitchyardCore
+import SwitchyardClock
 
 /// Publishes a `metrics` event every interval while anyone is subscribed:
 /// per deployment, the last minute's requests, error rate and p95.

@@ -1,6 +1,6 @@
-import SwitchyardConfig
 import SwitchyardCore
 import Synchronization
+import SwitchyardSecrets
 
 /// Which applications may call the gateway, and their rate limits.
 /// With no client keys configured, any caller is accepted.

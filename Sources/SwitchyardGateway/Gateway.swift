@@ -3,6 +3,7 @@ import Logging
 import Prometheus
 import Synchronization
 import SwitchyardCore
+import SwitchyardClock
 
 /// The data plane: holds the routing table and serves chat completions.
 ///

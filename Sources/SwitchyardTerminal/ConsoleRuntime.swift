@@ -5,8 +5,9 @@ import NIOHTTP1
 import Synchronization
 import SwitchyardConsole
 import SwitchyardCore
-import SwitchyardCtl
 import SwitchyardTUI
+import SwitchyardClock
+import SwitchyardClient
 
 /// Runs the console: the terminal on its own thread (input with a short
 /// timeout, so it never waits on anything else), and the network as tasks that

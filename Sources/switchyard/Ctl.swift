@@ -4,6 +4,8 @@ import NIOHTTP1
 import SwitchyardConfig
 import SwitchyardCore
 import SwitchyardCtl
+import SwitchyardClock
+import SwitchyardClient
 
 /// `switchyard ctl …`: scripts and humans drive the management API.
 /// Exit status: 0 ok, 1 refused by the server (or unreachable), 2 usage.

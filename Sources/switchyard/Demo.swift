@@ -12,6 +12,7 @@ import SwitchyardCore
 import SwitchyardGateway
 import SwitchyardSimulator
 import SwitchyardTerminal
+import SwitchyardClock
 
 /// Everything in one process on loopback: simulated upstreams, the server
 /// with its state in a temporary folder, synthetic traffic, a canary that

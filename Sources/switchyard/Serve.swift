@@ -8,6 +8,7 @@ import SwitchyardCore
 import SwitchyardGateway
 import SwitchyardHTTP
 import SwitchyardStore
+import SwitchyardSecrets
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(

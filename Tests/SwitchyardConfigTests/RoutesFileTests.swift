@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SwitchyardConfig
 import SwitchyardCore
+import SwitchyardSecrets
 
 @Suite("Routes as code: the config file")
 struct RoutesFileTests {

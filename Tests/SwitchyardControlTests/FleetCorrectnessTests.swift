@@ -4,6 +4,7 @@ import SwitchyardCore
 import SwitchyardControl
 import SwitchyardStore
 import Testing
+import SwitchyardClock
 
 /// What a fleet of replicas sharing one PostgreSQL must get right: TLS as
 /// the URL says, no password in any message, roll-ups from several replicas

@@ -8,6 +8,8 @@ import SwitchyardControl
 import SwitchyardCore
 import SwitchyardGateway
 import Testing
+import SwitchyardSecrets
+import SwitchyardClock
 
 @Suite("Management API")
 struct ManagementAPITests {

@@ -11,6 +11,7 @@ import SwitchyardGateway
 import SwitchyardHTTP
 import SwitchyardSimulator
 import SwitchyardStore
+import SwitchyardClock
 
 /// Real time plus an offset the test moves forward: requests keep their real
 /// latencies while minutes of rollout pass in an instant.

@@ -6,6 +6,8 @@ import SwitchyardCore
 import SwitchyardSimulator
 import Testing
 @testable import SwitchyardGateway
+import SwitchyardSecrets
+import SwitchyardClock
 
 @Suite("Failover, breakers, timeouts and limits over real sockets")
 struct ResilienceTests {

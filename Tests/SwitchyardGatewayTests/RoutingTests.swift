@@ -4,6 +4,7 @@ import SwitchyardCore
 import SwitchyardSimulator
 import Testing
 @testable import SwitchyardGateway
+import SwitchyardClock
 
 @Suite("Weighted sticky routing over real sockets")
 struct RoutingTests {

@@ -5,6 +5,7 @@ import SwitchyardCore
 import SwitchyardSimulator
 import Testing
 @testable import SwitchyardGateway
+import SwitchyardClock
 
 @Suite("Streaming passes chunks through as they arrive")
 struct StreamingTests {

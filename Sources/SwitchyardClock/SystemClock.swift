@@ -3,13 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// The source of `Moment`s. The core's state machines never read a clock:
-/// the I/O layers read one of these and pass the time in, and tests pass a
-/// fixed or stepped one.
-public protocol MomentClock: Sendable {
-    func now() -> Moment
-}
+import SwitchyardCore
 
 /// Wall-clock time, so metric buckets line up across processes.
 public struct SystemClock: MomentClock {
