@@ -68,7 +68,6 @@ let package = Package(
             name: "SwitchyardConfig",
             dependencies: [
                 "SwitchyardCore",
-                "SwitchyardTUI",
                 "SwitchyardSecrets",
                 .product(name: "Yams", package: "Yams"),
             ],
@@ -123,6 +122,7 @@ let package = Package(
                 "SwitchyardClient",
                 "SwitchyardClock",
                 "SwitchyardConfig",
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -256,8 +256,13 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "SwitchyardTerminalTests",
+            dependencies: ["SwitchyardTerminal", "SwitchyardTUI", "SwitchyardConfig"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "SwitchyardConfigTests",
-            dependencies: ["SwitchyardConfig", "SwitchyardCore", "SwitchyardTUI", "SwitchyardSecrets"],
+            dependencies: ["SwitchyardConfig", "SwitchyardCore", "SwitchyardSecrets"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -3,8 +3,14 @@ import Yams
 
 /// Walks a composed YAML document with typed accessors that refuse unknown
 /// keys and wrong types, naming the file, line and key path in every error.
-struct YAMLReader {
-    let file: String
+/// Public so that other modules' files (the console's themes) read YAML with
+/// the same bounds and the same messages.
+public struct YAMLReader {
+    public let file: String
+
+    public init(file: String) {
+        self.file = file
+    }
 
     /// The most nodes a document may expand to, aliases counted at every use.
     static let maximumNodes = 100_000
@@ -18,7 +24,7 @@ struct YAMLReader {
     /// many times as it is used — to more than ``maximumNodes`` nodes: a "billion
     /// laughs" of nine alias levels fits in under a kilobyte. (libyaml itself
     /// refuses nesting past 1000 levels before the composer recurses.)
-    func compose(_ text: String) throws(ConfigError) -> Node? {
+    public func compose(_ text: String) throws(ConfigError) -> Node? {
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
@@ -82,13 +88,13 @@ struct YAMLReader {
         }
     }
 
-    func fail(_ node: Node?, _ key: String, _ reason: String) -> ConfigError {
+    public func fail(_ node: Node?, _ key: String, _ reason: String) -> ConfigError {
         ConfigError(file: file, line: node?.mark?.line, key: key, reason: reason)
     }
 
     /// A mapping's members by key, refusing keys outside `allowed` and duplicates.
     /// A mapping's members by key; `allowed: nil` accepts any key (a palette).
-    func mapping(_ node: Node, at path: String, allowed: Set<String>?) throws(ConfigError) -> Members {
+    public func mapping(_ node: Node, at path: String, allowed: Set<String>?) throws(ConfigError) -> Members {
         guard case .mapping(let mapping) = node else {
             throw fail(node, path, "expected a mapping of keys to values, found \(Self.kind(node))")
         }
@@ -156,7 +162,7 @@ struct YAMLReader {
         return double
     }
 
-    static func kind(_ node: Node) -> String {
+    public static func kind(_ node: Node) -> String {
         switch node {
         case .scalar(let scalar): scalar.string.isEmpty ? "nothing" : "'\(scalar.string)'"
         case .mapping: "a mapping"
@@ -166,17 +172,17 @@ struct YAMLReader {
     }
 
     /// The members of one mapping, with typed getters that know their key path.
-    struct Members {
+    public struct Members {
         let reader: YAMLReader
         let node: Node
-        let path: String
-        let members: [String: Node]
+        public let path: String
+        public let members: [String: Node]
 
-        func path(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+        public func path(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
-        subscript(key: String) -> Node? { members[key] }
+        public subscript(key: String) -> Node? { members[key] }
 
-        func string(_ key: String) throws(ConfigError) -> String? {
+        public func string(_ key: String) throws(ConfigError) -> String? {
             guard let value = members[key] else { return nil }
             guard case .scalar(let scalar) = value, !scalar.string.isEmpty else {
                 throw reader.fail(value, path(key), "expected text, found \(YAMLReader.kind(value))")
@@ -191,7 +197,7 @@ struct YAMLReader {
             return value
         }
 
-        func bool(_ key: String) throws(ConfigError) -> Bool? {
+        public func bool(_ key: String) throws(ConfigError) -> Bool? {
             guard let value = members[key] else { return nil }
             guard case .scalar = value, let bool = value.bool else {
                 throw reader.fail(value, path(key), "expected true or false, found \(YAMLReader.kind(value))")

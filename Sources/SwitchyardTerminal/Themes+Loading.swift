@@ -2,7 +2,7 @@ import Foundation
 import SwitchyardConfig
 import SwitchyardTUI
 
-/// The console's themes: the ones shipped in `themes/` (built into the
+/// The console's themes: the ones shipped in `Themes/` beside this file (built into the
 /// binary), or any theme file by path.
 public enum Themes {
     /// The names of the shipped themes.

@@ -50,8 +50,6 @@ struct HostileConfigTests {
         #expect(asPlan?.contains("expands to more than 100000 nodes") == true, "\(asPlan ?? "accepted")")
         let asCatalog = Self.problem { _ = try CatalogFile.parse("entries: \(bomb)\n", file: "catalog.yaml") }
         #expect(asCatalog?.contains("expands to more than 100000 nodes") == true)
-        let asTheme = Self.problem { _ = try ThemeFile.parse("palette: \(bomb)\n", file: "t.yaml") }
-        #expect(asTheme?.contains("expands to more than 100000 nodes") == true)
         let asTokens = Self.problem { _ = try TokensFile.parse("tokens: \(bomb)\n", file: "tokens.yaml") }
         #expect(asTokens?.contains("expands to more than 100000 nodes") == true)
         #expect(ContinuousClock.now - started < .seconds(5), "refused without expanding it")
@@ -124,7 +122,6 @@ struct HostileConfigTests {
             let routes = Self.routes(params: "{ temperature: \(scalar) }", weight: scalar, priority: scalar, extra: "        timeouts: { total: \(scalar) }\n")
             _ = Self.problem { _ = try RoutesFile.parse(routes, file: "r.yaml") }
             _ = Self.problem { _ = try PlanFile.parse("strategy: canary\nsteps: [{ setWeight: \(scalar) }]\ninterval: \(scalar)\n", file: "p.yaml") }
-            _ = Self.problem { _ = try ThemeFile.parse("roles:\n  good: \(scalar)\n", file: "t.yaml") }
             _ = Self.problem { _ = try TokensFile.parse("clientKeys:\n  - name: a\n    sha256: \(scalar)\n    limits: { requestsPerMinute: \(scalar), tokensPerMinute: \(scalar) }\n", file: "k.yaml") }
             _ = Self.problem {
                 _ = try CatalogFile.parse("entries:\n  - provider: azure\n    model: m\n    version: \(scalar)\n    dates:\n      standard: { retirement: \(scalar) }\n", file: "c.yaml")

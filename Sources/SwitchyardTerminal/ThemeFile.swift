@@ -1,8 +1,10 @@
+import SwitchyardConfig
 import SwitchyardTUI
 import Yams
 
-/// A console theme file (`themes/NAME.yaml`): a palette of named colours and
-/// the colours of each role, merged over the built-in theme. Refused with the
+/// A console theme file — a shipped one in `Themes/NAME.yaml` beside this
+/// file, or any file given by path: a palette of named colours and the
+/// colours of each role, merged over the built-in theme. Refused with the
 /// file, line, key and value when anything is off.
 public enum ThemeFile {
     public static func parse(_ text: String, file: String) throws(ConfigError) -> Theme {

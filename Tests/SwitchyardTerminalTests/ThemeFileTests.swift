@@ -1,20 +1,27 @@
 import Foundation
 import SwitchyardConfig
 import SwitchyardTUI
+import SwitchyardTerminal
 import Testing
 
 @Suite("Console themes")
 struct ThemeFileTests {
-    static let themes = RoutesFileTests.repositoryRoot.appendingPathComponent("themes")
+    /// The one folder themes ship from: bundled into the binary from there.
+    static let themes = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Sources/SwitchyardTerminal/Themes")
 
-    @Test(arguments: ["default", "light", "high-contrast", "deuteranopia", "monochrome"])
-    func everyShippedThemeParsesAndIsBuiltIn(_ name: String) throws {
+    @Test(arguments: Themes.shipped)
+    func everyShippedThemeParsesAndLoadsByName(_ name: String) throws {
         let url = Self.themes.appendingPathComponent("\(name).yaml")
         let text = try String(contentsOf: url, encoding: .utf8)
         let theme = try ThemeFile.parse(text, file: url.path)
         #expect(theme.name == name)
-        let bundled = RoutesFileTests.repositoryRoot.appendingPathComponent("Sources/SwitchyardTerminal/Themes/\(name).yaml")
-        #expect(try String(contentsOf: bundled, encoding: .utf8) == text, "copy themes/\(name).yaml into Sources/SwitchyardTerminal/Themes/")
+        #expect(try Themes.load(name, environment: [:]) == theme, "the bundled copy is the file")
+    }
+
+    @Test func theShippedListIsTheFolder() throws {
+        let files = try FileManager.default.contentsOfDirectory(atPath: Self.themes.path).filter { $0.hasSuffix(".yaml") }
+        #expect(Set(files.map { String($0.dropLast(5)) }) == Set(Themes.shipped))
     }
 
     @Test func aThemeIsMergedOverTheBuiltInOne() throws {
@@ -41,6 +48,22 @@ struct ThemeFileTests {
         #expect(problem("roles:\n  bad: 300\n")?.contains("'300' is not a colour") == true)
         #expect(problem("roles:\n  bad: { fg: red, blink: true }\n")?.contains("unknown key 'blink'") == true)
         #expect(problem("colours: {}\n")?.contains("unknown key 'colours'") == true)
+    }
+
+    @Test func hostileThemeFilesAreRefusedNotTrapped() {
+        // The shared YAML reader's bounds hold for themes too: a billion laughs of under 1 KB.
+        var members = ["a0: &a0 [lol]"]
+        for level in 1...9 { members.append("a\(level): &a\(level) [\(Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ","))]") }
+        let text = "palette: {" + members.joined(separator: ", ") + "}\n"
+        do {
+            _ = try ThemeFile.parse(text, file: "t.yaml")
+            Issue.record("a billion laughs was accepted")
+        } catch {
+            #expect("\(error)".contains("expands to more than 100000 nodes"), "\(error)")
+        }
+        for scalar in ["1e999", ".nan", "99999999999999999999", "~", "''", "!!binary aGk=", "-1"] {
+            #expect(throws: ConfigError.self) { try ThemeFile.parse("roles:\n  good: \(scalar)\n", file: "t.yaml") }
+        }
     }
 
     @Test func coloursMapToTheNearestTheTerminalHas() {
