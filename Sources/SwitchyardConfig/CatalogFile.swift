@@ -2,7 +2,7 @@ import Foundation
 import SwitchyardCore
 import Yams
 
-/// The lifecycle catalog file (`catalog/lifecycle.yaml`, `serve --catalog`,
+/// The lifecycle catalog file (the shipped `Resources/lifecycle.yaml`, `serve --catalog`,
 /// `PUT /api/v1/lifecycle/catalog`): model versions with their dates per
 /// deployment type, replacement, source and date history.
 public enum CatalogFile {
@@ -100,11 +100,11 @@ public enum CatalogFile {
 }
 
 extension CatalogFile {
-    /// The catalog shipped with this build (`catalog/lifecycle.yaml`).
+    /// The catalog shipped with this build (`Resources/lifecycle.yaml`).
     public static func shipped() throws -> LifecycleCatalog {
         guard let url = Bundle.module.url(forResource: "lifecycle", withExtension: "yaml") else {
             throw ConfigError(file: "lifecycle.yaml", line: nil, key: "", reason: "the shipped catalog is not installed with this binary")
         }
-        return try parse(try String(contentsOf: url, encoding: .utf8), file: "catalog/lifecycle.yaml", source: "shipped")
+        return try parse(try String(contentsOf: url, encoding: .utf8), file: "lifecycle.yaml (shipped)", source: "shipped")
     }
 }

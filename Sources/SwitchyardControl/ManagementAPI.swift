@@ -176,7 +176,7 @@ public struct ManagementAPI: Sendable {
             await self.respond(request, role: .admin) { caller in
                 let text = try await self.readText(request)
                 guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                    throw APIError(status: 400, message: "send the catalog as YAML (see catalog/lifecycle.yaml)", type: "invalid_request_error", code: "empty_body")
+                    throw APIError(status: 400, message: "send the catalog as YAML, in the shape docs/lifecycle.md describes", type: "invalid_request_error", code: "empty_body")
                 }
                 _ = try await self.control.setCatalog(yaml: text, actor: caller.name)
                 return try .ok(LifecycleView(await self.control.lifecycleReport()))

@@ -30,7 +30,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "YAML file of management tokens and client keys (SHA-256 digests only).")
     var tokens: String?
 
-    @Option(name: .long, help: "Lifecycle catalog YAML (default: the shipped catalog/lifecycle.yaml).")
+    @Option(name: .long, help: "Lifecycle catalog YAML (default: the catalog shipped in the binary).")
     var catalog: String?
 
     @Option(name: .long, help: "Fleet mode: how long a replica's hold on a rollout lasts without renewal; when it dies, another replica takes the rollout over after this.")
