@@ -24,6 +24,7 @@ public struct ManagementClient: Sendable {
     ) async throws(CtlError) -> [UInt8] {
         var request = HTTPClientRequest(url: baseURL + "/api/v1" + path)
         request.method = method
+        request.headers.add(name: "User-Agent", value: SwitchyardVersion.productToken)
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let ifMatch { request.headers.add(name: "If-Match", value: "\"\(ifMatch)\"") }
         if let body {

@@ -33,7 +33,7 @@ extension Gateway {
             self.modelList()
         }
         router.get("/healthz") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain"], body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\n")))
+            Response(status: .ok, headers: [.contentType: "text/plain"], body: ResponseBody(byteBuffer: ByteBuffer(string: "ok \(SwitchyardVersion.productToken)\n")))
         }
         router.get("/readyz") { _, _ in
             let ready = self.isReady

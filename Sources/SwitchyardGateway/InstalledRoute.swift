@@ -31,7 +31,7 @@ struct UpstreamTarget: Sendable {
         self.deployment = deployment
         let url = deployment.upstream.chatCompletionsURL(model: deployment.upstreamModelName)
         (transport, path) = clients.transport(url: url, connectTimeout: deployment.timeouts.connect)
-        var headers = HTTPHeaders([("content-type", "application/json")])
+        var headers = HTTPHeaders([("content-type", "application/json"), ("user-agent", SwitchyardVersion.productToken)])
         // Surrounding whitespace (a secret file's trailing newline) is dropped; a
         // key with control characters inside would break the request head, so it
         // is not sent, and the upstream's 401 says to check apiKeyEnv.

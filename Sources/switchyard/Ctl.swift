@@ -19,6 +19,32 @@ struct Ctl: AsyncParsableCommand {
     )
 }
 
+extension Ctl {
+    /// ctl's options go before or after the subcommand, as kubectl's do:
+    /// `ctl --api URL routes` is read as `ctl routes --api URL` (every ctl
+    /// command takes them). Only options between `ctl` and the subcommand move.
+    static func globalOptionsLast(_ arguments: [String]) -> [String] {
+        guard arguments.first == "ctl" else { return arguments }
+        let names = ["--api", "--token", "--output"]
+        var moved: [String] = []
+        var index = 1
+        while index < arguments.count {
+            let argument = arguments[index]
+            if names.contains(where: { argument.hasPrefix($0 + "=") }) {
+                moved.append(argument)
+                index += 1
+            } else if names.contains(argument), index + 1 < arguments.count {
+                moved += [argument, arguments[index + 1]]
+                index += 2
+            } else {
+                break
+            }
+        }
+        guard !moved.isEmpty, index < arguments.count else { return arguments }
+        return [arguments[0]] + arguments[index...] + moved
+    }
+}
+
 /// `--api`, `--token` and `--output`, shared by every ctl command.
 struct CtlOptions: ParsableArguments {
     @Option(name: .long, help: "Management API base URL.")

@@ -2,12 +2,14 @@ import ArgumentParser
 import Foundation
 import NIOCore
 import NIOPosix
+import SwitchyardCore
 
 @main
 struct Switchyard: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchyard",
         abstract: "Progressive delivery for LLM model versions: a gateway that splits traffic across pinned model deployments.",
+        version: SwitchyardVersion.current,
         subcommands: [Demo.self, Serve.self, Console.self, Ctl.self, Simulate.self]
     )
 
@@ -18,7 +20,7 @@ struct Switchyard: AsyncParsableCommand {
         // must happen on the main thread before the command starts any task.
         _ = NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         do {
-            var command = try parseAsRoot()
+            var command = try parseAsRoot(Ctl.globalOptionsLast(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -119,6 +119,11 @@ def test_ctl_exit_codes_and_round_trip():
         listed = ctl("routes")
         assert listed.returncode == 0 and "chat-prod" in listed.stdout and "stable=50%" in listed.stdout
         assert json.loads(ctl("routes", "--output", "json").stdout)["routes"][0]["name"] == "chat-prod"
+        # Global options before the subcommand, as kubectl takes them.
+        before = subprocess.run([BIN, "ctl", "--api", api, "--output=json", "routes"], capture_output=True, text=True, timeout=30,
+                                env=dict(os.environ, SWITCHYARD_TOKEN=TOKEN))
+        assert before.returncode == 0 and json.loads(before.stdout)["routes"][0]["name"] == "chat-prod", before.stdout + before.stderr
+        assert subprocess.run([BIN, "ctl", "--api"], capture_output=True, text=True, timeout=30).returncode == 2
 
         refused = ctl("weights", "chat-prod", "stable=80", "canary=10")
         assert refused.returncode == 1 and "weights sum to 90, not 100" in refused.stderr
@@ -229,4 +234,20 @@ def test_every_acknowledged_change_survives_kill_9_under_load():
         stop.set()
         for worker in workers:
             worker.join(10)
+        stack.stop()
+
+
+def test_version_and_completion_scripts():
+    import subprocess
+
+    version = subprocess.run([BIN, "--version"], capture_output=True, text=True, timeout=30)
+    assert version.returncode == 0 and version.stdout.strip().count(".") == 2, version.stdout
+    for shell, marker in [("bash", "complete"), ("zsh", "#compdef"), ("fish", "complete -c 'switchyard'")]:
+        script = subprocess.run([BIN, "--generate-completion-script", shell], capture_output=True, text=True, timeout=30)
+        assert script.returncode == 0 and marker in script.stdout and "ctl" in script.stdout, (shell, script.stdout[:200])
+    stack = ServedStack()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{stack.gateway.port}/healthz", timeout=10) as response:
+            assert response.read().decode() == f"ok switchyard/{version.stdout.strip()}\n"
+    finally:
         stack.stop()
