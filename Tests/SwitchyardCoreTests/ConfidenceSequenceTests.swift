@@ -3,7 +3,7 @@ import Testing
 @testable import SwitchyardCore
 
 /// The anytime-valid boundaries and intervals against values the `confseq`
-/// package printed once (tests/reference/confseq_reference.py →
+/// package printed once (e2e/reference/confseq_reference.py →
 /// Fixtures/confseq-reference.json).
 @Suite("Confidence sequences match confseq's reference values")
 struct ConfidenceSequenceTests {

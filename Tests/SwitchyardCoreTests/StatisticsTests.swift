@@ -3,7 +3,7 @@ import Testing
 @testable import SwitchyardCore
 
 /// The gates' statistics against numbers scipy printed once
-/// (tests/reference/statistics.py → Fixtures/statistics-reference.json).
+/// (e2e/reference/statistics.py → Fixtures/statistics-reference.json).
 @Suite("Statistics match scipy's reference values")
 struct StatisticsTests {
     static let reference: JSONValue = {

@@ -5,7 +5,7 @@
 # coverage phase (every boundary and enum the schema names, and undeclared
 # methods), 200 generated cases per operation, and stateful sequences of calls
 # (weights, rollback, promote, rollouts started, paused, resumed and aborted on
-# one route) that follow OpenAPI links. Usage: tests/fuzz/schemathesis.sh BIN VENV
+# one route) that follow OpenAPI links. Usage: e2e/fuzz/schemathesis.sh BIN VENV
 set -euo pipefail
 bin=$1
 venv=$2

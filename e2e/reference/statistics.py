@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reference values for the gates' statistics, computed once with scipy.
 
-Run: python3 tests/reference/statistics.py > Tests/SwitchyardCoreTests/Fixtures/statistics-reference.json
+Run: python3 e2e/reference/statistics.py > Tests/SwitchyardCoreTests/Fixtures/statistics-reference.json
 The Swift tests (StatisticsTests) compare the core's own implementation with
 the numbers this printed; scipy is not needed to run the test suite.
 """

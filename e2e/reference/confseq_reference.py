@@ -7,7 +7,7 @@ never in CI, and its output is committed:
     apt-get install libboost-math-dev
     python3 -m venv /tmp/ref && /tmp/ref/bin/pip install numpy "pybind11>=2.10" scikit-build cmake
     /tmp/ref/bin/pip install --no-build-isolation confseq==0.0.11
-    /tmp/ref/bin/python tests/reference/confseq_reference.py > Tests/SwitchyardCoreTests/Fixtures/confseq-reference.json
+    /tmp/ref/bin/python e2e/reference/confseq_reference.py > Tests/SwitchyardCoreTests/Fixtures/confseq-reference.json
 
 Tests/SwitchyardCoreTests/ConfidenceSequenceTests.swift compares ours with these.
 """
