@@ -175,12 +175,12 @@ public actor ControlPlane {
     /// Makes the declared routes the desired state: creates, updates and
     /// deletes routes so the store matches them, in one commit. Routes whose
     /// declaration is unchanged keep their revision.
-    public func apply(routes declared: [Route], fingerprint: String?, actor: String, source: String) async throws(ControlError) -> ApplyOutcome {
+    public func apply(routes declared: [Route], fingerprint: String?, actor: String, source: String) async throws(ControlError) -> ApplyView {
         let now = clock.now()
         let milliseconds = now.nanoseconds / 1_000_000
         var writes: [StoreCommit.Write] = []
         var audit: [AuditEvent] = []
-        var outcome = ApplyOutcome()
+        var outcome = ApplyView()
         for var route in declared {
             do {
                 try route.validate()
@@ -311,18 +311,6 @@ public struct ChangeOutcome: Sendable {
     /// How long the change took on the server, commit included.
     public var serverTime: Duration
     public var audit: AuditEvent?
-}
-
-/// What applying a routes file did.
-public struct ApplyOutcome: Sendable, Codable, Hashable {
-    public var created: [String] = []
-    public var updated: [String] = []
-    public var deleted: [String] = []
-    public var unchanged: [String] = []
-
-    public var summary: String {
-        "\(created.count) created, \(updated.count) updated, \(deleted.count) deleted, \(unchanged.count) unchanged"
-    }
 }
 
 /// Why the control plane refused something.

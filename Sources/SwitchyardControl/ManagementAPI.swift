@@ -59,7 +59,7 @@ public struct ManagementAPI: Sendable {
         api.get("/routes") { request, _ in
             await self.respond(request, role: .viewer) { _ in
                 let routes = await self.control.currentPlans.map(\.route)
-                return try .ok(RouteList(routes: routes, rollouts: await self.control.latestRollouts))
+                return try .ok(RouteListView(routes: routes, rollouts: await self.control.latestRollouts.mapValues { RolloutView($0, full: false) }))
             }
         }
         api.get("/whoami") { request, _ in
@@ -71,7 +71,7 @@ public struct ManagementAPI: Sendable {
             await self.respond(request, role: .viewer) { _ in
                 let name = context.parameters.get("route") ?? ""
                 let plan = try await self.routePlan(name)
-                return try .ok(RouteWithRollout(route: plan.route, rollout: await self.control.rollout(name)), etag: plan.route.revision)
+                return try .ok(RouteWithRolloutView(route: plan.route, rollout: await self.control.rollout(name).map { RolloutView($0, full: false) }), etag: plan.route.revision)
             }
         }
         api.put("/routes/{route}/weights") { request, context in
@@ -169,7 +169,7 @@ public struct ManagementAPI: Sendable {
         }
         api.get("/lifecycle") { request, _ in
             await self.respond(request, role: .viewer) { _ in
-                try .ok(LifecycleView(await self.control.lifecycleReport()))
+                try .ok(LifecycleListView(await self.control.lifecycleReport()))
             }
         }
         api.put("/lifecycle/catalog") { request, _ in
@@ -179,7 +179,7 @@ public struct ManagementAPI: Sendable {
                     throw APIError(status: 400, message: "send the catalog as YAML, in the shape docs/lifecycle.md describes", type: "invalid_request_error", code: "empty_body")
                 }
                 _ = try await self.control.setCatalog(yaml: text, actor: caller.name)
-                return try .ok(LifecycleView(await self.control.lifecycleReport()))
+                return try .ok(LifecycleListView(await self.control.lifecycleReport()))
             }
         }
         api.get("/routes/{route}/migration") { request, context in
@@ -248,7 +248,7 @@ public struct ManagementAPI: Sendable {
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            let snapshot = (try? encoder.encode(RouteList(routes: await self.control.currentPlans.map(\.route), rollouts: await self.control.latestRollouts))) ?? Data()
+            let snapshot = (try? encoder.encode(RouteListView(routes: await self.control.currentPlans.map(\.route), rollouts: await self.control.latestRollouts.mapValues { RolloutView($0, full: false) }))) ?? Data()
             let stream = self.hub.subscribe(first: ("snapshot", Array(snapshot)))
             return Response(
                 status: .ok,
@@ -267,7 +267,7 @@ public struct ManagementAPI: Sendable {
                 let limit = try Self.integer(query["limit"].map(String.init), name: "limit", range: 1...1000) ?? 100
                 let before = try Self.integer(query["before"].map(String.init), name: "before", range: 1...Int.max).map(Int64.init)
                 let events = try await self.control.auditEvents(route: query["route"].map(String.init), limit: limit, beforeID: before)
-                return try .ok(AuditList(events: events))
+                return try .ok(AuditListView(events: events))
             }
         }
         api.get("/routes/{route}/metrics") { request, context in
@@ -283,13 +283,13 @@ public struct ManagementAPI: Sendable {
                 }
                 let now = self.clock.now()
                 guard window > .seconds(3600) else {
-                    return try .ok(RouteMetrics(plan: plan, window: window, metrics: self.metrics, now: now))
+                    return try .ok(RouteMetricsView(plan: plan, window: window, metrics: self.metrics, now: now))
                 }
                 // Beyond the hour kept in memory: the per-minute roll-ups in the store.
                 let seconds = now.nanoseconds / 1_000_000_000
                 let since = seconds - seconds % 60 - Int64(window.secondsDouble)
                 let rollups = try await self.control.rollups(route: name, sinceMinute: since)
-                return try .ok(RouteMetrics(plan: plan, window: window, rollups: rollups, metrics: self.metrics))
+                return try .ok(RouteMetricsView(plan: plan, window: window, rollups: rollups, metrics: self.metrics))
             }
         }
         return router
@@ -301,12 +301,7 @@ public struct ManagementAPI: Sendable {
         let ifMatch = try Self.ifMatch(request.headers[.ifMatch])
         let outcome = try await control.change(name, change, ifMatch: ifMatch, actor: caller.name)
         return try .ok(
-            ChangeReply(
-                route: outcome.route,
-                revision: outcome.route.revision,
-                changed: outcome.changed,
-                serverTimeMs: outcome.serverTime.millisecondsDouble
-            ),
+            ChangeView(route: outcome.route, changed: outcome.changed, serverTimeMs: outcome.serverTime.millisecondsDouble),
             etag: outcome.route.revision
         )
     }

@@ -262,18 +262,6 @@ struct CtlApply: AsyncParsableCommand {
             options.emit(json: bytes, table: outcome.map { $0.summary + "\n" } ?? "")
         }
     }
-
-    struct ApplyView: Decodable {
-        let created: [String]
-        let updated: [String]
-        let deleted: [String]
-        let unchanged: [String]
-
-        var summary: String {
-            func list(_ names: [String]) -> String { names.isEmpty ? "" : " (\(names.joined(separator: ", ")))" }
-            return "created \(created.count)\(list(created)), updated \(updated.count)\(list(updated)), deleted \(deleted.count)\(list(deleted)), unchanged \(unchanged.count)"
-        }
-    }
 }
 
 struct CtlExport: AsyncParsableCommand {
@@ -441,7 +429,7 @@ struct CtlLifecyclePlan: AsyncParsableCommand {
         try await runCtl { () throws(CtlError) in
             let proposalBytes = try await options.client.send(.GET, "/routes/\(route)/migration")
             let (list, _) = try await options.client.get("/routes", as: RouteListView.self)
-            guard let proposal = try? JSONDecoder().decode(MigrationProposalView.self, from: Data(proposalBytes)) else {
+            guard let proposal = try? JSONDecoder().decode(MigrationView.self, from: Data(proposalBytes)) else {
                 throw .unreachable("unexpected reply: \(String(decoding: proposalBytes, as: UTF8.self))")
             }
             let routes = list.routes.map { existing in
@@ -478,13 +466,5 @@ struct CtlLifecyclePlan: AsyncParsableCommand {
                 print("---\n# 2. then: switchyard ctl rollout start \(proposal.route) -f rollout.yaml\n" + planFile)
             }
         }
-    }
-
-    struct MigrationProposalView: Decodable {
-        let route: String
-        let replacing: String
-        let reason: String
-        let deployment: Deployment
-        let plan: JSONValue
     }
 }

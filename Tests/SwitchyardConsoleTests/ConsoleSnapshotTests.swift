@@ -28,10 +28,13 @@ struct ConsoleSnapshotTests {
         }
         let series = points.joined(separator: ",")
         let json = """
-            {"windowSeconds": 300, "deployments": [
-              {"name": "stable", "requests": 1080, "errorRatePercent": 0.8, "breaker": "closed", "costPerRequest": 0.0041, "promptTokens": 21600, "completionTokens": 43200,
+            {"route": "chat-prod", "revision": 3, "windowSeconds": 300, "deployments": [
+              {"name": "stable", "modelVersion": "gpt-4o@2024-11-20", "weight": 70, "outcomes": {"success": 1071, "upstream_5xx": 9}, "cost": 4.43,
+               "requests": 1080, "errorRatePercent": 0.8, "breaker": "closed", "costPerRequest": 0.0041, "promptTokens": 21600, "completionTokens": 43200,
                "latencyMs": {"p50": 410, "p95": 820, "p99": 1200}, "timeToFirstTokenMs": {"p50": 200, "p95": 210, "p99": 300}, "series": [\(series)]},
-              {"name": "canary", "requests": 120, "errorRatePercent": 2.4, "breaker": "half-open", "costPerRequest": 0.0043,
+              {"name": "canary", "modelVersion": "gpt-4o@2025-05-13", "weight": 30, "outcomes": {"success": 117, "upstream_5xx": 3}, "cost": 0.52,
+               "promptTokens": 2400, "completionTokens": 4800,
+               "requests": 120, "errorRatePercent": 2.4, "breaker": "half-open", "costPerRequest": 0.0043,
                "latencyMs": {"p50": 430, "p95": 870, "p99": 1300}, "timeToFirstTokenMs": {"p50": 220, "p95": 230, "p99": 320}, "series": [\(series)]}
             ]}
             """
@@ -46,7 +49,7 @@ struct ConsoleSnapshotTests {
                 {"catalog": "shipped", "entries": [
                   {"provider": "azure", "model": "gpt-4o", "version": "2024-11-20", "deploymentType": "standard", "phase": "deprecated",
                    "retirement": "2026-12-15", "retirementNoEarlierThan": false, "secondsLeft": 1987200, "replacement": "gpt-5.1@2025-11-13",
-                   "deployments": [{"route": "chat-prod", "deployment": "stable", "weight": 90}]}
+                   "history": [], "deployments": [{"route": "chat-prod", "deployment": "stable", "weight": 90}]}
                 ]}
                 """.utf8
             )

@@ -37,10 +37,14 @@ struct CtlOutputTests {
             RouteMetricsView.self,
             from: Data(
                 """
-                {"windowSeconds": 300, "deployments": [
-                  {"name": "stable", "requests": 4812, "errorRatePercent": 0.81, "breaker": "closed", "costPerRequest": 0.0041,
+                {"route": "chat-prod", "revision": 2, "windowSeconds": 300, "deployments": [
+                  {"name": "stable", "modelVersion": "gpt-4o@2024-11-20", "weight": 90, "outcomes": {"success": 4773, "upstream_5xx": 39}, "cost": 19.7,
+                   "promptTokens": 0, "completionTokens": 0, "series": [],
+                   "requests": 4812, "errorRatePercent": 0.81, "breaker": "closed", "costPerRequest": 0.0041,
                    "latencyMs": {"p50": 410, "p95": 820.4, "p99": 1200}, "timeToFirstTokenMs": {"p50": 200, "p95": 210, "p99": 300}},
-                  {"name": "canary", "requests": 530, "errorRatePercent": 1.2, "breaker": "half-open", "costPerRequest": 0.0043,
+                  {"name": "canary", "modelVersion": "gpt-4o@2025-05-13", "weight": 10, "outcomes": {"success": 524, "upstream_5xx": 6}, "cost": 2.28,
+                   "promptTokens": 0, "completionTokens": 0, "series": [],
+                   "requests": 530, "errorRatePercent": 1.2, "breaker": "half-open", "costPerRequest": 0.0043,
                    "latencyMs": {"p50": 430, "p95": 870, "p99": 1300}, "timeToFirstTokenMs": null}
                 ]}
                 """.utf8
