@@ -43,6 +43,9 @@ extension ConsoleState {
         case .auditAppended(let event):
             if !audit.contains(where: { $0.id == event.id }) { audit.insert(event, at: 0) }
             return []
+        case .lifecycleNotice(let message):
+            flash(message, role: .warning)
+            return []
         case .metricsLoaded(let route, let view):
             metrics[route] = view
             return []

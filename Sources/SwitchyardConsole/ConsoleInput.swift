@@ -34,6 +34,8 @@ public enum ConsoleMessage: Sendable {
     case routeChanged(Route, at: Moment)
     case routeDeleted(String, at: Moment)
     case auditAppended(AuditEvent)
+    /// A model version in use crossed a retirement reminder (the server's `lifecycle` event).
+    case lifecycleNotice(String)
     /// Who the console's token is; a viewer makes the console read-only.
     case identity(name: String, role: String)
     case metricsLoaded(route: String, RouteMetricsView)

@@ -54,7 +54,12 @@ public final class EventHub: Sendable {
     }
 
     /// Sends an event to every subscriber without waiting for any of them.
-    public func publish(name: String, data: [UInt8]) {
+    /// Sends one event of `kind` to every subscriber.
+    public func publish(_ kind: ManagementEventKind, data: [UInt8]) {
+        publish(name: kind.rawValue, data: data)
+    }
+
+    func publish(name: String, data: [UInt8]) {
         let notice = JSONText.encode([
             "reason": .string("this subscriber fell \(capacity) events behind and was disconnected; reconnect for a fresh snapshot")
         ])
@@ -66,7 +71,7 @@ public final class EventHub: Sendable {
             var laggards: [AsyncStream<Event>.Continuation] = []
             for (key, continuation) in state.subscribers {
                 if case .enqueued(let remaining) = continuation.yield(event), remaining <= 1 {
-                    continuation.yield(Event(id: state.nextID, name: "dropped", data: notice))
+                    continuation.yield(Event(id: state.nextID, name: ManagementEventKind.dropped.rawValue, data: notice))
                     state.nextID += 1
                     state.subscribers.removeValue(forKey: key)
                     laggards.append(continuation)

@@ -35,15 +35,15 @@ public struct ManagementAPI: Sendable {
             encoder.outputFormatting = [.sortedKeys]
             switch event {
             case .routeChanged(let route):
-                if let data = try? encoder.encode(route) { hub.publish(name: "route", data: Array(data)) }
+                if let data = try? encoder.encode(route) { hub.publish(.route, data: Array(data)) }
             case .routeDeleted(let name):
-                hub.publish(name: "route-deleted", data: JSONText.encode(["route": .string(name)]))
+                if let data = try? encoder.encode(RouteDeletedNotice(route: name)) { hub.publish(.routeDeleted, data: Array(data)) }
             case .audit(let entry):
-                if let data = try? encoder.encode(entry) { hub.publish(name: "audit", data: Array(data)) }
+                if let data = try? encoder.encode(entry) { hub.publish(.audit, data: Array(data)) }
             case .lifecycleWarning(let days, let key, let message):
-                hub.publish(name: "lifecycle", data: JSONText.encode(["days": .number(Double(days)), "key": .string(key), "message": .string(message)]))
+                if let data = try? encoder.encode(LifecycleNotice(days: days, key: key, message: message)) { hub.publish(.lifecycle, data: Array(data)) }
             case .rollout(let rollout):
-                if let data = try? encoder.encode(RolloutView(rollout, full: false)) { hub.publish(name: "rollout", data: Array(data)) }
+                if let data = try? encoder.encode(RolloutView(rollout, full: false)) { hub.publish(.rollout, data: Array(data)) }
             }
         }
     }
@@ -249,7 +249,7 @@ public struct ManagementAPI: Sendable {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
             let snapshot = (try? encoder.encode(RouteListView(routes: await self.control.currentPlans.map(\.route), rollouts: await self.control.latestRollouts.mapValues { RolloutView($0, full: false) }))) ?? Data()
-            let stream = self.hub.subscribe(first: ("snapshot", Array(snapshot)))
+            let stream = self.hub.subscribe(first: (ManagementEventKind.snapshot.rawValue, Array(snapshot)))
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],

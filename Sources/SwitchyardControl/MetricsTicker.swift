@@ -1,3 +1,4 @@
+import Foundation
 import ServiceLifecycle
 import SwitchyardCore
 import SwitchyardClock
@@ -23,27 +24,28 @@ public struct MetricsTicker: Service {
         let ticker = self
         await repeatUntilShutdown(every: interval) {
             guard ticker.hub.subscriberCount > 0 else { return }
-            ticker.hub.publish(name: "metrics", data: await ticker.tick())
+            ticker.hub.publish(.metrics, data: await ticker.tick())
         }
         hub.finishAll()
     }
 
     func tick() async -> [UInt8] {
         let now = clock.now()
-        let routes: [JSONValue] = await control.currentPlans.map { plan in
-            let deployments: [JSONValue] = plan.route.deployments.map { deployment in
-                let minute = metrics.aggregate(route: plan.route.name, deployment: deployment.name, window: .seconds(60), now: now)
-                return [
-                    "name": .string(deployment.name),
-                    "weight": .number(deployment.weight.percent),
-                    "requests": .number(Double(minute.requests)),
-                    "errorRatePercent": minute.requests > 0 ? .number(Double(minute.deploymentFailures) * 100 / Double(minute.requests)) : .null,
-                    "p95Ms": minute.latency.quantileMilliseconds(0.95).map(JSONValue.number) ?? .null,
-                    "breaker": .string(metrics.breakerState(route: plan.route.name, deployment: deployment.name).name),
-                ]
-            }
-            return ["route": .string(plan.route.name), "revision": .number(Double(plan.route.revision)), "deployments": .array(deployments)]
+        let routes = await control.currentPlans.map { plan in
+            MetricsTick.Route(
+                route: plan.route.name, revision: plan.route.revision,
+                deployments: plan.route.deployments.map { deployment in
+                    let minute = metrics.aggregate(route: plan.route.name, deployment: deployment.name, window: .seconds(60), now: now)
+                    return MetricsTick.Deployment(
+                        name: deployment.name, weight: deployment.weight.percent, requests: minute.requests,
+                        errorRatePercent: minute.requests > 0 ? Double(minute.deploymentFailures) * 100 / Double(minute.requests) : nil,
+                        p95Ms: minute.latency.quantileMilliseconds(0.95),
+                        breaker: metrics.breakerState(route: plan.route.name, deployment: deployment.name).name
+                    )
+                }
+            )
         }
-        return JSONText.encode(["atMs": .number(Double(now.nanoseconds / 1_000_000)), "routes": .array(routes)])
+        let tick = MetricsTick(atMs: now.nanoseconds / 1_000_000, routes: routes)
+        return (try? JSONEncoder().encode(tick)).map(Array.init) ?? []
     }
 }

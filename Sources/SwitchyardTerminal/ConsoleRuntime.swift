@@ -141,22 +141,27 @@ public final class ConsoleRuntime: Sendable {
 
     private func handle(_ event: (name: String, data: [UInt8])) {
         let now = SystemClock().now()
-        let decoder = JSONDecoder()
-        switch event.name {
-        case "snapshot":
-            if let list = try? decoder.decode(RouteListView.self, from: Data(event.data)) {
-                post(.routesLoaded(list.routes, at: now))
-                post(.rolloutsLoaded(list.rollouts))
-            }
-        case "route":
-            if let route = try? decoder.decode(Route.self, from: Data(event.data)) { post(.routeChanged(route, at: now)) }
-        case "route-deleted":
-            if let name = (try? JSONText.decode(event.data))?["route"]?.stringValue { post(.routeDeleted(name, at: now)) }
-        case "audit":
-            if let entry = try? decoder.decode(AuditEvent.self, from: Data(event.data)) { post(.auditAppended(entry)) }
-        case "rollout":
-            if let rollout = try? decoder.decode(RolloutView.self, from: Data(event.data)) { post(.rolloutChanged(rollout)) }
-        default:
+        guard let event = ManagementEvent(name: event.name, data: event.data) else { return }
+        switch event {
+        case .snapshot(let list):
+            post(.routesLoaded(list.routes, at: now))
+            post(.rolloutsLoaded(list.rollouts))
+        case .route(let route):
+            post(.routeChanged(route, at: now))
+        case .routeDeleted(let name):
+            post(.routeDeleted(name, at: now))
+        case .audit(let entry):
+            post(.auditAppended(entry))
+        case .rollout(let rollout):
+            post(.rolloutChanged(rollout))
+        case .lifecycle(let notice):
+            post(.lifecycleNotice(notice.message))
+        case .metrics:
+            // The console polls each screen's metrics at its own window; the
+            // per-minute tick would only duplicate them.
+            break
+        case .dropped:
+            // The stream ends after this; the loop reconnects and starts from a snapshot.
             break
         }
     }

@@ -40,6 +40,13 @@ struct ConsoleUpdateTests {
         #expect(state.slider == nil)
     }
 
+    @Test func aLifecycleEventFromTheServerIsShownNotDropped() {
+        var state = ConsoleFixtures.state()
+        _ = state.update(.lifecycleNotice("gpt-4o 2024-11-20 retires in 7 days (chat-prod)"))
+        #expect(state.flash?.text == "gpt-4o 2024-11-20 retires in 7 days (chat-prod)")
+        #expect(state.flash?.role == .warning)
+    }
+
     @Test func escapeAbandonsAnUnsentChange() {
         var state = ConsoleFixtures.state()
         _ = state.update(.key(.left))
