@@ -256,6 +256,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "SwitchyardClientTests",
+            dependencies: ["SwitchyardClient"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "SwitchyardTerminalTests",
             dependencies: ["SwitchyardTerminal", "SwitchyardTUI", "SwitchyardConfig"],
             swiftSettings: strictSettings

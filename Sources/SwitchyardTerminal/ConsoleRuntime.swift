@@ -120,7 +120,7 @@ public final class ConsoleRuntime: Sendable {
         var backoff = Duration.milliseconds(250)
         while !Task.isCancelled {
             do {
-                var request = HTTPClientRequest(url: client.baseURL + "/api/v1/events")
+                var request = HTTPClientRequest(url: client.baseURL + "/api/v1" + ManagementPath.events)
                 if let token = client.token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
                 let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
                 guard response.status == .ok else { throw EventStreamError.refused(Int(response.status.code)) }
@@ -173,7 +173,7 @@ public final class ConsoleRuntime: Sendable {
             let name: String
             let role: String
         }
-        if let (me, _) = try? await client.get("/whoami", as: Identity.self) {
+        if let (me, _) = try? await client.get(ManagementPath.whoami, as: Identity.self) {
             post(.identity(name: me.name, role: me.role))
         }
         while !Task.isCancelled {
@@ -184,24 +184,22 @@ public final class ConsoleRuntime: Sendable {
 
     private func refresh() async {
         do {
-            let (list, _) = try await client.get("/routes", as: RouteListView.self)
+            let (list, _) = try await client.get(ManagementPath.routes, as: RouteListView.self)
             post(.routesLoaded(list.routes, at: SystemClock().now()))
             post(.rolloutsLoaded(list.rollouts))
             for (name, rollout) in list.rollouts where rollout.strategy == "ab" || rollout.strategy == "shadow" {
-                let path = name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? name
-                if let (report, _) = try? await client.get("/routes/\(path)/report", as: ExperimentReport.self) {
+                if let (report, _) = try? await client.get(ManagementPath.report(name), as: ExperimentReport.self) {
                     post(.reportLoaded(route: name, report))
                 }
             }
             for route in list.routes.prefix(50) {
-                let name = route.name.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? route.name
                 let window = windowMinutes.withLock { $0 }
-                if let (metrics, _) = try? await client.get("/routes/\(name)/metrics?window=\(window)m", as: RouteMetricsView.self) {
+                if let (metrics, _) = try? await client.get(ManagementPath.metrics(route.name, window: "\(window)m"), as: RouteMetricsView.self) {
                     post(.metricsLoaded(route: route.name, metrics))
                 }
             }
-            if let (lifecycle, _) = try? await client.get("/lifecycle", as: LifecycleListView.self) { post(.lifecycleLoaded(lifecycle)) }
-            if let (audit, _) = try? await client.get("/audit?limit=100", as: AuditListView.self) { post(.auditLoaded(audit.events)) }
+            if let (lifecycle, _) = try? await client.get(ManagementPath.lifecycle, as: LifecycleListView.self) { post(.lifecycleLoaded(lifecycle)) }
+            if let (audit, _) = try? await client.get(ManagementPath.audit(limit: 100), as: AuditListView.self) { post(.auditLoaded(audit.events)) }
         } catch {
             post(.fetchFailed("\(error)", at: SystemClock().now()))
         }
@@ -222,15 +220,15 @@ public final class ConsoleRuntime: Sendable {
             await refresh()
             return
         case .setWeights(let route, let weights, let ifMatch):
-            request = (.PUT, "/routes/\(route)/weights", JSONText.encode(["weights": .object(weights.mapValues(JSONValue.number))]), ifMatch, "weights")
+            request = (.PUT, ManagementPath.weights(route), JSONText.encode(["weights": .object(weights.mapValues(JSONValue.number))]), ifMatch, "weights")
         case .rollback(let route):
-            request = (.POST, "/routes/\(route)/rollback", nil, nil, "rollback")
+            request = (.POST, ManagementPath.rollback(route), nil, nil, "rollback")
         case .promote(let route):
-            request = (.POST, "/routes/\(route)/promote", nil, nil, "promote")
+            request = (.POST, ManagementPath.promote(route), nil, nil, "promote")
         case .pause(let route):
-            request = (.POST, "/routes/\(route)/pause", nil, nil, "pause")
+            request = (.POST, ManagementPath.rolloutAction(route, "pause"), nil, nil, "pause")
         case .resume(let route):
-            request = (.POST, "/routes/\(route)/resume", nil, nil, "resume")
+            request = (.POST, ManagementPath.rolloutAction(route, "resume"), nil, nil, "resume")
         }
         do {
             let bytes = try await client.send(request.0, request.1, body: request.2, ifMatch: request.3)

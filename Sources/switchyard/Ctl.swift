@@ -90,7 +90,7 @@ struct CtlRoutes: AsyncParsableCommand {
 
     func run() async throws {
         try await runCtl { () throws(CtlError) in
-            let (list, bytes) = try await options.client.get("/routes", as: RouteListView.self)
+            let (list, bytes) = try await options.client.get(ManagementPath.routes, as: RouteListView.self)
             options.emit(json: bytes, table: CtlFormat.routes(list.routes))
         }
     }
@@ -105,8 +105,8 @@ struct CtlStatus: AsyncParsableCommand {
     func run() async throws {
         try await runCtl { () throws(CtlError) in
             let name = route.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? route
-            let (detail, bytes) = try await options.client.get("/routes/\(name)", as: Route.self)
-            let (metrics, metricBytes) = try await options.client.get("/routes/\(name)/metrics?window=\(window)", as: RouteMetricsView.self)
+            let (detail, bytes) = try await options.client.get(ManagementPath.route(name), as: Route.self)
+            let (metrics, metricBytes) = try await options.client.get(ManagementPath.metrics(name, window: window), as: RouteMetricsView.self)
             switch options.output {
             case .json:
                 print("{\"route\":\(String(decoding: bytes, as: UTF8.self)),\"metrics\":\(String(decoding: metricBytes, as: UTF8.self))}")
@@ -158,7 +158,7 @@ struct CtlWeights: AsyncParsableCommand {
     func run() async throws {
         let body = JSONText.encode(["weights": .object(try parsed())])
         try await runCtl { () throws(CtlError) in
-            let bytes = try await options.client.send(.PUT, "/routes/\(route)/weights", body: body, ifMatch: ifMatch)
+            let bytes = try await options.client.send(.PUT, ManagementPath.weights(route), body: body, ifMatch: ifMatch)
             try reportChange(bytes, options: options)
         }
     }
@@ -171,7 +171,7 @@ struct CtlRollback: AsyncParsableCommand {
 
     func run() async throws {
         try await runCtl { () throws(CtlError) in
-            try reportChange(try await options.client.send(.POST, "/routes/\(route)/rollback"), options: options)
+            try reportChange(try await options.client.send(.POST, ManagementPath.rollback(route)), options: options)
         }
     }
 }
@@ -185,7 +185,7 @@ struct CtlPromote: AsyncParsableCommand {
     func run() async throws {
         let body = deployment.map { JSONText.encode(["deployment": .string($0)]) }
         try await runCtl { () throws(CtlError) in
-            try reportChange(try await options.client.send(.POST, "/routes/\(route)/promote", body: body), options: options)
+            try reportChange(try await options.client.send(.POST, ManagementPath.promote(route), body: body), options: options)
         }
     }
 }
@@ -209,7 +209,7 @@ struct CtlResume: AsyncParsableCommand {
 /// `pause`, `resume` and `abort`: one call, then where the rollout stands.
 func rolloutAction(_ action: String, route: String, options: CtlOptions, body: JSONValue? = nil) async throws {
     try await runCtl { () throws(CtlError) in
-        let bytes = try await options.client.send(.POST, "/routes/\(route)/\(action)", body: body.map { JSONText.encode($0) })
+        let bytes = try await options.client.send(.POST, ManagementPath.rolloutAction(route, action), body: body.map { JSONText.encode($0) })
         let view = try? JSONDecoder().decode(RolloutView.self, from: Data(bytes))
         options.emit(json: bytes, table: view.map { CtlFormat.rollout($0, nowMilliseconds: nowMilliseconds()) } ?? "\(route): \(action)\n")
     }
@@ -228,8 +228,7 @@ struct CtlAudit: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var path = "/audit?limit=\(limit)"
-        if let route { path += "&route=\(route.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? route)" }
+        let path = ManagementPath.audit(route: route, limit: limit)
         try await runCtl { () throws(CtlError) in
             let (list, bytes) = try await options.client.get(path, as: AuditListView.self)
             options.emit(json: bytes, table: CtlFormat.audit(list.events))
@@ -256,7 +255,7 @@ struct CtlApply: AsyncParsableCommand {
             throw ExitCode(error.declaresNoRoutes ? 1 : 2)
         }
         try await runCtl { () throws(CtlError) in
-            let path = pruneAll ? "/routes?allowEmpty=true" : "/routes"
+            let path = ManagementPath.apply(allowEmpty: pruneAll)
             let bytes = try await options.client.send(.PUT, path, body: Array(text.utf8), contentType: "application/yaml")
             let outcome = (try? JSONDecoder().decode(ApplyView.self, from: Data(bytes)))
             options.emit(json: bytes, table: outcome.map { $0.summary + "\n" } ?? "")
@@ -270,7 +269,7 @@ struct CtlExport: AsyncParsableCommand {
 
     func run() async throws {
         try await runCtl { () throws(CtlError) in
-            let (list, bytes) = try await options.client.get("/routes", as: RouteListView.self)
+            let (list, bytes) = try await options.client.get(ManagementPath.routes, as: RouteListView.self)
             options.emit(json: bytes, table: RoutesFile.render(list.routes))
         }
     }
@@ -313,7 +312,7 @@ struct CtlRolloutStart: AsyncParsableCommand {
             }
         }
         try await runCtl { () throws(CtlError) in
-            let bytes = try await options.client.send(.POST, "/routes/\(route)/rollouts", body: JSONText.encode(plan))
+            let bytes = try await options.client.send(.POST, ManagementPath.rollouts(route), body: JSONText.encode(plan))
             let view = try? JSONDecoder().decode(RolloutView.self, from: Data(bytes))
             options.emit(json: bytes, table: view.map { CtlFormat.rollout($0, nowMilliseconds: nowMilliseconds()) } ?? "\(route): rollout started\n")
         }
@@ -327,7 +326,7 @@ struct CtlRolloutStatus: AsyncParsableCommand {
 
     func run() async throws {
         try await runCtl { () throws(CtlError) in
-            let (view, bytes) = try await options.client.get("/routes/\(route)/rollout", as: RolloutView.self)
+            let (view, bytes) = try await options.client.get(ManagementPath.rollout(route), as: RolloutView.self)
             options.emit(json: bytes, table: CtlFormat.rollout(view, nowMilliseconds: nowMilliseconds()))
         }
     }
@@ -345,7 +344,7 @@ struct CtlRolloutVerdicts: AsyncParsableCommand {
 
     func run() async throws {
         try await runCtl { () throws(CtlError) in
-            let (list, bytes) = try await options.client.get("/routes/\(route)/rollout/evaluations?limit=\(limit)", as: EvaluationListView.self)
+            let (list, bytes) = try await options.client.get(ManagementPath.evaluations(route, limit: limit), as: EvaluationListView.self)
             let text = list.evaluations.map { CtlFormat.verdicts($0.verdicts, at: $0.atMilliseconds, overall: $0.overall) }.joined(separator: "\n")
             options.emit(json: bytes, table: text.isEmpty ? "no evaluations yet\n" : text)
         }
@@ -370,7 +369,7 @@ struct CtlRolloutReport: AsyncParsableCommand {
 
     func run() async throws {
         try await runCtl { () throws(CtlError) in
-            let (report, bytes) = try await options.client.get("/routes/\(route)/report", as: ExperimentReport.self)
+            let (report, bytes) = try await options.client.get(ManagementPath.report(route), as: ExperimentReport.self)
             options.emit(json: bytes, table: CtlFormat.report(report))
         }
     }
@@ -383,7 +382,7 @@ struct CtlRolloutHistory: AsyncParsableCommand {
 
     func run() async throws {
         try await runCtl { () throws(CtlError) in
-            let (list, bytes) = try await options.client.get("/routes/\(route)/rollouts", as: RolloutListView.self)
+            let (list, bytes) = try await options.client.get(ManagementPath.rollouts(route), as: RolloutListView.self)
             let rows = list.rollouts.map { rollout in
                 [CtlFormat.clockTime(rollout.startedAtMilliseconds), rollout.strategy, rollout.candidate ?? "-", rollout.state.rawValue, rollout.progress, rollout.actor, rollout.reason]
             }
@@ -407,7 +406,7 @@ struct CtlLifecycleList: AsyncParsableCommand {
 
     func run() async throws {
         try await runCtl { () throws(CtlError) in
-            let (view, bytes) = try await options.client.get("/lifecycle", as: LifecycleListView.self)
+            let (view, bytes) = try await options.client.get(ManagementPath.lifecycle, as: LifecycleListView.self)
             options.emit(json: bytes, table: CtlFormat.lifecycle(view))
         }
     }
@@ -427,8 +426,8 @@ struct CtlLifecyclePlan: AsyncParsableCommand {
         let out = self.out
         let route = self.route
         try await runCtl { () throws(CtlError) in
-            let proposalBytes = try await options.client.send(.GET, "/routes/\(route)/migration")
-            let (list, _) = try await options.client.get("/routes", as: RouteListView.self)
+            let proposalBytes = try await options.client.send(.GET, ManagementPath.migration(route))
+            let (list, _) = try await options.client.get(ManagementPath.routes, as: RouteListView.self)
             guard let proposal = try? JSONDecoder().decode(MigrationView.self, from: Data(proposalBytes)) else {
                 throw .unreachable("unexpected reply: \(String(decoding: proposalBytes, as: UTF8.self))")
             }
