@@ -56,248 +56,18 @@ public struct ManagementAPI: Sendable {
     public func buildRouter() -> Router<BasicRequestContext> {
         let router = Router()
         let api = router.group("/api/v1")
-        api.get("/routes") { request, _ in
-            await self.respond(request, role: .viewer) { _ in
-                let routes = await self.control.currentPlans.map(\.route)
-                return try .ok(RouteListView(routes: routes, rollouts: await self.control.latestRollouts.mapValues { RolloutView($0, full: false) }))
-            }
-        }
-        api.get("/whoami") { request, _ in
-            await self.respond(request, role: .viewer) { caller in
-                try .ok(["name": caller.name, "role": caller.role.rawValue])
-            }
-        }
-        api.get("/routes/{route}") { request, context in
-            await self.respond(request, role: .viewer) { _ in
-                let name = context.parameters.get("route") ?? ""
-                let plan = try await self.routePlan(name)
-                return try .ok(RouteWithRolloutView(route: plan.route, rollout: await self.control.rollout(name).map { RolloutView($0, full: false) }), etag: plan.route.revision)
-            }
-        }
-        api.put("/routes/{route}/weights") { request, context in
-            await self.respond(request, role: .operator_) { caller in
-                let name = context.parameters.get("route") ?? ""
-                let body = try await self.readObject(request)
-                let table = try await self.weights(from: body, route: name)
-                return try await self.change(name, .setWeights(table), request: request, caller: caller)
-            }
-        }
-        api.post("/routes/{route}/rollback") { request, context in
-            await self.respond(request, role: .operator_) { caller in
-                try await self.change(context.parameters.get("route") ?? "", .rollback, request: request, caller: caller)
-            }
-        }
-        api.post("/routes/{route}/promote") { request, context in
-            await self.respond(request, role: .operator_) { caller in
-                let body = try await self.readObject(request, optional: true)
-                var deployment: String?
-                if let value = body["deployment"] {
-                    guard let name = value.stringValue else {
-                        throw APIError(status: 400, message: "'deployment' must be a string", type: "invalid_request_error", code: "invalid_type")
-                    }
-                    deployment = name
-                }
-                return try await self.change(context.parameters.get("route") ?? "", .promote(deployment: deployment), request: request, caller: caller)
-            }
-        }
-        api.put("/routes") { request, _ in
-            await self.respond(request, role: .admin) { caller in
-                let allowEmpty: Bool
-                switch request.uri.queryParameters["allowEmpty"].map(String.init) {
-                case nil, "false": allowEmpty = false
-                case "true": allowEmpty = true
-                case let other?:
-                    throw APIError.badRequest("allowEmpty '\(other.prefix(40))' must be true or false", code: "invalid_parameter")
-                }
-                let text = try await self.readText(request)
-                let routes: [Route]
-                do {
-                    routes = try RoutesFile.parse(text, file: "request body", allowEmpty: allowEmpty)
-                } catch {
-                    throw APIError(
-                        status: 422, message: "\(error)", type: "invalid_request_error",
-                        code: (error as? ConfigError)?.declaresNoRoutes == true ? "no_routes_declared" : "invalid_config"
-                    )
-                }
-                let outcome = try await self.control.apply(routes: routes, fingerprint: nil, actor: caller.name, source: "ctl apply")
-                return try .ok(outcome)
-            }
-        }
-        api.post("/routes/{route}/rollouts") { request, context in
-            await self.respond(request, role: .operator_) { caller in
-                let name = context.parameters.get("route") ?? ""
-                _ = try await self.routePlan(name)
-                let body = try await self.readPlan(request)
-                let rollout = try await self.control.startRollout(name, plan: body, actor: caller.name)
-                var reply = try Reply.ok(RolloutView(rollout, full: true))
-                reply.status = .created
-                return reply
-            }
-        }
-        api.get("/routes/{route}/rollouts") { request, context in
-            await self.respond(request, role: .viewer) { _ in
-                let name = context.parameters.get("route") ?? ""
-                _ = try await self.routePlan(name)
-                let limit = try Self.integer(request.uri.queryParameters["limit"].map(String.init), name: "limit", range: 1...500) ?? 20
-                let history = try await self.control.rolloutHistory(route: name, limit: limit)
-                return try .ok(RolloutListView(rollouts: history.map { RolloutView($0, full: false) }))
-            }
-        }
-        api.get("/routes/{route}/rollout") { request, context in
-            await self.respond(request, role: .viewer) { _ in
-                let name = context.parameters.get("route") ?? ""
-                _ = try await self.routePlan(name)
-                guard let rollout = await self.control.rollout(name) else {
-                    throw APIError(status: 404, message: "route '\(name)' has had no rollout since this server started; start one with POST /routes/\(name)/rollouts", type: "invalid_request_error", code: "no_rollout")
-                }
-                return try .ok(RolloutView(rollout, full: true))
-            }
-        }
-        api.get("/routes/{route}/rollout/evaluations") { request, context in
-            await self.respond(request, role: .viewer) { _ in
-                let query = request.uri.queryParameters
-                let limit = try Self.integer(query["limit"].map(String.init), name: "limit", range: 1...1000) ?? 100
-                let before = try Self.integer(query["before"].map(String.init), name: "before", range: 1...Int.max).map(Int64.init)
-                let (rollout, evaluations) = try await self.control.evaluationHistory(context.parameters.get("route") ?? "", limit: limit, beforeID: before)
-                return try .ok(EvaluationListView(rolloutId: rollout.id, evaluations: evaluations.map { EvaluationListView.Entry(id: $0.id, $0.1) }))
-            }
-        }
-        api.get("/routes/{route}/report") { request, context in
-            await self.respond(request, role: .viewer) { _ in
-                try .ok(try await self.control.experimentReport(context.parameters.get("route") ?? ""))
-            }
-        }
-        api.get("/lifecycle") { request, _ in
-            await self.respond(request, role: .viewer) { _ in
-                try .ok(LifecycleListView(await self.control.lifecycleReport()))
-            }
-        }
-        api.put("/lifecycle/catalog") { request, _ in
-            await self.respond(request, role: .admin) { caller in
-                let text = try await self.readText(request)
-                guard !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
-                    throw APIError(status: 400, message: "send the catalog as YAML, in the shape docs/lifecycle.md describes", type: "invalid_request_error", code: "empty_body")
-                }
-                _ = try await self.control.setCatalog(yaml: text, actor: caller.name)
-                return try .ok(LifecycleListView(await self.control.lifecycleReport()))
-            }
-        }
-        api.get("/routes/{route}/migration") { request, context in
-            await self.respond(request, role: .viewer) { _ in
-                let name = context.parameters.get("route") ?? ""
-                let plan = try await self.routePlan(name)
-                do {
-                    let proposal = try MigrationProposal(route: plan.route, catalog: await self.control.lifecycleCatalog, now: self.clock.now())
-                    return try .ok(MigrationView(proposal))
-                } catch {
-                    throw APIError(status: 409, message: "\(error)", type: "invalid_request_error", code: "nothing_to_migrate")
-                }
-            }
-        }
-        api.post("/feedback") { request, _ in
-            await self.respond(request, role: .operator_) { caller in
-                let body = try await self.readObject(request)
-                let feedback: Feedback
-                do {
-                    feedback = try Feedback(json: body, actor: caller.name, at: self.clock.now())
-                } catch {
-                    throw APIError(status: 422, message: "\(error)", type: "invalid_request_error", code: "invalid_feedback")
-                }
-                var attributed = feedback
-                if attributed.deployment == nil, let place = self.metrics.attribution(requestId: feedback.requestId) {
-                    if attributed.route == nil || attributed.route == place.route {
-                        attributed.route = place.route
-                        attributed.deployment = place.deployment
-                    }
-                }
-                return try .ok(try await self.control.record(attributed))
-            }
-        }
-        for action in ["pause", "resume", "abort"] {
-            api.post("/routes/{route}/\(action)") { request, context in
-                await self.respond(request, role: .operator_) { caller in
-                    let name = context.parameters.get("route") ?? ""
-                    let body = try await self.readObject(request, optional: true)
-                    for key in body.keys where key != "reason" {
-                        throw APIError(status: 400, message: "unknown field '\(key)'; the only field is 'reason'", type: "invalid_request_error", code: "unknown_field")
-                    }
-                    let event: RolloutEvent
-                    switch action {
-                    case "pause": event = .pause(actor: caller.name)
-                    case "resume": event = .resume(actor: caller.name)
-                    default:
-                        let reason = body["reason"]?.stringValue.map { "aborted by \(caller.name): \($0)" } ?? ""
-                        event = .abort(actor: caller.name, reason: reason)
-                    }
-                    let rollout = try await self.control.operate(name, event, actor: caller.name, action: action)
-                    return try .ok(RolloutView(rollout, full: false))
-                }
-            }
-        }
-        api.get("/openapi.yaml") { _, _ in
-            guard let url = Bundle.module.url(forResource: "openapi", withExtension: "yaml"), let document = try? Data(contentsOf: url) else {
-                return APIError(status: 404, message: "the OpenAPI document is not installed with this binary", type: "invalid_request_error", code: "not_found").response
-            }
-            return Response(status: .ok, headers: [.contentType: "application/yaml"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: document)))
-        }
-        api.get("/events") { request, _ in
-            do throws(APIError) {
-                _ = try self.auth.authorize(request.headers[.authorization], role: .viewer)
-            } catch {
-                return error.response
-            }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let snapshot = (try? encoder.encode(RouteListView(routes: await self.control.currentPlans.map(\.route), rollouts: await self.control.latestRollouts.mapValues { RolloutView($0, full: false) }))) ?? Data()
-            let stream = self.hub.subscribe(first: (ManagementEventKind.snapshot.rawValue, Array(snapshot)))
-            return Response(
-                status: .ok,
-                headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
-                body: ResponseBody { writer in
-                    for await event in stream {
-                        try await writer.write(ByteBuffer(bytes: event.serverSentEvent))
-                    }
-                    try await writer.finish(nil)
-                }
-            )
-        }
-        api.get("/audit") { request, _ in
-            await self.respond(request, role: .viewer) { _ in
-                let query = request.uri.queryParameters
-                let limit = try Self.integer(query["limit"].map(String.init), name: "limit", range: 1...1000) ?? 100
-                let before = try Self.integer(query["before"].map(String.init), name: "before", range: 1...Int.max).map(Int64.init)
-                let events = try await self.control.auditEvents(route: query["route"].map(String.init), limit: limit, beforeID: before)
-                return try .ok(AuditListView(events: events))
-            }
-        }
-        api.get("/routes/{route}/metrics") { request, context in
-            await self.respond(request, role: .viewer) { _ in
-                let name = context.parameters.get("route") ?? ""
-                let plan = try await self.routePlan(name)
-                let windowText = request.uri.queryParameters["window"].map(String.init) ?? "5m"
-                guard let window = DurationText.parse(windowText), window >= .seconds(10), window <= .seconds(86_400) else {
-                    throw APIError(
-                        status: 400, message: "window '\(windowText.prefix(40))' must be a duration from 10s to 24h, e.g. 5m",
-                        type: "invalid_request_error", code: "invalid_window"
-                    )
-                }
-                let now = self.clock.now()
-                guard window > .seconds(3600) else {
-                    return try .ok(RouteMetricsView(plan: plan, window: window, metrics: self.metrics, now: now))
-                }
-                // Beyond the hour kept in memory: the per-minute roll-ups in the store.
-                let seconds = now.nanoseconds / 1_000_000_000
-                let since = seconds - seconds % 60 - Int64(window.secondsDouble)
-                let rollups = try await self.control.rollups(route: name, sinceMinute: since)
-                return try .ok(RouteMetricsView(plan: plan, window: window, rollups: rollups, metrics: self.metrics))
-            }
-        }
+        addRoutesEndpoints(to: api)
+        addRolloutsEndpoints(to: api)
+        addLifecycleEndpoints(to: api)
+        addMeasurementsEndpoints(to: api)
+        addChangesEndpoints(to: api)
+        addAboutEndpoints(to: api)
         return router
     }
 
     // MARK: Mutations
 
-    private func change(_ name: String, _ change: RouteChange, request: Request, caller: TokenEntry) async throws -> Reply {
+    func change(_ name: String, _ change: RouteChange, request: Request, caller: TokenEntry) async throws -> Reply {
         let ifMatch = try Self.ifMatch(request.headers[.ifMatch])
         let outcome = try await control.change(name, change, ifMatch: ifMatch, actor: caller.name)
         return try .ok(
@@ -308,7 +78,7 @@ public struct ManagementAPI: Sendable {
 
     /// `{"weights": {"stable": 90, "canary": 10}}` → a weight table; deployments
     /// not named get 0.
-    private func weights(from body: [String: JSONValue], route name: String) async throws(APIError) -> WeightTable {
+    func weights(from body: [String: JSONValue], route name: String) async throws(APIError) -> WeightTable {
         for key in body.keys where key != "weights" {
             throw APIError(status: 400, message: "unknown field '\(key)'; send {\"weights\": {\"DEPLOYMENT\": PERCENT, …}}", type: "invalid_request_error", code: "unknown_field")
         }
@@ -346,6 +116,11 @@ public struct ManagementAPI: Sendable {
 
     // MARK: Plumbing
 
+    /// The `{route}` of a request's path: one place reads it.
+    static func routeName(_ context: BasicRequestContext) -> String {
+        context.parameters.get("route") ?? ""
+    }
+
     /// What a handler returns: a JSON value and, for single routes, its revision as ETag.
     struct Reply {
         var status: HTTPResponse.Status
@@ -363,7 +138,7 @@ public struct ManagementAPI: Sendable {
         }
     }
 
-    private func respond(
+    func respond(
         _ request: Request,
         role: Role,
         _ handler: (TokenEntry) async throws -> Reply
@@ -383,7 +158,7 @@ public struct ManagementAPI: Sendable {
         }
     }
 
-    private func readText(_ request: Request) async throws(APIError) -> String {
+    func readText(_ request: Request) async throws(APIError) -> String {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: maxBodyBytes)
@@ -397,7 +172,7 @@ public struct ManagementAPI: Sendable {
     }
 
     /// A rollout plan as JSON, or as YAML when the content type says so.
-    private func readPlan(_ request: Request) async throws(APIError) -> JSONValue {
+    func readPlan(_ request: Request) async throws(APIError) -> JSONValue {
         let contentType = request.headers[.contentType] ?? ""
         guard contentType.contains("yaml") else { return .object(try await readObject(request)) }
         let text = try await readText(request)
@@ -411,7 +186,7 @@ public struct ManagementAPI: Sendable {
         }
     }
 
-    private func readObject(_ request: Request, optional: Bool = false) async throws(APIError) -> [String: JSONValue] {
+    func readObject(_ request: Request, optional: Bool = false) async throws(APIError) -> [String: JSONValue] {
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: maxBodyBytes)
@@ -452,7 +227,7 @@ public struct ManagementAPI: Sendable {
     }
 
     /// The route named `name`, or a 404 that lists the routes there are.
-    private func routePlan(_ name: String) async throws(APIError) -> RoutePlan {
+    func routePlan(_ name: String) async throws(APIError) -> RoutePlan {
         guard let plan = await control.plan(name) else { throw Self.notFound(name, known: await control.currentPlans.map(\.route.name)) }
         return plan
     }
