@@ -180,10 +180,17 @@ let package = Package(
             resources: [.copy("Resources/openapi.yaml")],
             swiftSettings: strictSettings
         ),
-        // `switchyard ctl`: a client of the management API, with readable tables.
+        // `switchyard ctl`: its commands (a client of the management API) and readable tables, testable as a library.
         .target(
             name: "SwitchyardCtl",
-            dependencies: ["SwitchyardCore"],
+            dependencies: [
+                "SwitchyardCore",
+                "SwitchyardClient",
+                "SwitchyardClock",
+                "SwitchyardConfig",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
         // An OpenAI-compatible upstream with controllable latency and failures.
@@ -208,7 +215,6 @@ let package = Package(
                 "SwitchyardStore",
                 "SwitchyardControl",
                 "SwitchyardCtl",
-                "SwitchyardClient",
                 "SwitchyardClock",
                 "SwitchyardSecrets",
                 "SwitchyardTerminal",
@@ -253,6 +259,11 @@ let package = Package(
             name: "SwitchyardConsoleTests",
             dependencies: ["SwitchyardCore", "SwitchyardTUI", "SwitchyardConsole"],
             exclude: ["Snapshots"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SwitchyardCtlTests",
+            dependencies: ["SwitchyardCtl", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),
         .testTarget(

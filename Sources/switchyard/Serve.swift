@@ -132,13 +132,13 @@ struct Serve: AsyncParsableCommand {
 
     private func loadCatalog() throws -> LifecycleCatalog {
         guard let catalog else { return try CatalogFile.shipped() }
-        return try CatalogFile.parse(try readText(catalog), file: catalog)
+        return try CatalogFile.parse(try TextFile.read(catalog), file: catalog)
     }
 
     /// The config file's routes and fingerprint (SHA-256 of its bytes).
     private func loadConfig() throws -> (routes: [Route], fingerprint: String, source: String)? {
         guard let config else { return nil }
-        let text = try readText(config)
+        let text = try TextFile.read(config)
         let routes: [Route]
         do {
             routes = try RoutesFile.parse(text, file: config)
@@ -154,16 +154,7 @@ struct Serve: AsyncParsableCommand {
     /// A refused file ends the process with status 1 and `Error: FILE:LINE: KEY: REASON`.
     private func loadAccess() throws -> AccessConfig {
         guard let tokens else { return AccessConfig() }
-        return try TokensFile.parse(try readText(tokens), file: tokens)
-    }
-}
-
-/// Reads a whole text file, or fails with a message naming it.
-func readText(_ path: String) throws -> String {
-    do {
-        return try String(contentsOfFile: path, encoding: .utf8)
-    } catch {
-        throw CommandFailure("cannot read \(path): \((error as NSError).localizedDescription)")
+        return try TokensFile.parse(try TextFile.read(tokens), file: tokens)
     }
 }
 

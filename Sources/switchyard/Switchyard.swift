@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import SwitchyardCore
+import SwitchyardCtl
 
 @main
 struct Switchyard: AsyncParsableCommand {

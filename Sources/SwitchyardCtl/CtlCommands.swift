@@ -3,14 +3,15 @@ import Foundation
 import NIOHTTP1
 import SwitchyardConfig
 import SwitchyardCore
-import SwitchyardCtl
 import SwitchyardClock
 import SwitchyardClient
 
 /// `switchyard ctl …`: scripts and humans drive the management API.
 /// Exit status: 0 ok, 1 refused by the server (or unreachable), 2 usage.
-struct Ctl: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct Ctl: AsyncParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
         abstract: "Drive the management API from scripts: routes, weights, rollback, audit, routes as code.",
         subcommands: [
             CtlRoutes.self, CtlStatus.self, CtlWeights.self, CtlRollback.self, CtlPromote.self, CtlPause.self, CtlResume.self,
@@ -23,7 +24,7 @@ extension Ctl {
     /// ctl's options go before or after the subcommand, as kubectl's do:
     /// `ctl --api URL routes` is read as `ctl routes --api URL` (every ctl
     /// command takes them). Only options between `ctl` and the subcommand move.
-    static func globalOptionsLast(_ arguments: [String]) -> [String] {
+    public static func globalOptionsLast(_ arguments: [String]) -> [String] {
         guard arguments.first == "ctl" else { return arguments }
         let names = ["--api", "--token", "--output"]
         var moved: [String] = []
@@ -246,7 +247,7 @@ struct CtlApply: AsyncParsableCommand {
     @Flag(name: .customLong("prune-all"), help: "Allow a file that declares no routes: every route is deleted.") var pruneAll = false
 
     func run() async throws {
-        let text = try readText(file)
+        let text = try TextFile.read(file)
         // Refuse a bad file here, with its real name and line, before sending it.
         do {
             _ = try RoutesFile.parse(text, file: file, allowEmpty: pruneAll)
@@ -305,7 +306,7 @@ struct CtlRolloutStart: AsyncParsableCommand {
             plan = ["plan": .string(name)]
         } else {
             do {
-                plan = try PlanFile.parse(try readText(file ?? ""), file: file ?? "")
+                plan = try PlanFile.parse(try TextFile.read(file ?? ""), file: file ?? "")
             } catch {
                 FileHandle.standardError.write(Data("error: \(error)\n".utf8))
                 throw ExitCode(2)
