@@ -19,7 +19,7 @@ extension ManagementAPI {
             }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
-            let snapshot = (try? encoder.encode(RouteListView(routes: await self.control.currentPlans.map(\.route), rollouts: await self.control.latestRollouts.mapValues { RolloutView($0, full: false) }))) ?? Data()
+            let snapshot = (try? encoder.encode(await self.routeList())) ?? Data()
             let stream = self.hub.subscribe(first: (ManagementEventKind.snapshot.rawValue, Array(snapshot)))
             return Response(
                 status: .ok,

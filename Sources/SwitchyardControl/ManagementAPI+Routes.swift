@@ -9,12 +9,16 @@ import SwitchyardHTTP
 import SwitchyardClock
 
 extension ManagementAPI {
+    /// Every route with a summary of its latest rollout: `GET /routes`, and the first event of every stream.
+    func routeList() async -> RouteListView {
+        RouteListView(routes: await control.currentPlans.map(\.route), rollouts: await control.latestRollouts.mapValues { RolloutView($0, full: false) })
+    }
+
     /// The routes: list, read, change weights, roll back, promote, and apply a routes file.
     func addRoutesEndpoints(to api: RouterGroup<BasicRequestContext>) {
         api.get("/routes") { request, _ in
             await self.respond(request, role: .viewer) { _ in
-                let routes = await self.control.currentPlans.map(\.route)
-                return try .ok(RouteListView(routes: routes, rollouts: await self.control.latestRollouts.mapValues { RolloutView($0, full: false) }))
+                try .ok(await self.routeList())
             }
         }
         api.get("/routes/{route}") { request, context in
