@@ -100,6 +100,14 @@ struct ConfidenceSequenceTests {
         #expect(try #require(scores.interval.low) < -1 && scores.interval.high! > 0, "three scores per side decide nothing")
     }
 
+    @Test func ranksFromFractionsNeverPassTheTotal() {
+        #expect(AnytimeComparison.rank(0.95, of: 200, rounding: .up) == 190)
+        #expect(AnytimeComparison.rank(1.5, of: 200, rounding: .up) == 200)
+        #expect(AnytimeComparison.rank(.nan, of: 200, rounding: .down) == 0)
+        #expect(AnytimeComparison.rank(1, of: .max, rounding: .up) == .max, "a damaged total does not trap")
+        #expect(LatencyHistogram.bucketIndex(microseconds: .infinity) == LatencyHistogram.bucketCount - 1)
+    }
+
     @Test func aQuantileIntervalHoldsTheQuantileAndNarrowsWithData() throws {
         var small = LatencyHistogram()
         var large = LatencyHistogram()

@@ -35,6 +35,7 @@ public struct LatencyHistogram: Hashable, Sendable, Codable {
 
     static func bucketIndex(microseconds: Double) -> Int {
         guard microseconds > unitMicroseconds else { return 0 }
+        guard microseconds < 1e15 else { return bucketCount - 1 }  // and not infinite: Int() would trap
         let index = Int(log(microseconds / unitMicroseconds) / logGrowth) + 1
         return min(index, bucketCount - 1)
     }

@@ -160,9 +160,8 @@ public enum AnytimeComparison {
     public static func quantileInterval(_ q: Double, of histogram: LatencyHistogram, alpha: Double, plannedSamples: Int) -> AnytimeInterval {
         guard histogram.total > 0, q > 0, q < 1 else { return AnytimeInterval(low: nil, high: nil) }
         let (low, high) = quantileFractions(q, samples: histogram.total, alpha: alpha, plannedSamples: plannedSamples)
-        let n = Double(histogram.total)
-        let lowSample = low.flatMap { histogram.sample(ofRank: Swift.max(1, Int(($0 * n).rounded(.up)))) }
-        let highSample = high.flatMap { histogram.sample(ofRank: Int(($0 * n).rounded(.down)) + 1) }
+        let lowSample = low.flatMap { histogram.sample(ofRank: Swift.max(1, rank($0, of: histogram.total, rounding: .up))) }
+        let highSample = high.flatMap { histogram.sample(ofRank: rank($0, of: histogram.total, rounding: .down).saturatingAdding(1)) }
         if let lowSample, let highSample, lowSample.bucket == highSample.bucket {
             return AnytimeInterval(low: lowSample.lower, high: highSample.upper)
         }
@@ -170,6 +169,14 @@ public enum AnytimeComparison {
             low: lowSample.map { $0.bucket == 0 ? 0 : $0.interpolated },
             high: highSample.flatMap { $0.upper == nil ? nil : $0.interpolated }
         )
+    }
+
+    /// `fraction` (0…1) of `total` as a whole rank, never past `total`
+    /// (a histogram's total comes from stored figures too, and may be anything).
+    static func rank(_ fraction: Double, of total: Int, rounding rule: FloatingPointRoundingRule) -> Int {
+        let value = (Swift.min(1, Swift.max(0, fraction)) * Double(total)).rounded(rule)
+        guard let rank = Int(exactly: value) else { return value > 0 ? total : 0 }
+        return Swift.min(total, rank)
     }
 
     /// The range of sample fractions `[low, high]` consistent with the true
