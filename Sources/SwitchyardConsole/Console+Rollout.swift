@@ -108,9 +108,7 @@ extension ConsoleState {
             }
             // The anytime intervals against the control: the report's verdict is made on them.
             for (label, interval, ratio) in [("errΔ", variant.errorRateDeltaInterval, false), ("p95×", variant.latencyP95RatioInterval, true), ("scoreΔ", variant.scoreDeltaInterval, false)] {
-                guard let interval else { continue }
-                let end = { (value: Double) -> String in ratio ? GateEvaluator.short(value) : GateEvaluator.signed(value) }
-                parts.append("\(label) [\(interval.low.map(end) ?? (ratio ? "0" : "−∞"))…\(interval.high.map(end) ?? "∞")]")
+                if let interval { parts.append("\(label) [\(interval.endsText(ratio: ratio, separator: "…"))]") }
             }
             buffer.write("  " + parts.joined(separator: "  "), x: column, y: row, style: Style(.text), clip: clip)
             row += 1
@@ -152,9 +150,7 @@ extension ConsoleState {
             ? String(format: "%.1f%%", verdict.candidate ?? 0) : verdict.figureText(measured) + unit
         var text = "\(mark) \(name) \(value)"
         if let interval = verdict.interval {
-            let low = interval.low.map { verdict.intervalEndText($0, isLow: true) } ?? (verdict.comparesRatio ? "0" : "−∞")
-            let high = interval.high.map { verdict.intervalEndText($0, isLow: false) } ?? "∞"
-            text += " [\(low)…\(high)]"
+            text += " [" + interval.endsText(ratio: verdict.comparesRatio, separator: "…") { verdict.intervalEndText($0, isLow: $1) } + "]"
         }
         text += " n=\(verdict.candidateSamples)/\(verdict.baselineSamples)"
         guard !glyphs.braille else { return text }

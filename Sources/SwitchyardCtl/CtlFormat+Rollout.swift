@@ -107,9 +107,7 @@ extension CtlFormat {
 
     /// `+0.3 … +2.1`, `1.12 … ∞`, or `-` without one.
     static func interval(_ interval: AnytimeInterval?, ratio: Bool) -> String {
-        guard let interval else { return "-" }
-        let end = { (value: Double) -> String in ratio ? GateEvaluator.short(value) : GateEvaluator.signed(value) }
-        return "\(interval.low.map(end) ?? (ratio ? "0" : "−∞")) … \(interval.high.map(end) ?? "∞")"
+        interval?.endsText(ratio: ratio) ?? "-"
     }
 
     /// `03:04:31Z`.

@@ -37,8 +37,8 @@ struct WireContractTests {
         guard case .snapshot(let list) = ManagementEvent(name: "snapshot", data: sent[0].1) else { Issue.record("no snapshot"); return }
         #expect(list.routes == [Self.route])
         #expect(list.rollouts["chat-prod"]?.id == "r1", "the rollout rides beside its route")
-        #expect(ManagementEvent(name: "teleport", data: []) == nil, "an unknown kind is refused, not guessed")
-        #expect(ManagementEvent(name: "route", data: Array("{}".utf8)) == nil, "a body of the wrong shape is refused")
+        #expect(ManagementEvent(name: "teleport", data: [])?.kind == nil, "an unknown kind is refused, not guessed")
+        #expect(ManagementEvent(name: "route", data: Array("{}".utf8))?.kind == nil, "a body of the wrong shape is refused")
     }
 
     @Test func bodiesRoundTripThroughTheirOwnCoding() throws {
@@ -59,8 +59,4 @@ struct WireContractTests {
         #expect(decoded.deployments.first?.tokensPerRequest == 40)
         #expect(decoded.deployments.first?.series.first?.requests == 1)
     }
-}
-
-extension ManagementEvent: Equatable {
-    public static func == (lhs: ManagementEvent, rhs: ManagementEvent) -> Bool { lhs.kind == rhs.kind }
 }

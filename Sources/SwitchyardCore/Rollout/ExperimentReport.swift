@@ -193,19 +193,19 @@ public struct ExperimentReport: Codable, Hashable, Sendable {
         if let errorRate, let low = errorRate.interval.low, let high = errorRate.interval.high, low > 0 || high < 0 {
             findings.append(
                 "\(low > 0 ? "more" : "fewer") errors (\(GateEvaluator.signed(errorRate.estimate)) pp, 95 % anytime interval "
-                    + "\(GateEvaluator.signed(low)) … \(GateEvaluator.signed(high)) pp)"
+                    + "\(errorRate.interval.endsText(ratio: false)) pp)"
             )
         }
         if let latency, latency.interval.low.map({ $0 > 1 }) ?? false || latency.interval.high.map({ $0 < 1 }) ?? false {
             let slower = latency.interval.low.map { $0 > 1 } ?? false
-            let low = latency.interval.low.map(GateEvaluator.short) ?? "0"
-            let high = latency.interval.high.map(GateEvaluator.short) ?? "∞"
-            findings.append("\(slower ? "slower" : "faster") (p95 \(GateEvaluator.short(latency.estimate))× the control's, 95 % anytime interval \(low) … \(high)×)")
+            findings.append(
+                "\(slower ? "slower" : "faster") (p95 \(GateEvaluator.short(latency.estimate))× the control's, 95 % anytime interval \(latency.interval.endsText(ratio: true))×)"
+            )
         }
         if let score, let low = score.interval.low, let high = score.interval.high, low > 0 || high < 0 {
             findings.append(
                 "\(low > 0 ? "better" : "worse") quality scores (\(GateEvaluator.signed(score.estimate)), 95 % anytime interval "
-                    + "\(GateEvaluator.signed(low)) … \(GateEvaluator.signed(high)))"
+                    + "\(score.interval.endsText(ratio: false)))"
             )
         }
         if findings.isEmpty {

@@ -278,14 +278,7 @@ public enum GateEvaluator {
 
     /// Two decimals at most (one from 10 up), trailing zeros dropped: 1.8, 0.35, 12.5.
     public static func short(_ value: Double) -> String {
-        guard value.isFinite else { return format(value) }
-        let scale = abs(value) >= 10 ? 10.0 : 100.0
-        let rounded = (value * scale).rounded() / scale
-        if rounded == 0 { return "0" }
-        var text = "\(rounded)"
-        if text.contains("e") { return format(value) }
-        if text.hasSuffix(".0") { text.removeLast(2) }
-        return text
+        GateVerdict.fixed(value, decimals: abs(value) >= 10 ? 1 : 2, rounding: .toNearestOrAwayFromZero, trim: true)
     }
 
     /// 4812 → "4 812": counts a tired eye can read.

@@ -89,3 +89,15 @@ extension GateVerdict {
         return scaled < 0 ? "−" + text : text
     }
 }
+
+extension AnytimeInterval {
+    /// Both ends, "+0.9 … +2.7" or "1.12 … ∞": an end the data cannot bound
+    /// yet is ∞ (a ratio's lower end, 0). Ends are written by `end` — by default
+    /// a ratio with two decimals or a signed difference — told which end it writes.
+    public func endsText(ratio: Bool, separator: String = " … ", end: ((Double, _ isLow: Bool) -> String)? = nil) -> String {
+        let write = end ?? { value, _ in ratio ? GateEvaluator.short(value) : GateEvaluator.signed(value) }
+        let lowText = low.map { write($0, true) } ?? (ratio ? "0" : "−∞")
+        let highText = high.map { write($0, false) } ?? "∞"
+        return lowText + separator + highText
+    }
+}
