@@ -123,9 +123,6 @@ let package = Package(
                 "SwitchyardClock",
                 "SwitchyardConfig",
                 .product(name: "Yams", package: "Yams"),
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             resources: [.copy("Themes")],
             swiftSettings: strictSettings
@@ -189,7 +186,6 @@ let package = Package(
                 "SwitchyardClock",
                 "SwitchyardConfig",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: strictSettings
         ),
@@ -202,6 +198,41 @@ let package = Package(
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Everything `serve` runs, wired once: `serve`, `demo` and the tests boot this.
+        .target(
+            name: "SwitchyardServer",
+            dependencies: [
+                "SwitchyardCore",
+                "SwitchyardConfig",
+                "SwitchyardGateway",
+                "SwitchyardStore",
+                "SwitchyardControl",
+                "SwitchyardHTTP",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Test support: loopback listeners, clocks tests move, fresh stores,
+        // and a whole server booted from the same assembly as `serve`.
+        .target(
+            name: "SwitchyardTesting",
+            dependencies: [
+                "SwitchyardCore",
+                "SwitchyardClock",
+                "SwitchyardClient",
+                "SwitchyardConfig",
+                "SwitchyardControl",
+                "SwitchyardGateway",
+                "SwitchyardServer",
+                "SwitchyardStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -219,6 +250,7 @@ let package = Package(
                 "SwitchyardSecrets",
                 "SwitchyardTerminal",
                 "SwitchyardHTTP",
+                "SwitchyardServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -250,6 +282,41 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "SwitchyardServerTests",
+            dependencies: [
+                "SwitchyardClient",
+                "SwitchyardCore",
+                "SwitchyardServer",
+                "SwitchyardSimulator",
+                "SwitchyardTesting",
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SwitchyardStoreTests",
+            dependencies: ["SwitchyardCore", "SwitchyardStore", "SwitchyardTesting"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SwitchyardHTTPTests",
+            dependencies: [
+                "SwitchyardCore",
+                "SwitchyardHTTP",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "SwitchyardTUITests",
+            dependencies: ["SwitchyardTUI"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "SwitchyardCoreTests",
             dependencies: ["SwitchyardCore", "SwitchyardGateLab"],
             exclude: ["Fixtures"],
@@ -268,7 +335,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SwitchyardClientTests",
-            dependencies: ["SwitchyardClient"],
+            dependencies: ["SwitchyardClient", "SwitchyardCore"],
             swiftSettings: strictSettings
         ),
         .testTarget(
@@ -295,6 +362,7 @@ let package = Package(
                 "SwitchyardSecrets",
                 "SwitchyardHTTP",
                 "SwitchyardSimulator",
+                "SwitchyardTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -318,6 +386,7 @@ let package = Package(
                 "SwitchyardSimulator",
                 "SwitchyardClock",
                 "SwitchyardSecrets",
+                "SwitchyardTesting",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

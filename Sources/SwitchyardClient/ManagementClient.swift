@@ -4,7 +4,9 @@ import NIOCore
 import NIOHTTP1
 import SwitchyardCore
 
-/// A small client of the management API, for `switchyard ctl`.
+/// The management API's client, shared by `switchyard ctl` and the console.
+/// Call the typed method of an endpoint (`ManagementClient+Endpoints`);
+/// `send` is the one exchange they all go through.
 public struct ManagementClient: Sendable {
     public let baseURL: String
     public let token: String?
@@ -14,18 +16,24 @@ public struct ManagementClient: Sendable {
         self.token = token
     }
 
-    /// One exchange; a 4xx or 5xx becomes `CtlError.refused` with the server's message.
+    /// A request to `path` under `/api/v1`, with the caller's token and the product's User-Agent.
+    func request(_ method: HTTPMethod, _ path: String) -> HTTPClientRequest {
+        var request = HTTPClientRequest(url: baseURL + "/api/v1" + path)
+        request.method = method
+        request.headers.add(name: "User-Agent", value: SwitchyardVersion.productToken)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        return request
+    }
+
+    /// One exchange; a 4xx or 5xx becomes `.refused` with the server's message.
     public func send(
         _ method: HTTPMethod,
         _ path: String,
         body: [UInt8]? = nil,
         contentType: String = "application/json",
         ifMatch: Int? = nil
-    ) async throws(CtlError) -> [UInt8] {
-        var request = HTTPClientRequest(url: baseURL + "/api/v1" + path)
-        request.method = method
-        request.headers.add(name: "User-Agent", value: SwitchyardVersion.productToken)
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+    ) async throws(ManagementClientError) -> [UInt8] {
+        var request = request(method, path)
         if let ifMatch { request.headers.add(name: "If-Match", value: "\"\(ifMatch)\"") }
         if let body {
             request.headers.add(name: "Content-Type", value: contentType)
@@ -46,27 +54,22 @@ public struct ManagementClient: Sendable {
         }
         return bytes
     }
-
-    /// A GET decoded as `T`.
-    public func get<T: Decodable>(_ path: String, as type: T.Type) async throws(CtlError) -> (T, [UInt8]) {
-        let bytes = try await send(.GET, path)
-        do {
-            return (try JSONDecoder().decode(T.self, from: Data(bytes)), bytes)
-        } catch {
-            throw .unreachable("the server's reply to \(path) is not what ctl expects: \(error)")
-        }
-    }
 }
 
-/// Why a ctl command failed: exit status 1 either way.
-public enum CtlError: Error, CustomStringConvertible {
+/// Why a management API call failed.
+public enum ManagementClientError: Error, CustomStringConvertible {
+    /// The server answered 4xx or 5xx; its own message.
     case refused(status: Int, message: String)
+    /// No answer: connection refused, timed out, cut.
     case unreachable(String)
+    /// An answer that is not the endpoint's shape (another server, another version).
+    case unexpectedReply(path: String, detail: String)
 
     public var description: String {
         switch self {
         case .refused(let status, let message): "refused (\(status)): \(message)"
         case .unreachable(let message): message
+        case .unexpectedReply(let path, let detail): "the server's reply to \(path) is not what this client expects: \(detail)"
         }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import SwitchyardCore
 
 /// The management API's paths (under `/api/v1`), built in one place so that
 /// route names and query values are percent-encoded once, here, and never
@@ -28,7 +29,7 @@ public enum ManagementPath {
     public static func rollback(_ route: String) -> String { self.route(route) + "/rollback" }
     public static func promote(_ route: String) -> String { self.route(route) + "/promote" }
     /// `pause`, `resume` or `abort` of the route's rollout.
-    public static func rolloutAction(_ route: String, _ action: String) -> String { self.route(route) + "/" + segment(action) }
+    public static func operation(_ route: String, _ operation: RolloutOperation) -> String { self.route(route) + "/" + operation.rawValue }
     public static func metrics(_ route: String, window: String) -> String { self.route(route) + "/metrics" + query([("window", window)]) }
     public static func rollouts(_ route: String) -> String { self.route(route) + "/rollouts" }
     public static func rollout(_ route: String) -> String { self.route(route) + "/rollout" }

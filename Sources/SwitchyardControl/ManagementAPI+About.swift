@@ -13,7 +13,7 @@ extension ManagementAPI {
     func addAboutEndpoints(to api: RouterGroup<BasicRequestContext>) {
         api.get("/whoami") { request, _ in
             await self.respond(request, role: .viewer) { caller in
-                try .ok(["name": caller.name, "role": caller.role.rawValue])
+                try .ok(IdentityView(name: caller.name, role: caller.role.rawValue))
             }
         }
         api.get("/openapi.yaml") { _, _ in

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import NIOHTTP1
 import SwitchyardConfig
 import SwitchyardCore
 import SwitchyardClock
@@ -76,7 +75,7 @@ struct CtlOptions: ParsableArguments {
 }
 
 /// Runs a ctl body, turning server refusals into exit status 1 with the server's words.
-func runCtl(_ body: () async throws(CtlError) -> Void) async throws {
+func runCtl(_ body: () async throws(ManagementClientError) -> Void) async throws {
     do {
         try await body()
     } catch {
@@ -90,9 +89,9 @@ struct CtlRoutes: AsyncParsableCommand {
     @OptionGroup var options: CtlOptions
 
     func run() async throws {
-        try await runCtl { () throws(CtlError) in
-            let (list, bytes) = try await options.client.get(ManagementPath.routes, as: RouteListView.self)
-            options.emit(json: bytes, table: CtlFormat.routes(list.routes))
+        try await runCtl { () throws(ManagementClientError) in
+            let reply = try await options.client.routes()
+            options.emit(json: reply.bytes, table: CtlFormat.routes(reply.body.routes))
         }
     }
 }
@@ -104,29 +103,26 @@ struct CtlStatus: AsyncParsableCommand {
     @Option(name: .long, help: "Measurement window, e.g. 5m, 15m, 1h.") var window = "5m"
 
     func run() async throws {
-        try await runCtl { () throws(CtlError) in
-            let name = route.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? route
-            let (detail, bytes) = try await options.client.get(ManagementPath.route(name), as: Route.self)
-            let (metrics, metricBytes) = try await options.client.get(ManagementPath.metrics(name, window: window), as: RouteMetricsView.self)
+        try await runCtl { () throws(ManagementClientError) in
+            let detail = try await options.client.route(route)
+            let metrics = try await options.client.metrics(route: route, window: window)
             switch options.output {
             case .json:
-                print("{\"route\":\(String(decoding: bytes, as: UTF8.self)),\"metrics\":\(String(decoding: metricBytes, as: UTF8.self))}")
+                print("{\"route\":\(String(decoding: detail.bytes, as: UTF8.self)),\"metrics\":\(String(decoding: metrics.bytes, as: UTF8.self))}")
             case .table:
-                print(CtlFormat.status(detail, metrics: metrics), terminator: "")
+                print(CtlFormat.status(detail.body.route, metrics: metrics.body), terminator: "")
             }
         }
     }
 }
 
 /// Prints a change's outcome: the new revision and the server's time.
-func reportChange(_ bytes: [UInt8], options: CtlOptions) throws(CtlError) {
-    guard let change = try? JSONDecoder().decode(ChangeView.self, from: Data(bytes)) else {
-        throw .unreachable("unexpected reply: \(String(decoding: bytes, as: UTF8.self))")
-    }
+func reportChange(_ reply: Reply<ChangeView>, options: CtlOptions) {
+    let change = reply.body
     let summary = change.changed
         ? "\(change.route.name) r\(change.revision): \(change.route.splitSummary)  (server \(String(format: "%.1f", change.serverTimeMs)) ms)\n"
         : "\(change.route.name) r\(change.revision): already in effect, nothing changed\n"
-    options.emit(json: bytes, table: summary)
+    options.emit(json: reply.bytes, table: summary)
 }
 
 struct CtlWeights: AsyncParsableCommand {
@@ -139,14 +135,14 @@ struct CtlWeights: AsyncParsableCommand {
     @Argument(help: "DEPLOYMENT=PERCENT, summing to 100.") var weights: [String]
     @Option(name: .long, help: "Refuse unless the route is still at this revision.") var ifMatch: Int?
 
-    func parsed() throws -> [String: JSONValue] {
-        var result: [String: JSONValue] = [:]
+    func parsed() throws -> [String: Double] {
+        var result: [String: Double] = [:]
         for item in weights {
             let parts = item.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, let percent = Double(parts[1]) else {
                 throw ValidationError("'\(item)' is not DEPLOYMENT=PERCENT, e.g. canary=25")
             }
-            result[String(parts[0])] = .number(percent)
+            result[String(parts[0])] = percent
         }
         return result
     }
@@ -157,10 +153,9 @@ struct CtlWeights: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let body = JSONText.encode(["weights": .object(try parsed())])
-        try await runCtl { () throws(CtlError) in
-            let bytes = try await options.client.send(.PUT, ManagementPath.weights(route), body: body, ifMatch: ifMatch)
-            try reportChange(bytes, options: options)
+        let weights = try parsed()
+        try await runCtl { () throws(ManagementClientError) in
+            reportChange(try await options.client.setWeights(route: route, weights, ifMatch: ifMatch), options: options)
         }
     }
 }
@@ -171,8 +166,8 @@ struct CtlRollback: AsyncParsableCommand {
     @Argument(help: "Route name.") var route: String
 
     func run() async throws {
-        try await runCtl { () throws(CtlError) in
-            try reportChange(try await options.client.send(.POST, ManagementPath.rollback(route)), options: options)
+        try await runCtl { () throws(ManagementClientError) in
+            reportChange(try await options.client.rollback(route: route), options: options)
         }
     }
 }
@@ -184,9 +179,8 @@ struct CtlPromote: AsyncParsableCommand {
     @Option(name: .long, help: "The deployment to promote (default: the only canary with traffic).") var deployment: String?
 
     func run() async throws {
-        let body = deployment.map { JSONText.encode(["deployment": .string($0)]) }
-        try await runCtl { () throws(CtlError) in
-            try reportChange(try await options.client.send(.POST, ManagementPath.promote(route), body: body), options: options)
+        try await runCtl { () throws(ManagementClientError) in
+            reportChange(try await options.client.promote(route: route, deployment: deployment), options: options)
         }
     }
 }
@@ -196,7 +190,7 @@ struct CtlPause: AsyncParsableCommand {
     @OptionGroup var options: CtlOptions
     @Argument(help: "Route name.") var route: String
 
-    func run() async throws { try await rolloutAction("pause", route: route, options: options) }
+    func run() async throws { try await operate(.pause, route: route, options: options) }
 }
 
 struct CtlResume: AsyncParsableCommand {
@@ -204,15 +198,14 @@ struct CtlResume: AsyncParsableCommand {
     @OptionGroup var options: CtlOptions
     @Argument(help: "Route name.") var route: String
 
-    func run() async throws { try await rolloutAction("resume", route: route, options: options) }
+    func run() async throws { try await operate(.resume, route: route, options: options) }
 }
 
 /// `pause`, `resume` and `abort`: one call, then where the rollout stands.
-func rolloutAction(_ action: String, route: String, options: CtlOptions, body: JSONValue? = nil) async throws {
-    try await runCtl { () throws(CtlError) in
-        let bytes = try await options.client.send(.POST, ManagementPath.rolloutAction(route, action), body: body.map { JSONText.encode($0) })
-        let view = try? JSONDecoder().decode(RolloutView.self, from: Data(bytes))
-        options.emit(json: bytes, table: view.map { CtlFormat.rollout($0, nowMilliseconds: nowMilliseconds()) } ?? "\(route): \(action)\n")
+func operate(_ operation: RolloutOperation, route: String, options: CtlOptions, reason: String? = nil) async throws {
+    try await runCtl { () throws(ManagementClientError) in
+        let reply = try await options.client.operate(route: route, operation, reason: reason)
+        options.emit(json: reply.bytes, table: CtlFormat.rollout(reply.body, nowMilliseconds: nowMilliseconds()))
     }
 }
 
@@ -229,10 +222,9 @@ struct CtlAudit: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let path = ManagementPath.audit(route: route, limit: limit)
-        try await runCtl { () throws(CtlError) in
-            let (list, bytes) = try await options.client.get(path, as: AuditListView.self)
-            options.emit(json: bytes, table: CtlFormat.audit(list.events))
+        try await runCtl { () throws(ManagementClientError) in
+            let reply = try await options.client.audit(route: route, limit: limit)
+            options.emit(json: reply.bytes, table: CtlFormat.audit(reply.body.events))
         }
     }
 }
@@ -255,11 +247,9 @@ struct CtlApply: AsyncParsableCommand {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(error.declaresNoRoutes ? 1 : 2)
         }
-        try await runCtl { () throws(CtlError) in
-            let path = ManagementPath.apply(allowEmpty: pruneAll)
-            let bytes = try await options.client.send(.PUT, path, body: Array(text.utf8), contentType: "application/yaml")
-            let outcome = (try? JSONDecoder().decode(ApplyView.self, from: Data(bytes)))
-            options.emit(json: bytes, table: outcome.map { $0.summary + "\n" } ?? "")
+        try await runCtl { () throws(ManagementClientError) in
+            let reply = try await options.client.apply(routesFile: text, allowEmpty: pruneAll)
+            options.emit(json: reply.bytes, table: reply.body.summary + "\n")
         }
     }
 }
@@ -269,9 +259,9 @@ struct CtlExport: AsyncParsableCommand {
     @OptionGroup var options: CtlOptions
 
     func run() async throws {
-        try await runCtl { () throws(CtlError) in
-            let (list, bytes) = try await options.client.get(ManagementPath.routes, as: RouteListView.self)
-            options.emit(json: bytes, table: RoutesFile.render(list.routes))
+        try await runCtl { () throws(ManagementClientError) in
+            let reply = try await options.client.routes()
+            options.emit(json: reply.bytes, table: RoutesFile.render(reply.body.routes))
         }
     }
 }
@@ -312,10 +302,9 @@ struct CtlRolloutStart: AsyncParsableCommand {
                 throw ExitCode(2)
             }
         }
-        try await runCtl { () throws(CtlError) in
-            let bytes = try await options.client.send(.POST, ManagementPath.rollouts(route), body: JSONText.encode(plan))
-            let view = try? JSONDecoder().decode(RolloutView.self, from: Data(bytes))
-            options.emit(json: bytes, table: view.map { CtlFormat.rollout($0, nowMilliseconds: nowMilliseconds()) } ?? "\(route): rollout started\n")
+        try await runCtl { () throws(ManagementClientError) in
+            let reply = try await options.client.startRollout(route: route, plan: plan)
+            options.emit(json: reply.bytes, table: CtlFormat.rollout(reply.body, nowMilliseconds: nowMilliseconds()))
         }
     }
 }
@@ -326,9 +315,9 @@ struct CtlRolloutStatus: AsyncParsableCommand {
     @Argument(help: "Route name.") var route: String
 
     func run() async throws {
-        try await runCtl { () throws(CtlError) in
-            let (view, bytes) = try await options.client.get(ManagementPath.rollout(route), as: RolloutView.self)
-            options.emit(json: bytes, table: CtlFormat.rollout(view, nowMilliseconds: nowMilliseconds()))
+        try await runCtl { () throws(ManagementClientError) in
+            let reply = try await options.client.rollout(route: route)
+            options.emit(json: reply.bytes, table: CtlFormat.rollout(reply.body, nowMilliseconds: nowMilliseconds()))
         }
     }
 }
@@ -344,10 +333,10 @@ struct CtlRolloutVerdicts: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await runCtl { () throws(CtlError) in
-            let (list, bytes) = try await options.client.get(ManagementPath.evaluations(route, limit: limit), as: EvaluationListView.self)
-            let text = list.evaluations.map { CtlFormat.verdicts($0.verdicts, at: $0.atMilliseconds, overall: $0.overall) }.joined(separator: "\n")
-            options.emit(json: bytes, table: text.isEmpty ? "no evaluations yet\n" : text)
+        try await runCtl { () throws(ManagementClientError) in
+            let reply = try await options.client.evaluations(route: route, limit: limit)
+            let text = reply.body.evaluations.map { CtlFormat.verdicts($0.verdicts, at: $0.atMilliseconds, overall: $0.overall) }.joined(separator: "\n")
+            options.emit(json: reply.bytes, table: text.isEmpty ? "no evaluations yet\n" : text)
         }
     }
 }
@@ -359,7 +348,7 @@ struct CtlRolloutAbort: AsyncParsableCommand {
     @Option(name: .long, help: "Why, for the audit log.") var reason: String?
 
     func run() async throws {
-        try await rolloutAction("abort", route: route, options: options, body: reason.map { ["reason": .string($0)] })
+        try await operate(.abort, route: route, options: options, reason: reason)
     }
 }
 
@@ -369,9 +358,9 @@ struct CtlRolloutReport: AsyncParsableCommand {
     @Argument(help: "Route name.") var route: String
 
     func run() async throws {
-        try await runCtl { () throws(CtlError) in
-            let (report, bytes) = try await options.client.get(ManagementPath.report(route), as: ExperimentReport.self)
-            options.emit(json: bytes, table: CtlFormat.report(report))
+        try await runCtl { () throws(ManagementClientError) in
+            let reply = try await options.client.report(route: route)
+            options.emit(json: reply.bytes, table: CtlFormat.report(reply.body))
         }
     }
 }
@@ -382,12 +371,12 @@ struct CtlRolloutHistory: AsyncParsableCommand {
     @Argument(help: "Route name.") var route: String
 
     func run() async throws {
-        try await runCtl { () throws(CtlError) in
-            let (list, bytes) = try await options.client.get(ManagementPath.rollouts(route), as: RolloutListView.self)
-            let rows = list.rollouts.map { rollout in
+        try await runCtl { () throws(ManagementClientError) in
+            let reply = try await options.client.rollouts(route: route)
+            let rows = reply.body.rollouts.map { rollout in
                 [CtlFormat.clockTime(rollout.startedAtMilliseconds), rollout.strategy, rollout.candidate ?? "-", rollout.state.rawValue, rollout.progress, rollout.actor, rollout.reason]
             }
-            options.emit(json: bytes, table: CtlFormat.table(["STARTED", "STRATEGY", "CANDIDATE", "STATE", "AT", "BY", "REASON"], rows))
+            options.emit(json: reply.bytes, table: CtlFormat.table(["STARTED", "STRATEGY", "CANDIDATE", "STATE", "AT", "BY", "REASON"], rows))
         }
     }
 }
@@ -406,9 +395,9 @@ struct CtlLifecycleList: AsyncParsableCommand {
     @OptionGroup var options: CtlOptions
 
     func run() async throws {
-        try await runCtl { () throws(CtlError) in
-            let (view, bytes) = try await options.client.get(ManagementPath.lifecycle, as: LifecycleListView.self)
-            options.emit(json: bytes, table: CtlFormat.lifecycle(view))
+        try await runCtl { () throws(ManagementClientError) in
+            let reply = try await options.client.lifecycle()
+            options.emit(json: reply.bytes, table: CtlFormat.lifecycle(reply.body))
         }
     }
 }
@@ -426,13 +415,10 @@ struct CtlLifecyclePlan: AsyncParsableCommand {
     func run() async throws {
         let out = self.out
         let route = self.route
-        try await runCtl { () throws(CtlError) in
-            let proposalBytes = try await options.client.send(.GET, ManagementPath.migration(route))
-            let (list, _) = try await options.client.get(ManagementPath.routes, as: RouteListView.self)
-            guard let proposal = try? JSONDecoder().decode(MigrationView.self, from: Data(proposalBytes)) else {
-                throw .unreachable("unexpected reply: \(String(decoding: proposalBytes, as: UTF8.self))")
-            }
-            let routes = list.routes.map { existing in
+        try await runCtl { () throws(ManagementClientError) in
+            let reply = try await options.client.migration(route: route)
+            let proposal = reply.body
+            let routes = try await options.client.routes().body.routes.map { existing in
                 var copy = existing
                 if copy.name == proposal.route { copy.deployments.append(proposal.deployment) }
                 return copy
@@ -440,7 +426,7 @@ struct CtlLifecyclePlan: AsyncParsableCommand {
             let routesFile = RoutesFile.render(routes)
             let planFile = RoutesFile.renderPlan(proposal.plan)
             if options.output == .json {
-                print(String(decoding: proposalBytes, as: UTF8.self))
+                print(String(decoding: reply.bytes, as: UTF8.self))
                 return
             }
             if let out {

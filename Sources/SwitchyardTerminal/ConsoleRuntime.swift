@@ -1,7 +1,4 @@
-import AsyncHTTPClient
 import Foundation
-import NIOCore
-import NIOHTTP1
 import Synchronization
 import SwitchyardConsole
 import SwitchyardCore
@@ -120,16 +117,10 @@ public final class ConsoleRuntime: Sendable {
         var backoff = Duration.milliseconds(250)
         while !Task.isCancelled {
             do {
-                var request = HTTPClientRequest(url: client.baseURL + "/api/v1" + ManagementPath.events)
-                if let token = client.token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-                let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-                guard response.status == .ok else { throw EventStreamError.refused(Int(response.status.code)) }
-                backoff = .milliseconds(250)
-                var parser = EventStreamParser()
-                for try await chunk in response.body {
-                    for event in parser.feed(Array(buffer: chunk)) { handle(event) }
+                for try await event in client.events() {
+                    backoff = .milliseconds(250)
+                    handle(event)
                 }
-                throw EventStreamError.ended
             } catch {
                 if Task.isCancelled { return }
                 post(.fetchFailed("event stream: \(error)", at: SystemClock().now()))
@@ -139,9 +130,8 @@ public final class ConsoleRuntime: Sendable {
         }
     }
 
-    private func handle(_ event: (name: String, data: [UInt8])) {
+    private func handle(_ event: ManagementEvent) {
         let now = SystemClock().now()
-        guard let event = ManagementEvent(name: event.name, data: event.data) else { return }
         switch event {
         case .snapshot(let list):
             post(.routesLoaded(list.routes, at: now))
@@ -169,11 +159,7 @@ public final class ConsoleRuntime: Sendable {
     // MARK: Effects
 
     private func poll() async {
-        struct Identity: Decodable {
-            let name: String
-            let role: String
-        }
-        if let (me, _) = try? await client.get(ManagementPath.whoami, as: Identity.self) {
+        if let me = try? await client.whoami().body {
             post(.identity(name: me.name, role: me.role))
         }
         while !Task.isCancelled {
@@ -184,77 +170,59 @@ public final class ConsoleRuntime: Sendable {
 
     private func refresh() async {
         do {
-            let (list, _) = try await client.get(ManagementPath.routes, as: RouteListView.self)
+            let list = try await client.routes().body
             post(.routesLoaded(list.routes, at: SystemClock().now()))
             post(.rolloutsLoaded(list.rollouts))
             for (name, rollout) in list.rollouts where rollout.strategy == "ab" || rollout.strategy == "shadow" {
-                if let (report, _) = try? await client.get(ManagementPath.report(name), as: ExperimentReport.self) {
+                if let report = try? await client.report(route: name).body {
                     post(.reportLoaded(route: name, report))
                 }
             }
             for route in list.routes.prefix(50) {
                 let window = windowMinutes.withLock { $0 }
-                if let (metrics, _) = try? await client.get(ManagementPath.metrics(route.name, window: "\(window)m"), as: RouteMetricsView.self) {
+                if let metrics = try? await client.metrics(route: route.name, window: "\(window)m").body {
                     post(.metricsLoaded(route: route.name, metrics))
                 }
             }
-            if let (lifecycle, _) = try? await client.get(ManagementPath.lifecycle, as: LifecycleListView.self) { post(.lifecycleLoaded(lifecycle)) }
-            if let (audit, _) = try? await client.get(ManagementPath.audit(limit: 100), as: AuditListView.self) { post(.auditLoaded(audit.events)) }
+            if let lifecycle = try? await client.lifecycle().body { post(.lifecycleLoaded(lifecycle)) }
+            if let audit = try? await client.audit(limit: 100).body { post(.auditLoaded(audit.events)) }
         } catch {
             post(.fetchFailed("\(error)", at: SystemClock().now()))
         }
     }
 
     private func perform(_ effect: ConsoleEffect) async {
-        let request: (HTTPMethod, String, [UInt8]?, Int?, String)
-        switch effect {
-        case .quit:
-            return
-        case .refresh:
-            await refresh()
-            return
-        case .theme:
-            return  // handled on the UI thread
-        case .watchWindow(let minutes):
-            windowMinutes.withLock { $0 = minutes }
-            await refresh()
-            return
-        case .setWeights(let route, let weights, let ifMatch):
-            request = (.PUT, ManagementPath.weights(route), JSONText.encode(["weights": .object(weights.mapValues(JSONValue.number))]), ifMatch, "weights")
-        case .rollback(let route):
-            request = (.POST, ManagementPath.rollback(route), nil, nil, "rollback")
-        case .promote(let route):
-            request = (.POST, ManagementPath.promote(route), nil, nil, "promote")
-        case .pause(let route):
-            request = (.POST, ManagementPath.rolloutAction(route, "pause"), nil, nil, "pause")
-        case .resume(let route):
-            request = (.POST, ManagementPath.rolloutAction(route, "resume"), nil, nil, "resume")
-        }
-        do {
-            let bytes = try await client.send(request.0, request.1, body: request.2, ifMatch: request.3)
-            if let change = try? JSONDecoder().decode(ChangeView.self, from: Data(bytes)) {
-                post(.changeDone(change, action: request.4))
-            } else if let rollout = try? JSONDecoder().decode(RolloutView.self, from: Data(bytes)) {
-                post(.rolloutActionDone(rollout, action: request.4))
+        var action = ""
+        do throws(ManagementClientError) {
+            switch effect {
+            case .quit, .theme:
+                return  // handled on the UI thread
+            case .refresh:
+                await refresh()
+            case .watchWindow(let minutes):
+                windowMinutes.withLock { $0 = minutes }
+                await refresh()
+            case .setWeights(let route, let weights, let ifMatch):
+                action = "weights"
+                post(.changeDone(try await client.setWeights(route: route, weights, ifMatch: ifMatch).body, action: action))
+            case .rollback(let route):
+                action = "rollback"
+                post(.changeDone(try await client.rollback(route: route).body, action: action))
+            case .promote(let route):
+                action = "promote"
+                post(.changeDone(try await client.promote(route: route).body, action: action))
+            case .pause(let route):
+                action = RolloutOperation.pause.rawValue
+                post(.rolloutActionDone(try await client.operate(route: route, .pause).body, action: action))
+            case .resume(let route):
+                action = RolloutOperation.resume.rawValue
+                post(.rolloutActionDone(try await client.operate(route: route, .resume).body, action: action))
             }
         } catch {
             switch error {
-            case .refused(_, let message): post(.changeRefused("\(request.4) refused: \(message)"))
-            case .unreachable(let message): post(.changeRefused(message))
+            case .refused(_, let message): post(.changeRefused("\(action) refused: \(message)"))
+            case .unreachable(let message), .unexpectedReply(_, let message): post(.changeRefused(message))
             }
         }
     }
 }
-
-enum EventStreamError: Error, CustomStringConvertible {
-    case refused(Int)
-    case ended
-
-    var description: String {
-        switch self {
-        case .refused(let status): "refused (\(status))"
-        case .ended: "closed by the server"
-        }
-    }
-}
-

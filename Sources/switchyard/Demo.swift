@@ -6,6 +6,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import ServiceLifecycle
+import SwitchyardServer
 import SwitchyardConfig
 import SwitchyardControl
 import SwitchyardCore

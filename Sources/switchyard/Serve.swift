@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import UnixSignals
+import SwitchyardServer
 import SwitchyardConfig
 import SwitchyardCore
 import SwitchyardGateway
@@ -164,15 +165,5 @@ struct CommandFailure: Error, CustomStringConvertible {
 
     init(_ description: String) {
         self.description = description
-    }
-}
-
-/// Closes upstream connections once the HTTP server in front of it has drained.
-struct GatewayConnections: Service {
-    let gateway: Gateway
-
-    func run() async throws {
-        try? await gracefulShutdown()
-        await gateway.shutdown()
     }
 }

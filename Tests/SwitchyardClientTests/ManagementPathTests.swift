@@ -1,4 +1,5 @@
 import SwitchyardClient
+import SwitchyardCore
 import Testing
 
 @Suite("Management API paths are built in one place")
@@ -10,7 +11,7 @@ struct ManagementPathTests {
         #expect(ManagementPath.audit(route: "x&y=1", limit: 50) == "/audit?limit=50&route=x%26y%3D1")
         #expect(ManagementPath.audit(limit: 100) == "/audit?limit=100")
         #expect(ManagementPath.evaluations("r", limit: 20) == "/routes/r/rollout/evaluations?limit=20")
-        #expect(ManagementPath.rolloutAction("r", "pause") == "/routes/r/pause")
+        #expect(ManagementPath.operation("r", .pause) == "/routes/r/pause")
         #expect(ManagementPath.apply(allowEmpty: true) == "/routes?allowEmpty=true")
     }
 }

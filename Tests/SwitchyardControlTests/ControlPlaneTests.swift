@@ -5,22 +5,7 @@ import SwitchyardControl
 import SwitchyardCore
 import SwitchyardStore
 import Testing
-
-/// A fresh SQLite file in a temporary folder, removed afterwards.
-struct TemporaryStore {
-    let directory: URL
-    let path: String
-
-    init() {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("switchyard-test-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        path = directory.appendingPathComponent("state.sqlite").path
-    }
-
-    func open() throws -> SQLiteStateStore { try SQLiteStateStore(path: path) }
-
-    func remove() { try? FileManager.default.removeItem(at: directory) }
-}
+import SwitchyardTesting
 
 /// Collects what the control plane hands to the data plane.
 final class InstalledPlans: Sendable {
@@ -35,15 +20,7 @@ final class InstalledPlans: Sendable {
 
 enum ControlFixtures {
     static func route(stable: Double = 90, canary: Double = 10) -> Route {
-        Route(
-            name: "chat-prod",
-            stable: "stable",
-            deployments: [
-                Deployment(name: "stable", weight: try! Weight(percent: stable), model: "gpt-4o", version: "2024-11-20", upstream: Upstream(kind: .openai, url: "http://127.0.0.1:9001/v1"),
-                    prompt: PromptVersion(version: "p7", system: "Be careful."), params: ["temperature": 0.2]),
-                Deployment(name: "canary", weight: try! Weight(percent: canary), model: "gpt-4o", version: "2025-05-13", upstream: Upstream(kind: .openai, url: "http://127.0.0.1:9002/v1"), priority: 2),
-            ]
-        )
+        TestRoutes.chatProd(stable: stable, canary: canary)
     }
 
     static func started(_ store: TemporaryStore, routes: [Route] = [route()], fingerprint: String = "f1") async throws -> (ControlPlane, InstalledPlans) {

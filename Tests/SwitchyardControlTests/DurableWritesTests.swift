@@ -4,6 +4,7 @@ import SwitchyardControl
 import SwitchyardCore
 import SwitchyardStore
 import Testing
+import SwitchyardTesting
 
 /// A real SQLite store whose writes can be made to fail, as a full disk or a
 /// lost database would: reads keep working, every write is refused.

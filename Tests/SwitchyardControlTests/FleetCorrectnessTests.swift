@@ -5,6 +5,7 @@ import SwitchyardControl
 import SwitchyardStore
 import Testing
 import SwitchyardClock
+import SwitchyardTesting
 
 /// What a fleet of replicas sharing one PostgreSQL must get right: TLS as
 /// the URL says, no password in any message, roll-ups from several replicas
@@ -91,7 +92,7 @@ struct FleetCorrectnessTests {
 
     @Test func feedbackReceivedByAnotherReplicaIsCreditedToTheDeploymentThatServed() async throws {
         try await Self.withTwoReplicas { receiving, serving in
-            _ = try await serving.commit(StateStoreContractTests.created(ControlFixtures.route()))
+            _ = try await serving.commit(TestRoutes.created(ControlFixtures.route()))
             let now = SystemClock().now().nanoseconds / 1_000_000
             // Received by a replica that never saw the request: stored without a deployment.
             _ = try await receiving.recordFeedback(Feedback(atMilliseconds: now, requestId: "chatcmpl-seen-elsewhere", score: 0.9, source: "judge", route: nil, deployment: nil, actor: "judge"))

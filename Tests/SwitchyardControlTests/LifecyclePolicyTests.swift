@@ -5,17 +5,7 @@ import SwitchyardCore
 import SwitchyardStore
 import Testing
 @testable import SwitchyardControl
-
-/// A clock the test moves by hand.
-final class SteppedClock: MomentClock, @unchecked Sendable {
-    private let current: Mutex<Moment>
-
-    init(_ day: String) { current = Mutex(CalendarDay(day)!.start) }
-
-    func now() -> Moment { current.withLock { $0 } }
-
-    func set(_ day: String) { current.withLock { $0 = CalendarDay(day)!.start } }
-}
+import SwitchyardTesting
 
 /// Collects what the control plane hands the data plane about lifecycles.
 final class LifecycleSink: Sendable {
@@ -56,12 +46,12 @@ struct LifecyclePolicyTests {
     @Test func aNewDeploymentOnADeprecatedVersionIsRefusedUnlessForcedAndTheForcedOneIsAudited() async throws {
         let store = TemporaryStore()
         defer { store.remove() }
-        let clock = SteppedClock("2025-12-31")
+        let clock = SteppedClock(day: "2025-12-31")
         let control = Self.start(store, clock: clock)
         try await control.start(config: nil)
         // Still generally available: created without ceremony.
         _ = try await control.apply(routes: [Self.route()], fingerprint: nil, actor: "alice", source: "test")
-        clock.set("2026-01-01")
+        clock.set(day: "2026-01-01")
         var other = Self.route()
         other.name = "chat-2"
         do {
@@ -85,7 +75,7 @@ struct LifecyclePolicyTests {
     @Test func warningsAreGivenOnceAt60_30_7DaysAndAtRetirementAcrossRestarts() async throws {
         let store = TemporaryStore()
         defer { store.remove() }
-        let clock = SteppedClock("2026-04-01")
+        let clock = SteppedClock(day: "2026-04-01")
         let sink = LifecycleSink()
         var control = Self.start(store, clock: clock, sink: sink)
         try await control.start(config: ([Self.route(oldWeight: 50, allowDeprecated: true, withReplacement: true)], "f", "test"))
@@ -95,7 +85,7 @@ struct LifecyclePolicyTests {
         }
         #expect(try await warnings().isEmpty, "90 days out: nothing yet")
         for (day, expected) in [("2026-05-01", 1), ("2026-05-02", 1), ("2026-05-31", 2), ("2026-06-23", 3), ("2026-06-29", 3)] {
-            clock.set(day)
+            clock.set(day: day)
             await control.evaluateLifecycle()
             #expect(try await warnings().count == expected, "on \(day)")
         }
@@ -105,7 +95,7 @@ struct LifecyclePolicyTests {
         try await control.start(config: ([Self.route(oldWeight: 50, allowDeprecated: true, withReplacement: true)], "f", "test"))
         #expect(try await warnings().count == 3)
         // Retirement day: one more entry, and the data plane learns where the traffic goes.
-        clock.set("2026-06-30")
+        clock.set(day: "2026-06-30")
         await control.evaluateLifecycle()
         let all = try await warnings()
         #expect(all.count == 4)
@@ -116,7 +106,7 @@ struct LifecyclePolicyTests {
     @Test func theCatalogCanBeReplacedThroughTheControlPlaneAndSurvivesRestart() async throws {
         let store = TemporaryStore()
         defer { store.remove() }
-        let clock = SteppedClock("2026-04-01")
+        let clock = SteppedClock(day: "2026-04-01")
         let control = Self.start(store, clock: clock)
         try await control.start(config: ([Self.route(oldWeight: 50, allowDeprecated: true, withReplacement: true)], "f", "test"))
         await #expect(throws: ControlError.self) { try await control.setCatalog(yaml: "entries: [ {provider: nope} ]", actor: "alice") }

@@ -10,6 +10,7 @@ import SwitchyardGateway
 import Testing
 import SwitchyardSecrets
 import SwitchyardClock
+import SwitchyardTesting
 
 @Suite("Management API")
 struct ManagementAPITests {

@@ -2,6 +2,7 @@ import Foundation
 import SwitchyardCore
 import Testing
 @testable import SwitchyardControl
+import SwitchyardTesting
 
 /// The data plane's measurements as recorded by a test: a real `MetricsWindow`
 /// per deployment, filled with samples at chosen times.

@@ -12,16 +12,7 @@ import SwitchyardHTTP
 import SwitchyardSimulator
 import SwitchyardStore
 import SwitchyardClock
-
-/// Real time plus an offset the test moves forward: requests keep their real
-/// latencies while minutes of rollout pass in an instant.
-final class OffsetClock: MomentClock, Sendable {
-    private let offset = Atomic<Int64>(0)
-
-    func now() -> Moment { SystemClock().now() + .nanoseconds(offset.load(ordering: .relaxed)) }
-
-    func advance(_ duration: Duration) { offset.add(duration.nanosecondsClamped, ordering: .relaxed) }
-}
+import SwitchyardTesting
 
 /// Simulated upstreams, a gateway on loopback, and a control plane with its
 /// rollout engine over a real SQLite file — all on one adjustable clock.

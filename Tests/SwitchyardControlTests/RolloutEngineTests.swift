@@ -4,6 +4,7 @@ import SwitchyardCore
 import SwitchyardGateway
 import SwitchyardSimulator
 import SwitchyardStore
+import SwitchyardTesting
 import Testing
 
 /// The rollout engine end to end: real simulators behind a real gateway, the

@@ -5,6 +5,7 @@ import SwitchyardHTTP
 import SwitchyardSimulator
 import Testing
 @testable import SwitchyardGateway
+import SwitchyardTesting
 
 /// The transport HTTPS upstreams use, against a plain-HTTP simulator (TLS is
 /// AsyncHTTPClient's own): the same contract as the pooled transport —

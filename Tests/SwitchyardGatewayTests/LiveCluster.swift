@@ -9,6 +9,7 @@ import SwitchyardHTTP
 import SwitchyardSimulator
 import Testing
 @testable import SwitchyardGateway
+import SwitchyardTesting
 
 /// Simulated upstreams and a gateway on loopback, each on a port the OS picked,
 /// for the duration of one test.

@@ -7,6 +7,7 @@ import SwitchyardHTTP
 import SwitchyardSimulator
 import Testing
 @testable import SwitchyardGateway
+import SwitchyardTesting
 
 /// The pooled HTTP/1.1 transport against a simulated upstream on loopback.
 @Suite struct PooledTransportTests {

@@ -2,8 +2,7 @@ import Hummingbird
 import ServiceLifecycle
 
 /// Starts an application that listens on a port the OS picks, as a child task
-/// of `group`, and returns the port once it is listening — for tests and
-/// in-process clusters.
+/// of `group`, and returns the port once it is listening.
 ///
 /// - Parameter build: makes the application, given the callback it must call
 ///   from `onServerRunning` with its port.

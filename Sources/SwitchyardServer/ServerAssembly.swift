@@ -1,5 +1,4 @@
 import Foundation
-import Hummingbird
 import Logging
 import ServiceLifecycle
 import SwitchyardConfig
@@ -10,39 +9,71 @@ import SwitchyardHTTP
 import SwitchyardStore
 
 /// Where `serve` keeps its state.
-enum StateLocation: Sendable {
+public enum StateLocation: Sendable {
     case sqlite(String)
     case postgres(String)
 }
 
 /// Everything `serve` runs — gateway, control plane, management API, event
 /// ticker, roll-ups, lifecycle monitor — wired once, so `demo` runs the very
-/// same server.
-struct ServerAssembly {
-    let gateway: Gateway
-    let control: ControlPlane
+/// same server, and so do the tests (`SwitchyardTesting.TestServer`).
+public struct ServerAssembly: Sendable {
+    public let gateway: Gateway
+    public let control: ControlPlane
     /// In shutdown order reversed: the gateway drains first, then the ticker
     /// ends the event streams so the management API can drain too.
-    let services: [any Service]
+    public let services: [any Service]
 
-    struct Settings {
-        var listen: ListenAddress
-        var adminListen: ListenAddress
-        var state: StateLocation
-        var access: AccessConfig
-        var adminToken: String?
-        var catalog: LifecycleCatalog
-        var config: (routes: [Route], fingerprint: String, source: String)?
-        var maxBodyBytes = 8 << 20
+    /// What `serve`'s flags decide.
+    public struct Settings: Sendable {
+        public var listen: ListenAddress
+        public var adminListen: ListenAddress
+        public var state: StateLocation
+        public var access: AccessConfig
+        public var adminToken: String?
+        public var catalog: LifecycleCatalog
+        public var config: (routes: [Route], fingerprint: String, source: String)?
+        public var maxBodyBytes = 8 << 20
         /// Client connection caps and timeouts of the gateway and the management API.
-        var gatewayLimits = ConnectionLimits()
-        var adminLimits = ConnectionLimits(maxConnections: 256)
-        var rolloutLease: Duration = .seconds(10)
+        public var gatewayLimits = ConnectionLimits()
+        public var adminLimits = ConnectionLimits(maxConnections: 256)
+        public var rolloutLease: Duration = .seconds(10)
         /// Fleet mode: how often each replica publishes its figures and reads the fleet's.
-        var fleetMetricsInterval: Duration = .seconds(10)
+        public var fleetMetricsInterval: Duration = .seconds(10)
+
+        public init(
+            listen: ListenAddress,
+            adminListen: ListenAddress,
+            state: StateLocation,
+            access: AccessConfig,
+            adminToken: String?,
+            catalog: LifecycleCatalog,
+            config: (routes: [Route], fingerprint: String, source: String)?,
+            maxBodyBytes: Int = 8 << 20,
+            gatewayLimits: ConnectionLimits = ConnectionLimits(),
+            adminLimits: ConnectionLimits = ConnectionLimits(maxConnections: 256),
+            rolloutLease: Duration = .seconds(10),
+            fleetMetricsInterval: Duration = .seconds(10)
+        ) {
+            self.listen = listen
+            self.adminListen = adminListen
+            self.state = state
+            self.access = access
+            self.adminToken = adminToken
+            self.catalog = catalog
+            self.config = config
+            self.maxBodyBytes = maxBodyBytes
+            self.gatewayLimits = gatewayLimits
+            self.adminLimits = adminLimits
+            self.rolloutLease = rolloutLease
+            self.fleetMetricsInterval = fleetMetricsInterval
+        }
     }
 
-    static func assemble(
+    /// Opens the state store, starts the control plane from it (and the
+    /// config, if any) and builds every service; nothing listens until the
+    /// services run. `onGateway` and `onAdmin` hear the ports bound.
+    public static func assemble(
         _ settings: Settings,
         logger: Logger,
         onGateway: @escaping @Sendable (Int) async -> Void,
@@ -113,5 +144,15 @@ struct ServerAssembly {
                 LifecycleMonitor(control: control), RolloutDriver(control: control),
             ] + fleet + [adminApp, MetricsTicker(hub: hub, control: control, metrics: metrics), app]
         )
+    }
+}
+
+/// Closes upstream connections once the HTTP server in front of it has drained.
+struct GatewayConnections: Service {
+    let gateway: Gateway
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await gateway.shutdown()
     }
 }

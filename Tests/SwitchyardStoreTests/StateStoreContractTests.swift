@@ -1,58 +1,11 @@
 import Foundation
-import Logging
-import PostgresNIO
 import SwitchyardCore
 import SwitchyardStore
 import Testing
+import SwitchyardTesting
 
-/// The stores a contract test runs against: SQLite always, PostgreSQL when
-/// the test script started a server (`SWITCHYARD_TEST_POSTGRES`).
-enum StoreKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
-    case sqlite, postgres
-
-    static var available: [StoreKind] {
-        postgresURL == nil ? [.sqlite] : [.sqlite, .postgres]
-    }
-
-    static let postgresURL = ProcessInfo.processInfo.environment["SWITCHYARD_TEST_POSTGRES"].flatMap { $0.isEmpty ? nil : $0 }
-
-    var testDescription: String { rawValue }
-
-    static let quiet: Logger = {
-        var logger = Logger(label: "test.store")
-        logger.logLevel = .critical
-        return logger
-    }()
-
-    /// A fresh, empty store; `body` gets it and, for PostgreSQL, its URL.
-    func withStore(_ body: (any StateStore, String?) async throws -> Void) async throws {
-        switch self {
-        case .sqlite:
-            let folder = TemporaryStore()
-            defer { folder.remove() }
-            try await body(try folder.open(), nil)
-        case .postgres:
-            let url = try await Self.freshDatabase()
-            let store = try await PostgresStateStore(url: url, logger: Self.quiet)
-            defer { store.shutdown() }
-            try await body(store, url)
-        }
-    }
-
-    /// A new database on the test server, so each test starts empty.
-    static func freshDatabase() async throws -> String {
-        guard let base = postgresURL, var components = URLComponents(string: base) else { throw CancellationError() }
-        let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let configuration = PostgresConnection.Configuration(
-            host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
-            password: components.password, database: "postgres", tls: .disable
-        )
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: quiet)
-        try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: quiet)
-        try await connection.close()
-        components.path = "/" + name
-        return components.string!
-    }
+extension StoreKind: CustomTestStringConvertible {
+    public var testDescription: String { rawValue }
 }
 
 /// One suite, both stores: the same semantics whichever holds the state.
@@ -62,18 +15,12 @@ struct StateStoreContractTests {
 
     static func plan(_ route: Route) throws -> RoutePlan { try RoutePlan(route: route) }
 
-    static func created(_ route: Route) throws -> StoreCommit {
-        StoreCommit(
-            writes: [.init(plan: try plan(route), expectedRevision: nil)],
-            audit: [AuditEvent(atMilliseconds: t0, actor: "config", action: "create", route: route.name, fromRevision: nil, toRevision: 1, detail: "created")],
-            configFingerprint: "f1"
-        )
-    }
+    static func created(_ route: Route) throws -> StoreCommit { try TestRoutes.created(route, atMilliseconds: t0) }
 
     @Test(arguments: StoreKind.available)
     func routesRoundTripAndStaleWritesChangeNothing(_ kind: StoreKind) async throws {
         try await kind.withStore { store, _ in
-            var route = ControlFixtures.route()
+            var route = TestRoutes.chatProd()
             route.plans = ["quick": ["strategy": "canary", "canary": "canary", "steps": [["setWeight": 20]]]]
             let stored = try await store.commit(Self.created(route))
             #expect(stored.map(\.id).allSatisfy { $0 > 0 })
@@ -83,7 +30,7 @@ struct StateStoreContractTests {
 
             var next = try route.withWeights(WeightTable(percentages: [("stable", 50), ("canary", 50)]))
             next.revision = 2
-            var other = ControlFixtures.route()
+            var other = TestRoutes.chatProd()
             other.name = "other"
             // One good write and one stale one: the whole commit is refused.
             let mixed = StoreCommit(
@@ -110,11 +57,11 @@ struct StateStoreContractTests {
     @Test(arguments: StoreKind.available)
     func concurrentWritersOfOneRevisionHaveOneWinner(_ kind: StoreKind) async throws {
         try await kind.withStore { store, _ in
-            _ = try await store.commit(Self.created(ControlFixtures.route()))
+            _ = try await store.commit(Self.created(TestRoutes.chatProd()))
             let results = await withTaskGroup(of: Bool.self) { group in
                 for index in 0..<8 {
                     group.addTask {
-                        var next = ControlFixtures.route(stable: Double(90 - index), canary: Double(10 + index))
+                        var next = TestRoutes.chatProd(stable: Double(90 - index), canary: Double(10 + index))
                         next.revision = 2
                         let commit = StoreCommit(writes: [.init(plan: try! RoutePlan(route: next), expectedRevision: 1)], audit: [])
                         return (try? await store.commit(commit)) != nil
@@ -193,7 +140,7 @@ struct StateStoreContractTests {
     @Test(arguments: StoreKind.available)
     func aRouteChangeAndARolloutLandInOneTransactionOrNeither(_ kind: StoreKind) async throws {
         try await kind.withStore { store, _ in
-            let route = ControlFixtures.route()
+            let route = TestRoutes.chatProd()
             _ = try await store.commit(Self.created(route))
             try await store.saveRollout(StoredRollout(id: "r", route: "chat-prod", active: true, startedMilliseconds: 1, revision: 1, document: "{active}"))
             let rolledBack = try RoutePlan(route: try route.withWeights(try WeightTable([.init(deployment: "stable", weight: .full), .init(deployment: "canary", weight: .zero)])))
@@ -243,7 +190,7 @@ struct StateStoreContractTests {
             defer { other.shutdown() }
             var changes = other.changes().makeAsyncIterator()
             #expect(await changes.next() == "*", "a (re)connected feed first says: reload everything")
-            _ = try await store.commit(Self.created(ControlFixtures.route()))
+            _ = try await store.commit(Self.created(TestRoutes.chatProd()))
             #expect(await changes.next() == "chat-prod")
         }
     }
