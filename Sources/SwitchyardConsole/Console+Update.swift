@@ -111,88 +111,71 @@ extension ConsoleState {
         case .normal:
             break
         }
-        switch key {
-        case .character("q"):
-            return [.quit]
-        case .character("?"):
-            screen = screen == .help ? .routes : .help
-            return []
-        case .escape:
-            if slider != nil, slider?.pending == false {
-                slider = nil
-                flash("weight change abandoned", role: .dim)
-            } else if screen != .routes {
-                screen = .routes
-            } else if !filter.isEmpty {
-                filter = ""
-            }
-            return []
-        case .tab:
-            screen = switch screen {
-            case .routes: .audit
-            case .audit: .lifecycle
-            case .lifecycle, .help: .routes
-            }
-            return []
-        case .character(":"):
-            mode = .command
-            input = ""
-            return []
-        default:
-            break
-        }
-        guard screen == .routes else { return [] }
-        switch key {
-        case .character("w"):
-            windowMinutes = windowMinutes == 5 ? 15 : windowMinutes == 15 ? 60 : 5
-            metrics = [:]
-            return [.watchWindow(minutes: windowMinutes)]
-        case .character("/"):
-            mode = .filter
-            input = filter
-            return []
-        case .down, .character("j"):
-            moveSelection(by: 1)
-        case .up, .character("k"):
-            moveSelection(by: -1)
-        case .character("g"), .home:
-            selectedRoute = visibleRoutes.first?.name
-        case .character("G"), .end:
-            selectedRoute = visibleRoutes.last?.name
-        case .left, .character("h"):
-            return nudge(by: -1)
-        case .right, .character("l"):
-            return nudge(by: 1)
-        case .shiftLeft, .character("H"):
-            return nudge(by: -10)
-        case .shiftRight, .character("L"):
-            return nudge(by: 10)
-        case .character("="):
-            guard allowMutation() else { return [] }
-            mode = .exactWeight
-            input = ""
-        case .enter:
-            return commitSlider()
-        case .character("R"):
-            guard allowMutation(), let route = selected else { return [] }
+        guard let binding = KeyRegistry.binding(for: key, on: screen) else { return [] }
+        if binding.mutating, !allowMutation() { return [] }
+        return binding.perform(&self, key)
+    }
+
+    // MARK: What the keys do
+
+    mutating func back() {
+        if slider != nil, slider?.pending == false {
             slider = nil
-            return [.rollback(route: route.name)]
-        case .character("P"):
-            guard allowMutation(), let route = selected else { return [] }
-            confirmation = Confirmation(question: "Promote the canary of \(route.name) to stable at 100 %? (y/n)", effect: .promote(route: route.name))
-        case .character(" "):
-            guard allowMutation(), let route = selected else { return [] }
-            guard let rollout = rollouts[route.name], rollout.state == .progressing || rollout.state == .paused else {
-                flash("\(route.name) has no rollout in progress to pause or resume", role: .warning)
-                return []
-            }
-            if rollout.state == .paused {
-                confirmation = Confirmation(question: "Resume the \(rollout.strategy) rollout of \(route.name) at \(rollout.progress)? (y/n)", effect: .resume(route: route.name))
-            } else {
-                confirmation = Confirmation(question: "Pause the \(rollout.strategy) rollout of \(route.name) at \(rollout.progress)? (y/n)", effect: .pause(route: route.name))
-            }
-        default:
-            break
+            flash("weight change abandoned", role: .dim)
+        } else if screen != .routes {
+            screen = .routes
+        } else if !filter.isEmpty {
+            filter = ""
+        }
+    }
+
+    mutating func nextScreen() {
+        screen = switch screen {
+        case .routes: .audit
+        case .audit: .lifecycle
+        case .lifecycle, .help: .routes
+        }
+    }
+
+    /// Starts typing a filter, a command or an exact weight.
+    mutating func beginInput(_ mode: InputMode) -> [ConsoleEffect] {
+        self.mode = mode
+        input = mode == .filter ? filter : ""
+        return []
+    }
+
+    mutating func cycleWindow() -> [ConsoleEffect] {
+        windowMinutes = windowMinutes == 5 ? 15 : windowMinutes == 15 ? 60 : 5
+        metrics = [:]
+        return [.watchWindow(minutes: windowMinutes)]
+    }
+
+    mutating func selectEnd(last: Bool) {
+        selectedRoute = last ? visibleRoutes.last?.name : visibleRoutes.first?.name
+    }
+
+    mutating func rollbackSelected() -> [ConsoleEffect] {
+        guard let route = selected else { return [] }
+        slider = nil
+        return [.rollback(route: route.name)]
+    }
+
+    mutating func askToPromoteSelected() -> [ConsoleEffect] {
+        guard let route = selected else { return [] }
+        confirmation = Confirmation(question: "Promote the canary of \(route.name) to stable at 100 %? (y/n)", effect: .promote(route: route.name))
+        return []
+    }
+
+    mutating func askToPauseOrResumeSelected() -> [ConsoleEffect] {
+        guard let route = selected else { return [] }
+        guard let rollout = rollouts[route.name], rollout.state == .progressing || rollout.state == .paused else {
+            flash("\(route.name) has no rollout in progress to pause or resume", role: .warning)
+            return []
+        }
+        if rollout.state == .paused {
+            confirmation = Confirmation(question: "Resume the \(rollout.strategy) rollout of \(route.name) at \(rollout.progress)? (y/n)", effect: .resume(route: route.name))
+        } else {
+            confirmation = Confirmation(question: "Pause the \(rollout.strategy) rollout of \(route.name) at \(rollout.progress)? (y/n)", effect: .pause(route: route.name))
         }
         return []
     }
@@ -205,7 +188,7 @@ extension ConsoleState {
         return true
     }
 
-    private mutating func moveSelection(by delta: Int) {
+    mutating func moveSelection(by delta: Int) {
         let names = visibleRoutes.map(\.name)
         guard !names.isEmpty else { return }
         let current = names.firstIndex(of: selected?.name ?? "") ?? 0
@@ -225,8 +208,8 @@ extension ConsoleState {
         return true
     }
 
-    private mutating func nudge(by delta: Double) -> [ConsoleEffect] {
-        guard allowMutation(), beginSlider(), var slider else { return [] }
+    mutating func nudge(by delta: Double) -> [ConsoleEffect] {
+        guard beginSlider(), var slider else { return [] }
         slider.value = min(max(0, (slider.value + delta).rounded()), maximumCanary(slider))
         self.slider = slider
         return []
@@ -240,7 +223,7 @@ extension ConsoleState {
         return 100 - others
     }
 
-    private mutating func commitSlider() -> [ConsoleEffect] {
+    mutating func commitSlider() -> [ConsoleEffect] {
         guard var slider, !slider.pending, let route = routes.first(where: { $0.name == slider.route }) else { return [] }
         var weights = Dictionary(route.deployments.map { ($0.name, $0.weight.percent) }, uniquingKeysWith: { first, _ in first })
         let others = route.deployments.filter { $0.name != slider.canary && $0.name != slider.stable }.reduce(0) { $0 + $1.weight.percent }

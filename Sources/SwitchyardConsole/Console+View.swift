@@ -344,7 +344,7 @@ extension ConsoleState {
         for (index, binding) in KeyRegistry.all.enumerated() where index < inner.height {
             let y = inner.y + index
             let refused = readOnly && binding.mutating
-            buffer.write(binding.keys, x: inner.x + 2, y: y, style: Style(refused ? .dim : .hintKey, bold: !refused))
+            buffer.write(binding.display, x: inner.x + 2, y: y, style: Style(refused ? .dim : .hintKey, bold: !refused))
             buffer.write(binding.label + (refused ? "  (read-only)" : ""), x: inner.x + 12, y: y, style: Style(refused ? .dim : .text))
         }
         buffer.write("commands: :routes :audit :lifecycle :theme NAME :help :q", x: inner.x + 2, y: inner.maxY - 1, style: Style(.dim))

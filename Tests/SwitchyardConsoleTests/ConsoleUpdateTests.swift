@@ -100,14 +100,43 @@ struct ConsoleUpdateTests {
         #expect(state.rollouts["chat-prod"]?.state == .paused)
     }
 
-    @Test func readOnlyRefusesMutationsWithAFlash() {
-        var state = ConsoleFixtures.state(readOnly: true)
-        for key: Key in [.character("R"), .right, .character("P"), .character(" "), .character("=")] {
-            #expect(state.update(.key(key)).isEmpty)
-            #expect(state.flash?.text.contains("read-only") == true)
+    @Test func readOnlyRefusesEveryMutatingBindingWithAFlash() {
+        let mutatingKeys = KeyRegistry.all.filter(\.mutating).flatMap(\.keys)
+        #expect(mutatingKeys.contains(.character("R")) && mutatingKeys.contains(.right) && mutatingKeys.contains(.enter))
+        for key in mutatingKeys {
+            var state = ConsoleFixtures.state(readOnly: true)
+            #expect(state.update(.key(key)).isEmpty, "\(key)")
+            #expect(state.flash?.text.contains("read-only") == true, "\(key)")
+            #expect(state.slider == nil && state.confirmation == nil && state.mode == .normal)
         }
-        #expect(state.slider == nil && state.confirmation == nil)
         #expect(!KeyRegistry.hints(for: .routes, readOnly: true).contains { $0.label == "rollback" })
+    }
+
+    @Test func oneTableDispatchesEveryKeyAndNoKeyMeansTwoThingsOnOneScreen() {
+        for screen: ConsoleState.ScreenKind in [.routes, .audit, .lifecycle, .help] {
+            let keys = KeyRegistry.all.filter { $0.screens.contains(screen) }.flatMap(\.keys)
+            #expect(Set(keys).count == keys.count, "a key bound twice on \(screen)")
+            for binding in KeyRegistry.all where !binding.hintedOn.isSubset(of: binding.screens) {
+                Issue.record("'\(binding.display)' is hinted where it does nothing")
+            }
+        }
+        // Each binding does what its label says, through the table.
+        var state = ConsoleFixtures.state()
+        #expect(state.update(.key(.character("R"))) == [.rollback(route: "chat-prod")])
+        _ = state.update(.key(.character("P")))
+        #expect(state.confirmation?.effect == .promote(route: "chat-prod"))
+        _ = state.update(.key(.escape))
+        _ = state.update(.key(.character("L")))
+        #expect(state.slider?.value == 20)
+        _ = state.update(.key(.character("h")))
+        #expect(state.slider?.value == 19)
+        #expect(state.update(.key(.character("w"))) == [.watchWindow(minutes: 15)])
+        _ = state.update(.key(.tab))
+        #expect(state.screen == .audit)
+        #expect(state.update(.key(.character("R"))).isEmpty, "rollback works on the routes screen only")
+        _ = state.update(.key(.character("?")))
+        #expect(state.screen == .help)
+        #expect(state.update(.key(.character("q"))) == [.quit])
     }
 
     @Test func anExactWeightIsTypedAfterEquals() {
