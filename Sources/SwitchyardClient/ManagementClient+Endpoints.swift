@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import NIOHTTP1
-import SwitchyardCore
+public import SwitchyardCore
 
 /// A decoded reply and the bytes it came from (ctl's `--output json` prints
 /// the server's own bytes, never a re-encoding).

@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
-import SwitchyardCore
+public import SwitchyardCore
 
 extension ManagementClient {
     /// `GET /api/v1/events` as typed values: a snapshot first, then every

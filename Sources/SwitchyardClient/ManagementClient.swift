@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
-import NIOHTTP1
+public import NIOHTTP1
 import SwitchyardCore
 
 /// The management API's client, shared by `switchyard ctl` and the console.

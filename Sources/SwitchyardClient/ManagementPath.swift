@@ -1,5 +1,5 @@
 import Foundation
-import SwitchyardCore
+public import SwitchyardCore
 
 /// The management API's paths (under `/api/v1`), built in one place so that
 /// route names and query values are percent-encoded once, here, and never

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import SwitchyardCore
+public import SwitchyardCore
 
 /// Wall-clock time, so metric buckets line up across processes.
 public struct SystemClock: MomentClock {

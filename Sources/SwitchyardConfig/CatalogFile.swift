@@ -1,5 +1,5 @@
 import Foundation
-import SwitchyardCore
+public import SwitchyardCore
 import Yams
 
 /// The lifecycle catalog file (the shipped `Resources/lifecycle.yaml`, `serve --catalog`,

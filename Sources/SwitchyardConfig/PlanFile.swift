@@ -1,4 +1,4 @@
-import SwitchyardCore
+public import SwitchyardCore
 import Yams
 
 /// A rollout plan file for `ctl rollout start -f`: JSON or YAML, read into the

@@ -1,4 +1,4 @@
-import SwitchyardCore
+public import SwitchyardCore
 import Yams
 
 extension RoutesFile {

@@ -1,4 +1,4 @@
-import SwitchyardCore
+public import SwitchyardCore
 import Yams
 
 /// The routes-as-code file (`serve --config`, `ctl apply -f`): parsed into

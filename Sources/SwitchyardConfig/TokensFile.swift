@@ -1,5 +1,5 @@
 import SwitchyardSecrets
-import SwitchyardCore
+public import SwitchyardCore
 
 /// The tokens file (`serve --tokens`): management API tokens with roles, and
 /// the client keys the gateway accepts, each known only by its SHA-256.

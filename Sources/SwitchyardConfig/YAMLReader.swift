@@ -1,5 +1,5 @@
 import SwitchyardCore
-import Yams
+public import Yams
 
 /// Walks a composed YAML document with typed accessors that refuse unknown
 /// keys and wrong types, naming the file, line and key path in every error.

@@ -1,6 +1,6 @@
 import Foundation
 import SwitchyardCore
-import SwitchyardTUI
+public import SwitchyardTUI
 
 extension ConsoleState {
     /// The smallest terminal the console lays out for.

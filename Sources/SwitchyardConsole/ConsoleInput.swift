@@ -1,4 +1,4 @@
-import SwitchyardCore
+public import SwitchyardCore
 
 /// A key press, decoded by the terminal backend.
 public enum Key: Hashable, Sendable {

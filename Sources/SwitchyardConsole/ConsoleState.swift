@@ -1,6 +1,6 @@
 import Foundation
-import SwitchyardCore
-import SwitchyardTUI
+public import SwitchyardCore
+public import SwitchyardTUI
 
 /// Everything the console shows, and nothing it has to ask the network for:
 /// `update` changes it, `view` draws it.

@@ -1,5 +1,5 @@
 import Logging
-import SwitchyardCore
+public import SwitchyardCore
 
 extension ControlPlane {
     /// Brings this replica up to date with what other replicas committed to

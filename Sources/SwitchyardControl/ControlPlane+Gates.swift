@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import SwitchyardCore
+public import SwitchyardCore
 
 /// The gates' measurements: each candidate against its baseline over the rollout's growing sample, and every evaluation kept.
 extension ControlPlane {

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import SwitchyardConfig
-import SwitchyardCore
+public import SwitchyardCore
 
 extension ControlPlane {
     static let catalogSettingKey = "lifecycle_catalog"

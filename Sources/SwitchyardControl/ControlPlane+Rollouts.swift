@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import SwitchyardCore
+public import SwitchyardCore
 
 /// The rollout engine: the pure `RolloutMachine` decides, the control plane
 /// carries out its actions — weight changes through the same path as an

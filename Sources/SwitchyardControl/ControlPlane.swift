@@ -1,7 +1,7 @@
 import Foundation
-import Logging
-import SwitchyardCore
-import SwitchyardClock
+public import Logging
+public import SwitchyardCore
+public import SwitchyardClock
 
 /// The single writer of route state in a process. Every change is validated,
 /// committed to the store (durable before it is acknowledged), then handed to

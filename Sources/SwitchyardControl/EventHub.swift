@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-import SwitchyardCore
+public import SwitchyardCore
 
 /// Fans control-plane events out to live subscribers (`GET /api/v1/events`).
 ///

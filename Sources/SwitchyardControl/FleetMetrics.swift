@@ -1,8 +1,8 @@
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 import Synchronization
-import SwitchyardCore
-import SwitchyardClock
+public import SwitchyardCore
+public import SwitchyardClock
 
 /// The data plane as a fleet sees it: measurements summed over every replica
 /// (from the shared store's live per-minute figures, refreshed every few

@@ -1,5 +1,5 @@
-import ServiceLifecycle
-import SwitchyardCore
+public import ServiceLifecycle
+public import SwitchyardCore
 
 /// Keeps a replica in step with the others: reloads as soon as the shared
 /// store announces a change (PostgreSQL `LISTEN/NOTIFY`), and also every

@@ -1,4 +1,4 @@
-import ServiceLifecycle
+public import ServiceLifecycle
 import SwitchyardCore
 
 /// Re-reads the lifecycle calendar every minute: versions retire and

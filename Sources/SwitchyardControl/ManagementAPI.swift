@@ -1,12 +1,12 @@
 import Foundation
 import HTTPTypes
-import Hummingbird
+public import Hummingbird
 import Logging
 import NIOCore
 import SwitchyardConfig
-import SwitchyardCore
+public import SwitchyardCore
 import SwitchyardHTTP
-import SwitchyardClock
+public import SwitchyardClock
 
 /// The management API (`--admin-listen`, default 127.0.0.1:8081): routes,
 /// weights, rollback, promote, audit and metrics, as JSON with bearer tokens.

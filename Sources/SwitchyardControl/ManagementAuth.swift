@@ -1,5 +1,5 @@
 import SwitchyardConfig
-import SwitchyardCore
+public import SwitchyardCore
 import SwitchyardSecrets
 
 /// Bearer tokens for the management API, known only by their SHA-256.

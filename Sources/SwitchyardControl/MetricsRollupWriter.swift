@@ -1,7 +1,7 @@
-import Logging
-import ServiceLifecycle
-import SwitchyardCore
-import SwitchyardClock
+public import Logging
+public import ServiceLifecycle
+public import SwitchyardCore
+public import SwitchyardClock
 
 /// Writes each deployment's figures for every finished minute to the state
 /// store and forgets minutes older than 24 hours, so history outlives the

@@ -1,7 +1,7 @@
 import Foundation
-import ServiceLifecycle
-import SwitchyardCore
-import SwitchyardClock
+public import ServiceLifecycle
+public import SwitchyardCore
+public import SwitchyardClock
 
 /// Publishes a `metrics` event every interval while anyone is subscribed:
 /// per deployment, the last minute's requests, error rate and p95.

@@ -1,4 +1,4 @@
-import ServiceLifecycle
+public import ServiceLifecycle
 import SwitchyardCore
 
 /// Moves rollouts along: every `interval` the control plane hands the

@@ -1,5 +1,5 @@
 import Foundation
-import SwitchyardCore
+public import SwitchyardCore
 
 extension CtlFormat {
     /// A rollout: where it is, why, when it moves next, and the last gate

@@ -1,5 +1,5 @@
 import Foundation
-import SwitchyardCore
+public import SwitchyardCore
 
 /// What `ctl` prints by default: aligned tables a person reads at a glance.
 public enum CtlFormat {

@@ -1,4 +1,4 @@
-import SwitchyardCore
+public import SwitchyardCore
 
 /// The gates as they were before anytime-valid intervals — a fixed-sample
 /// test (two-proportion z, Mann–Whitney U, Welch t) repeated at every look on

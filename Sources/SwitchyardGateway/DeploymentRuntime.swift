@@ -1,6 +1,6 @@
 import Prometheus
 import Synchronization
-import SwitchyardCore
+public import SwitchyardCore
 
 /// The live state of one deployment of one route: its circuit breaker and its
 /// metrics window. It outlives route revisions — changing weights does not

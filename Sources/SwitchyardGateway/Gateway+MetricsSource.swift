@@ -1,4 +1,4 @@
-import SwitchyardCore
+public import SwitchyardCore
 
 extension Gateway: MetricsSource {
     public func aggregate(route: String, deployment: String, window: Duration, now: Moment) -> MetricsWindow.Bucket {

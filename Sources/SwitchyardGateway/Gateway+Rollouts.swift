@@ -2,7 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Synchronization
-import SwitchyardCore
+public import SwitchyardCore
 
 /// The gateway's part in rollouts: blue-green health checks with real
 /// requests, shadow mirroring, and attributing feedback to deployments.

@@ -1,12 +1,12 @@
 import HTTPTypes
-import Hummingbird
+public import Hummingbird
 import Logging
 import NIOCore
 import Prometheus
-import ServiceLifecycle
+public import ServiceLifecycle
 import Synchronization
 import SwitchyardCore
-import SwitchyardHTTP
+public import SwitchyardHTTP
 
 extension Gateway {
     /// The data-plane router: the OpenAI and Azure OpenAI chat-completions

@@ -1,9 +1,9 @@
-import Foundation
-import Logging
-import Prometheus
+public import Foundation
+public import Logging
+public import Prometheus
 import Synchronization
-import SwitchyardCore
-import SwitchyardClock
+public import SwitchyardCore
+public import SwitchyardClock
 
 /// The data plane: holds the routing table and serves chat completions.
 ///

@@ -1,7 +1,7 @@
 import HTTPTypes
-import Hummingbird
+public import Hummingbird
 import NIOCore
-import SwitchyardCore
+public import SwitchyardCore
 
 extension APIError {
     /// The error as an HTTP response: its status, the OpenAI-shaped JSON body,

@@ -1,10 +1,10 @@
-import Hummingbird
+public import Hummingbird
 import HummingbirdCore
-import Logging
-import NIOCore
+public import Logging
+public import NIOCore
 import NIOHTTP1
-import NIOPosix
-import ServiceLifecycle
+public import NIOPosix
+public import ServiceLifecycle
 import SwitchyardCore
 
 /// An HTTP/1.1 server for a Hummingbird responder that reads and answers

@@ -1,4 +1,4 @@
-import NIOCore
+public import NIOCore
 
 /// Runs Swift concurrency jobs on one NIO event loop.
 ///

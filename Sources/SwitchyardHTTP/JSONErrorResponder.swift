@@ -1,5 +1,5 @@
 import HTTPTypes
-import Hummingbird
+public import Hummingbird
 import SwitchyardCore
 
 /// Wraps a router so that what it answers by itself — an unknown path, a

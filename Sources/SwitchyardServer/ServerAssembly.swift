@@ -1,11 +1,11 @@
 import Foundation
-import Logging
-import ServiceLifecycle
+public import Logging
+public import ServiceLifecycle
 import SwitchyardConfig
-import SwitchyardControl
-import SwitchyardCore
-import SwitchyardGateway
-import SwitchyardHTTP
+public import SwitchyardControl
+public import SwitchyardCore
+public import SwitchyardGateway
+public import SwitchyardHTTP
 import SwitchyardStore
 
 /// Where `serve` keeps its state.

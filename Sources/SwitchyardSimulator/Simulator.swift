@@ -1,10 +1,10 @@
 import Foundation
 import HTTPTypes
-import Hummingbird
-import Logging
+public import Hummingbird
+public import Logging
 import NIOCore
 import Synchronization
-import SwitchyardCore
+public import SwitchyardCore
 
 /// An OpenAI-compatible upstream for demos, tests and benchmarks
 /// (`switchyard simulate`). It answers the OpenAI and Azure chat-completions

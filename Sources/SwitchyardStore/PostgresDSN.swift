@@ -1,7 +1,7 @@
 import Foundation
 import NIOSSL
 import PostgresNIO
-import SwitchyardCore
+public import SwitchyardCore
 
 /// A `postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=…&sslrootcert=FILE` URL,
 /// parsed once: where the server is, who connects, and how TLS is used —

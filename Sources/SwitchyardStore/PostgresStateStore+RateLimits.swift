@@ -3,7 +3,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import Synchronization
-import SwitchyardCore
+public import SwitchyardCore
 
 /// Client rate limits shared by the fleet.
 extension PostgresStateStore {

@@ -3,7 +3,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import Synchronization
-import SwitchyardCore
+public import SwitchyardCore
 
 /// Rollouts, their evaluations, and the leases that give one replica the engine.
 extension PostgresStateStore {

@@ -3,7 +3,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import Synchronization
-import SwitchyardCore
+public import SwitchyardCore
 
 /// Quality feedback, settings (the lifecycle catalog among them) and per-minute metric roll-ups.
 extension PostgresStateStore {

@@ -3,7 +3,7 @@ import Logging
 import NIOCore
 import PostgresNIO
 import Synchronization
-import SwitchyardCore
+public import SwitchyardCore
 
 /// Routes and the audit log: loading the state, committing a change in one transaction, reading the audit.
 extension PostgresStateStore {

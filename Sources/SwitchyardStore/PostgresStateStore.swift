@@ -1,9 +1,9 @@
 import Foundation
-import Logging
+public import Logging
 import NIOCore
 import PostgresNIO
 import Synchronization
-import SwitchyardCore
+public import SwitchyardCore
 
 /// The fleet's state store: PostgreSQL through PostgresNIO, shared by every
 /// replica. The same semantics as `SQLiteStateStore` — a commit is one

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import SwitchyardCore
+public import SwitchyardCore
 
 /// Rollouts, their evaluations, and the leases that give one process the engine.
 extension SQLiteStateStore {

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import SwitchyardCore
+public import SwitchyardCore
 
 /// Quality feedback, settings (the lifecycle catalog among them) and per-minute metric roll-ups.
 extension SQLiteStateStore {

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import SwitchyardCore
+public import SwitchyardCore
 
 /// Routes and the audit log: loading the state, committing a change in one transaction, reading the audit.
 extension SQLiteStateStore {

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import SwitchyardCore
+public import SwitchyardCore
 
 /// The embedded state store: one SQLite file in WAL mode, written with
 /// `synchronous = FULL` so an acknowledged change survives a crash or power loss.

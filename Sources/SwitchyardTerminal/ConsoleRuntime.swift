@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 import SwitchyardConsole
 import SwitchyardCore
-import SwitchyardTUI
+public import SwitchyardTUI
 import SwitchyardClock
 import SwitchyardClient
 

@@ -1,5 +1,5 @@
-import SwitchyardConfig
-import SwitchyardTUI
+public import SwitchyardConfig
+public import SwitchyardTUI
 import Yams
 
 /// A console theme file — a shipped one in `Themes/NAME.yaml` beside this

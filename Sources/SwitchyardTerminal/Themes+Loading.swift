@@ -1,6 +1,6 @@
-import Foundation
+public import Foundation
 import SwitchyardConfig
-import SwitchyardTUI
+public import SwitchyardTUI
 
 /// The console's themes: the ones shipped in `Themes/` beside this file (built into the
 /// binary), or any theme file by path.

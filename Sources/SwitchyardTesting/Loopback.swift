@@ -1,5 +1,5 @@
 import Hummingbird
-import ServiceLifecycle
+public import ServiceLifecycle
 
 /// Starts an application that listens on a port the OS picks, as a child task
 /// of `group`, and returns the port once it is listening.

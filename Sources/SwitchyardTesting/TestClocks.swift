@@ -1,6 +1,6 @@
 import Synchronization
 import SwitchyardClock
-import SwitchyardCore
+public import SwitchyardCore
 
 /// A clock that stands still until the test moves it.
 public final class SteppedClock: MomentClock, Sendable {

@@ -1,4 +1,4 @@
-import SwitchyardCore
+public import SwitchyardCore
 
 /// Routes tests share.
 public enum TestRoutes {

@@ -1,12 +1,12 @@
 import Foundation
-import Logging
+public import Logging
 import ServiceLifecycle
-import SwitchyardClient
+public import SwitchyardClient
 import SwitchyardConfig
 import SwitchyardControl
-import SwitchyardCore
+public import SwitchyardCore
 import SwitchyardGateway
-import SwitchyardServer
+public import SwitchyardServer
 
 /// A whole `serve` on loopback for one test: the same `ServerAssembly`
 /// (gateway, control plane, management API, ticker, roll-ups, lifecycle

@@ -1,8 +1,8 @@
-import Foundation
-import Logging
+public import Foundation
+public import Logging
 import PostgresNIO
-import SwitchyardCore
-import SwitchyardStore
+public import SwitchyardCore
+public import SwitchyardStore
 
 /// A fresh SQLite file in a temporary folder, removed afterwards.
 public struct TemporaryStore: Sendable {

@@ -1,5 +1,5 @@
-import ArgumentParser
-import SwitchyardServer
+public import ArgumentParser
+public import SwitchyardServer
 
 extension ListenAddress: ExpressibleByArgument {
     public init?(argument: String) {

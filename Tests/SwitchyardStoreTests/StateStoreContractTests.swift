@@ -1,8 +1,8 @@
 import Foundation
 import SwitchyardCore
 import SwitchyardStore
-import Testing
-import SwitchyardTesting
+public import Testing
+public import SwitchyardTesting
 
 extension StoreKind: CustomTestStringConvertible {
     public var testDescription: String { rawValue }
