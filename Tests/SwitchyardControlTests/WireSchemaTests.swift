@@ -143,7 +143,8 @@ struct WireSchemaTests {
 
     @Test func theSchemasThisSuiteChecksExist() throws {
         let schemas = try Self.schemas()
-        for name in ["RouteList", "ChangeReply", "ApplyOutcome", "AuditList", "Rollout", "RouteMetrics", "Lifecycle", "GateVerdict", "AnytimeInterval"] {
+        for name in ["RouteList", "ChangeReply", "ApplyOutcome", "AuditList", "Rollout", "RouteMetrics", "Lifecycle", "GateVerdict", "AnytimeInterval",
+                     "Identity", "Migration", "RolloutList", "EvaluationList", "WeightsRequest", "PromoteRequest", "RolloutOperationRequest"] {
             #expect(schemas[name] != nil, "\(name) is missing from openapi.yaml")
         }
     }
