@@ -39,10 +39,14 @@ extension RoutesFile {
         if let prompt = deployment.prompt {
             var promptPairs: [(Node, Node)] = [("version", Node(prompt.version, .implicit, .doubleQuoted))]
             if let system = prompt.system { promptPairs.append(("system", Node(system, .implicit, .doubleQuoted))) }
+            if prompt.placement != .ifAbsent { promptPairs.append(("placement", Node(prompt.placement.rawValue))) }
             pairs.append(("prompt", Node(promptPairs)))
         }
         if !deployment.params.isEmpty {
             pairs.append(("params", node(for: .object(deployment.params))))
+        }
+        if !deployment.enforce.isEmpty {
+            pairs.append(("enforce", node(for: .object(deployment.enforce))))
         }
         if deployment.price != Price() {
             pairs.append(

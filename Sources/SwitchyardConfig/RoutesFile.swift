@@ -48,7 +48,7 @@ public enum RoutesFile {
 
     static let routeKeys: Set<String> = ["name", "environment", "stable", "allowPinning", "deployments", "plans"]
     static let deploymentKeys: Set<String> = [
-        "name", "weight", "model", "version", "upstream", "prompt", "params", "price", "priority", "allowDeprecated", "timeouts",
+        "name", "weight", "model", "version", "upstream", "prompt", "params", "enforce", "price", "priority", "allowDeprecated", "timeouts",
     ]
 
     private static func parseRoute(_ node: Node, at path: String, reader: YAMLReader) throws(ConfigError) -> Route {
@@ -124,6 +124,21 @@ public enum RoutesFile {
         }
     }
 
+    /// Request members the gateway owns: a deployment cannot set them.
+    static let reservedParameters = ["model", "messages", "stream", "input", "prompt", "previous_response_id"]
+
+    /// `params` or `enforce`: a mapping of request members.
+    private static func parseParameters(_ node: Node?, at path: String, reader: YAMLReader) throws(ConfigError) -> [String: JSONValue] {
+        guard let node else { return [:] }
+        guard case .object(let values) = try reader.json(node, at: path) else {
+            throw reader.fail(node, path, "expected a mapping of request parameters")
+        }
+        for forbidden in reservedParameters where values[forbidden] != nil {
+            throw reader.fail(node, "\(path).\(forbidden)", "'\(forbidden)' cannot be set as a parameter")
+        }
+        return values
+    }
+
     private static func parseDeployment(_ node: Node, at path: String, reader: YAMLReader) throws(ConfigError) -> (Deployment, weightGiven: Bool) {
         let members = try reader.mapping(node, at: path, allowed: deploymentKeys)
         let name = try members.requiredString("name")
@@ -147,17 +162,25 @@ public enum RoutesFile {
             upstream: try parseUpstream(upstreamNode, at: members.path("upstream"), reader: reader)
         )
         if let promptNode = members["prompt"] {
-            let prompt = try reader.mapping(promptNode, at: members.path("prompt"), allowed: ["version", "system"])
-            deployment.prompt = PromptVersion(version: try prompt.requiredString("version"), system: try prompt.string("system"))
+            let prompt = try reader.mapping(promptNode, at: members.path("prompt"), allowed: ["version", "system", "placement"])
+            var placement = PromptPlacement.ifAbsent
+            if let text = try prompt.string("placement") {
+                guard let value = PromptPlacement(rawValue: text) else {
+                    throw reader.fail(
+                        prompt["placement"], prompt.path("placement"),
+                        "'\(text)' is not a placement; use \(PromptPlacement.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
+                }
+                placement = value
+            }
+            deployment.prompt = PromptVersion(version: try prompt.requiredString("version"), system: try prompt.string("system"), placement: placement)
         }
-        if let paramsNode = members["params"] {
-            guard case .object(let params) = try reader.json(paramsNode, at: members.path("params")) else {
-                throw reader.fail(paramsNode, members.path("params"), "expected a mapping of request parameters")
+        deployment.params = try parseParameters(members["params"], at: members.path("params"), reader: reader)
+        deployment.enforce = try parseParameters(members["enforce"], at: members.path("enforce"), reader: reader)
+        for key in deployment.enforce.keys where OpenAIOperation.outputCapKeys.contains(key) {
+            guard let cap = deployment.enforce[key]?.doubleValue, cap >= 1, cap <= 10_000_000, cap.rounded() == cap else {
+                throw reader.fail(members["enforce"], members.path("enforce.\(key)"), "an output-token cap must be a whole number from 1 to 10000000")
             }
-            for forbidden in ["model", "messages", "stream"] where params[forbidden] != nil {
-                throw reader.fail(paramsNode, members.path("params.\(forbidden)"), "'\(forbidden)' cannot be set as a parameter")
-            }
-            deployment.params = params
         }
         if let priceNode = members["price"] {
             let price = try reader.mapping(priceNode, at: members.path("price"), allowed: ["inputPer1k", "outputPer1k"])

@@ -13,18 +13,24 @@ extension Gateway {
     func chatCompletions(_ request: Request, routeFromPath: String?) async -> Response {
         // Only names of configured routes become label values: clients choose
         // the route name, and must not be able to grow the metric set at will.
-        var routeLabel = "-"
-        let response: Response
+        var served = ServedRoute()
+        var response: Response
         do {
-            response = try await proxy(request, routeFromPath: routeFromPath, routeLabel: &routeLabel)
+            response = try await proxy(request, routeFromPath: routeFromPath, served: &served)
         } catch {
             response = error.response
+            // A refusal the gateway makes once it knows the route still says
+            // which revision refused it and how many attempts were made.
+            if let revision = served.revisionHeader {
+                response.headers[.switchyardRouteRevision] = revision
+                response.headers[.switchyardAttempts] = String(served.attempts)
+            }
         }
-        countResponse(route: routeLabel, status: Int(response.status.code))
+        countResponse(route: served.label, status: Int(response.status.code))
         return response
     }
 
-    private func proxy(_ request: Request, routeFromPath: String?, routeLabel: inout String) async throws(APIError) -> Response {
+    private func proxy(_ request: Request, routeFromPath: String?, served: inout ServedRoute) async throws(APIError) -> Response {
         let started = clock.now()
         var clientKey: ClientKey?
         if !access.isOpen {
@@ -42,7 +48,7 @@ extension Gateway {
             clientKey = key
         }
         let bytes = try await readBody(request)
-        let chat = try ChatCompletionRequest(bytes: bytes.readableBytesView, requireModel: routeFromPath == nil)
+        let chat = try ClientRequest(bytes: bytes.readableBytesView, requireModel: routeFromPath == nil)
         let routeName = routeFromPath ?? chat.model ?? ""
         guard let route = installedRoute(routeName) else {
             let known = routeNames
@@ -51,7 +57,8 @@ extension Gateway {
                 code: "model_not_found"
             )
         }
-        routeLabel = routeName
+        served.label = routeName
+        served.revisionHeader = route.revisionHeader
         let plan = route.plan
         var pinned: Int?
         if let name = request.headers[.switchyardDeployment] {
@@ -112,13 +119,15 @@ extension Gateway {
                 failures.append(AttemptFailure(deployment: route.targets[index].deployment.name, kind: .unavailable(reason), retryAfter: retryAfter))
                 continue
             }
+            served.attempts += 1
             let context = AttemptContext(
                 route: route,
                 index: index,
                 chat: chat,
                 clientKey: clientKey,
                 probe: permit == .probe,
-                attempt: attempt + 1
+                attempt: attempt + 1,
+                forwarded: HeaderPassThrough.forwarded(from: request.headers, to: route.targets[index].deployment.upstream.kind)
             )
             switch await attemptUpstream(context) {
             case .response(let response):
@@ -190,6 +199,14 @@ extension Gateway {
     }
 }
 
+/// What a request has learned about its route, for the reply's headers and metrics.
+struct ServedRoute {
+    /// The route's name once it is known to be configured; `-` before.
+    var label = "-"
+    var revisionHeader: String?
+    var attempts = 0
+}
+
 /// One failed or skipped attempt, kept to explain the final error.
 struct AttemptFailure: Sendable {
     enum Kind: Sendable, CustomStringConvertible {
@@ -225,4 +242,5 @@ extension HTTPField.Name {
     static let switchyardAttempts = Self("x-switchyard-attempts")!
     static let switchyardUser = Self("x-switchyard-user")!
     static let requestID = Self("x-request-id")!
+    static let switchyardEnforced = Self("x-switchyard-enforced")!
 }

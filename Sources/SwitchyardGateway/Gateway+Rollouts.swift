@@ -16,9 +16,9 @@ extension Gateway: RolloutDataPlane {
             "messages": [["role": "user", "content": .string(check.prompt)]],
             "max_tokens": 16,
         ]
-        let chat: ChatCompletionRequest
+        let chat: ClientRequest
         do {
-            chat = try ChatCompletionRequest(bytes: JSONText.encode(body), requireModel: false)
+            chat = try ClientRequest(bytes: JSONText.encode(body), requireModel: false)
         } catch {
             return HealthCheckResult(passed: false, detail: "could not build the check request: \(error)")
         }

@@ -29,7 +29,7 @@ extension Gateway {
             return .failed(AttemptFailure(deployment: name, kind: .failed("stream ended before the first chunk")))
         }
         let firstAt = clock.now()
-        var headers = replyHeaders(context)
+        var headers = replyHeaders(context, upstream: reply.headers)
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
         let relay = StreamRelay(gateway: self, context: context, reply: reply, started: started, firstChunkAt: firstAt)

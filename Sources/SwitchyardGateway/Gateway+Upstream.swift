@@ -9,11 +9,15 @@ import SwitchyardCore
 struct AttemptContext: Sendable {
     let route: InstalledRoute
     let index: Int
-    let chat: ChatCompletionRequest
+    let chat: ClientRequest
     let clientKey: ClientKey?
     let probe: Bool
     /// 1 for the first attempt, 2 after one failover, …
     let attempt: Int
+    /// The client's headers that go upstream with the request.
+    var forwarded: [(String, String)] = []
+    /// What this deployment's `enforce` changed in the request.
+    var enforced: [String] = []
 
     var target: UpstreamTarget { route.targets[index] }
     var runtime: DeploymentRuntime { route.runtimes[index] }
@@ -29,9 +33,12 @@ enum AttemptResult: Sendable {
 
 extension Gateway {
     func attemptUpstream(_ context: AttemptContext) async -> AttemptResult {
+        var context = context
         let deployment = context.deployment
         let started = clock.now()
-        let request = context.target.makeRequest(body: context.chat.upstreamBody(for: deployment), stream: context.chat.isStream)
+        let body = context.chat.upstreamBody(for: deployment)
+        context.enforced = body.enforced
+        let request = context.target.makeRequest(body: body.bytes, stream: context.chat.isStream, forwarding: context.forwarded)
         let reply: any UpstreamReply
         do {
             reply = try await context.target.transport.send(request, headDeadline: .after(deployment.timeouts.firstToken))
@@ -69,7 +76,7 @@ extension Gateway {
             let now = clock.now()
             let outcome: RequestOutcome = ReplyScan.isContentFilterError(body.readableBytesView) ? .contentFilter : .client4xx
             context.runtime.record(.init(outcome: outcome, latency: now - started), breakerOutcome: .success, probe: context.probe, now: now)
-            var headers = replyHeaders(context)
+            var headers = replyHeaders(context, upstream: reply.headers)
             headers[.contentType] = reply.headers.first(name: "content-type") ?? "application/json"
             return .response(Response(status: .init(code: Int(reply.status)), headers: headers, body: ResponseBody(byteBuffer: body)))
         default:
@@ -157,7 +164,7 @@ extension Gateway {
         if let mirror = shadowMirror(route: routeName), mirror.settings.deployment != context.deployment.name {
             mirror.offer(context.chat, primaryBody: body, primaryLatency: now - started)
         }
-        var headers = replyHeaders(context)
+        var headers = replyHeaders(context, upstream: reply.headers)
         headers[.contentType] = reply.headers.first(name: "content-type") ?? "application/json"
         return .response(Response(status: .init(code: Int(reply.status)), headers: headers, body: ResponseBody(byteBuffer: body)))
     }
@@ -192,13 +199,17 @@ extension Gateway {
 
     // MARK: Helpers
 
-    func replyHeaders(_ context: AttemptContext) -> HTTPFields {
+    /// The `x-switchyard-*` headers of a reply from this attempt, and the
+    /// upstream's own headers clients rely on.
+    func replyHeaders(_ context: AttemptContext, upstream: HTTPHeaders? = nil) -> HTTPFields {
         var headers = HTTPFields()
-        headers.reserveCapacity(6)
+        headers.reserveCapacity(8)
         headers[.switchyardDeployment] = context.deployment.name
         headers[.switchyardModelVersion] = context.deployment.modelVersion
         headers[.switchyardRouteRevision] = context.route.revisionHeader
         headers[.switchyardAttempts] = String(context.attempt)
+        if !context.enforced.isEmpty { headers[.switchyardEnforced] = context.enforced.joined(separator: ", ") }
+        if let upstream { HeaderPassThrough.returned(from: upstream, into: &headers) }
         return headers
     }
 

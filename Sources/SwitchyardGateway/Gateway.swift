@@ -23,8 +23,14 @@ public final class Gateway: Sendable {
         /// Environment consulted for upstream keys (`apiKeyEnv`).
         public var environment: [String: String]
 
+        /// The default request-body cap: room for a vision request with
+        /// several large images in base64 (providers take about 50 MB). A body
+        /// is held in memory while it is read, so the worst case is this times
+        /// the bodies arriving at once; lower it where clients send text only.
+        public static let defaultMaxRequestBytes = 64 << 20
+
         public init(
-            maxRequestBytes: Int = 8 << 20,
+            maxRequestBytes: Int = Options.defaultMaxRequestBytes,
             maxReplyBytes: Int = 64 << 20,
             breakerPolicy: CircuitBreaker.Policy = .init(),
             connectionsPerHost: Int = 256,

@@ -51,8 +51,10 @@ struct UpstreamTarget: Sendable {
         jsonHeaders = headers
     }
 
-    func makeRequest(body: [UInt8], stream: Bool) -> UpstreamRequest {
-        UpstreamRequest(target: path, headers: stream ? streamHeaders : jsonHeaders, body: ByteBuffer(bytes: body))
+    func makeRequest(body: [UInt8], stream: Bool, forwarding extra: [(String, String)] = []) -> UpstreamRequest {
+        var headers = stream ? streamHeaders : jsonHeaders
+        if !extra.isEmpty { headers.add(contentsOf: extra) }
+        return UpstreamRequest(target: path, headers: headers, body: ByteBuffer(bytes: body))
     }
 }
 
@@ -60,9 +62,9 @@ extension UpstreamTarget {
     /// One non-streamed chat request straight to this upstream, outside any
     /// route (no metrics, breaker or client limits): its status and body,
     /// all within `limit`. Health checks and shadow traffic use it.
-    func exchange(_ chat: ChatCompletionRequest, within limit: Duration, maxBytes: Int) async throws(UpstreamError) -> (status: UInt, body: ByteBuffer) {
+    func exchange(_ chat: ClientRequest, within limit: Duration, maxBytes: Int) async throws(UpstreamError) -> (status: UInt, body: ByteBuffer) {
         let deadline = NIODeadline.after(limit)
-        let reply = try await transport.send(makeRequest(body: chat.upstreamBody(for: deployment), stream: false), headDeadline: deadline)
+        let reply = try await transport.send(makeRequest(body: chat.upstreamBody(for: deployment).bytes, stream: false), headDeadline: deadline)
         return (reply.status, try await reply.collect(upTo: maxBytes, deadline: deadline))
     }
 }

@@ -12,7 +12,7 @@ import SwitchyardCore
 /// metrics, breakers or client rate limits.
 final class ShadowMirror: Sendable {
     struct Job: Sendable {
-        let chat: ChatCompletionRequest
+        let chat: ClientRequest
         let primaryBody: ByteBuffer
         let primaryLatency: Duration
     }
@@ -76,7 +76,7 @@ final class ShadowMirror: Sendable {
     }
 
     /// Offers one finished exchange for mirroring; returns at once.
-    func offer(_ chat: ChatCompletionRequest, primaryBody: ByteBuffer, primaryLatency: Duration) {
+    func offer(_ chat: ClientRequest, primaryBody: ByteBuffer, primaryLatency: Duration) {
         let admitted = shared.mutex.withLock { state -> Bool in
             state.counter &+= 1
             // Deterministic sampling by arrival: exactly `sample` of requests, evenly spread.
@@ -112,15 +112,7 @@ final class ShadowMirror: Sendable {
 
     private static func run(_ job: Job, target: UpstreamTarget, clock: any MomentClock) async -> ShadowComparison {
         let primary = ReplySummary(Array(job.primaryBody.readableBytesView))
-        var body = job.chat.body
-        body["stream"] = nil
-        body["stream_options"] = nil
-        let chat: ChatCompletionRequest
-        do {
-            chat = try ChatCompletionRequest(bytes: JSONText.encode(.object(body)), requireModel: false)
-        } catch {
-            return primary.comparison(latency: job.primaryLatency, shadowError: "\(error)")
-        }
+        let chat = job.chat.unstreamed()
         let started = clock.now()
         do {
             let (status, bytes) = try await target.exchange(chat, within: target.deployment.timeouts.total, maxBytes: 16 << 20)

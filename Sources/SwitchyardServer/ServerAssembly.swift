@@ -33,7 +33,7 @@ public struct ServerAssembly: Sendable {
         public var adminToken: String?
         public var catalog: LifecycleCatalog
         public var config: (routes: [Route], fingerprint: String, source: String)?
-        public var maxBodyBytes = 8 << 20
+        public var maxBodyBytes = Gateway.Options.defaultMaxRequestBytes
         /// Client connection caps and timeouts of the gateway and the management API.
         public var gatewayLimits = ConnectionLimits()
         public var adminLimits = ConnectionLimits(maxConnections: 256)
@@ -49,7 +49,7 @@ public struct ServerAssembly: Sendable {
             adminToken: String?,
             catalog: LifecycleCatalog,
             config: (routes: [Route], fingerprint: String, source: String)?,
-            maxBodyBytes: Int = 8 << 20,
+            maxBodyBytes: Int = Gateway.Options.defaultMaxRequestBytes,
             gatewayLimits: ConnectionLimits = ConnectionLimits(),
             adminLimits: ConnectionLimits = ConnectionLimits(maxConnections: 256),
             rolloutLease: Duration = .seconds(10),

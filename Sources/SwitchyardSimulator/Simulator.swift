@@ -17,6 +17,8 @@ public final class Simulator: Sendable {
         var configuration: SimulatorConfiguration
         var requestCount = 0
         var lastRequest: JSONValue?
+        var lastRequestBytes: [UInt8] = []
+        var lastRequestHeaders: [String: String] = [:]
         /// Failures owed: each request adds `errorRate`, and a whole one fails
         /// the request. Failures are spread evenly, so a 5 % upstream fails
         /// exactly 5 of every 100 requests and tests can count on it.
@@ -35,8 +37,14 @@ public final class Simulator: Sendable {
     /// How many chat-completions requests have arrived.
     public var requestCount: Int { state.withLock { $0.requestCount } }
 
-    /// The body of the last chat-completions request, as received.
+    /// The body of the last chat-completions request, parsed.
     public var lastRequest: JSONValue? { state.withLock { $0.lastRequest } }
+
+    /// The body of the last request, byte for byte as it arrived.
+    public var lastRequestBytes: [UInt8] { state.withLock { $0.lastRequestBytes } }
+
+    /// The headers of the last request (names in lower case).
+    public var lastRequestHeaders: [String: String] { state.withLock { $0.lastRequestHeaders } }
 
     /// The router serving the simulator's endpoints.
     public func buildRouter() -> Router<BasicRequestContext> {
@@ -59,7 +67,11 @@ public final class Simulator: Sendable {
             return self.updateConfiguration(Array(buffer: bytes))
         }
         router.get("/simulator/last-request") { _, _ in
-            Self.json(status: .ok, self.lastRequest ?? .null)
+            let bytes = self.lastRequestBytes
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(bytes: bytes.isEmpty ? Array("null".utf8) : bytes)))
+        }
+        router.get("/simulator/last-request-headers") { _, _ in
+            Self.json(status: .ok, .object(self.lastRequestHeaders.mapValues(JSONValue.string)))
         }
         router.get("/simulator/stats") { _, _ in
             Self.json(status: .ok, ["requests": .number(Double(self.requestCount))])
@@ -102,6 +114,8 @@ public final class Simulator: Sendable {
         let (sequence, fails) = state.withLock { state in
             state.requestCount += 1
             state.lastRequest = .object(body)
+            state.lastRequestBytes = Array(buffer: bytes)
+            state.lastRequestHeaders = Dictionary(request.headers.map { ($0.name.canonicalName, $0.value) }, uniquingKeysWith: { first, _ in first })
             state.errorDebt += state.configuration.errorRate
             let fails = state.errorDebt >= 1 - 1e-9
             if fails { state.errorDebt -= 1 }
@@ -146,7 +160,7 @@ public final class Simulator: Sendable {
             let cut = failure == .cutStream
             return Response(
                 status: .ok,
-                headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                headers: Self.providerHeaders(sequence: sequence, contentType: "text/event-stream"),
                 body: ResponseBody { writer in
                     try await Task.sleep(for: firstToken)
                     for (index, chunk) in reply.streamChunks(includeUsage: includeUsage).enumerated() {
@@ -172,7 +186,19 @@ public final class Simulator: Sendable {
                 }
             )
         }
-        return Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: full))
+        return Response(status: .ok, headers: Self.providerHeaders(sequence: sequence), body: ResponseBody(byteBuffer: full))
+    }
+
+    /// The headers a provider's reply carries that clients read: its request
+    /// id, its processing time and the caller's remaining rate-limit budget.
+    static func providerHeaders(sequence: Int, contentType: String = "application/json") -> HTTPFields {
+        var headers: HTTPFields = [.contentType: contentType]
+        if contentType == "text/event-stream" { headers[.cacheControl] = "no-cache" }
+        headers[HTTPField.Name("x-request-id")!] = "req_sim_\(sequence)"
+        headers[HTTPField.Name("openai-processing-ms")!] = "12"
+        headers[HTTPField.Name("x-ratelimit-remaining-requests")!] = "9999"
+        headers[HTTPField.Name("x-ratelimit-limit-requests")!] = "10000"
+        return headers
     }
 
     struct SimulatedCut: Error {}

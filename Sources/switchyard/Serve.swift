@@ -40,8 +40,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Fleet mode: how often each replica publishes its figures to PostgreSQL and reads the whole fleet's.")
     var fleetMetricsEvery = "10s"
 
-    @Option(name: .long, help: "Largest request body accepted, in bytes.")
-    var maxBodyBytes = 8 << 20
+    @Option(name: .long, help: "Largest request body accepted, in bytes (default 64 MiB: vision requests with several images). Held in memory while read.")
+    var maxBodyBytes = Gateway.Options.defaultMaxRequestBytes
 
     @Option(name: .long, help: "Most client connections the gateway holds at once (default: what the open-file limit allows, up to 100000). At the limit the longest-idle connection makes room.")
     var maxConnections: Int?

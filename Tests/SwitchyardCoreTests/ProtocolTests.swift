@@ -60,7 +60,7 @@ struct ProtocolTests {
     @Test func invalidBodiesAreRefusedWithAMessageNamingTheProblem() {
         func error(_ body: String, requireModel: Bool = true) -> APIError? {
             do {
-                _ = try ChatCompletionRequest(bytes: Array(body.utf8), requireModel: requireModel)
+                _ = try ClientRequest(bytes: Array(body.utf8), requireModel: requireModel)
                 return nil
             } catch {
                 return error
@@ -76,34 +76,6 @@ struct ProtocolTests {
         #expect(error(#"{"model":7,"messages":[{"role":"user"}]}"#)?.message == "'model' must be a string, not number")
         #expect(error(#"{"model":"r","stream":"yes","messages":[{"role":"user"}]}"#)?.message.contains("'stream' must be a boolean") == true)
         #expect(error("")?.status == 400)
-    }
-
-    @Test func theUpstreamBodyCarriesTheDeploymentsPromptParamsAndModel() throws {
-        var deployment = Fixtures.deployment("v1120", percent: 100)
-        deployment.prompt = PromptVersion(version: "p7", system: "You are careful.")
-        deployment.params = ["temperature": 0.2, "max_tokens": 800]
-        let request = try ChatCompletionRequest(
-            bytes: Array(#"{"model":"chat-prod","temperature":1.5,"stream":true,"messages":[{"role":"user","content":"hi"}]}"#.utf8),
-            requireModel: true
-        )
-        guard case .object(let body) = try JSONText.decode(request.upstreamBody(for: deployment)) else {
-            Issue.record("not an object")
-            return
-        }
-        #expect(body["model"] == "gpt-4o-2024-11-20")
-        #expect(body["temperature"] == 0.2)
-        #expect(body["max_tokens"] == 800)
-        #expect(body["messages"]?.arrayValue?.first?["role"] == "system")
-        #expect(body["messages"]?.arrayValue?.first?["content"] == "You are careful.")
-        #expect(body["messages"]?.arrayValue?.count == 2)
-        #expect(body["stream_options"]?["include_usage"] == true)
-        #expect(!request.clientWantsStreamUsage)
-        #expect(String(decoding: request.upstreamBody(for: deployment), as: UTF8.self).contains("\"max_tokens\":800"))
-
-        deployment.upstream = Upstream(kind: .azure, url: "https://example.openai.azure.com", deployment: "gpt-4o-1120")
-        guard case .object(let azure) = try JSONText.decode(request.upstreamBody(for: deployment)) else { return }
-        #expect(azure["model"] == nil)
-        #expect(deployment.upstream.chatCompletionsURL(model: "x") == "https://example.openai.azure.com/openai/deployments/gpt-4o-1120/chat/completions?api-version=2024-10-21")
     }
 
     @Test func errorBodiesHaveTheOpenAIShape() throws {

@@ -107,6 +107,8 @@ struct ResilienceTests {
             #expect(first.headers.first(name: "retry-after") == "30")
             let second = try await cluster.post(body: LiveCluster.chat(route: "solo"))
             #expect(second.status == 429)
+            #expect(second.headers.first(name: "x-switchyard-route-revision") == "1", "a refusal the gateway makes still names the revision")
+            #expect(first.headers.first(name: "x-switchyard-attempts") == "1" && second.headers.first(name: "x-switchyard-attempts") == "0")
             #expect(cluster.simulators[0].requestCount == 1, "no retry storm: the upstream is left alone until Retry-After")
             let window = cluster.gateway.runtime(route: "solo", deployment: "only").aggregate(window: .seconds(60), now: SystemClock().now())
             #expect(window.count(.upstream429) == 1)

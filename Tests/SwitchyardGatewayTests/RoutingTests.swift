@@ -153,7 +153,8 @@ struct RoutingTests {
             var openai = LiveCluster.deployment("openai", percent: 100, port: ports[0])
             openai.upstream.apiKeyEnv = "SIM_KEY"
             openai.prompt = PromptVersion(version: "p7", system: "You are careful.")
-            openai.params = ["temperature": 0.2]
+            openai.params = ["temperature": 0.2, "top_p": 0.9]
+            openai.enforce = ["max_tokens": 100]
             var azure = LiveCluster.deployment("azure", percent: 100, port: ports[1])
             azure.upstream = Upstream(kind: .azure, url: "http://127.0.0.1:\(ports[1])", apiKeyEnv: "SIM_KEY", deployment: "gpt-4o-1120")
             return [
@@ -161,14 +162,28 @@ struct RoutingTests {
                 Route(name: "azure-route", stable: "azure", deployments: [azure]),
             ]
         }) { cluster in
-            let reply = try await cluster.post(body: LiveCluster.chat(extra: #""temperature":1.4"#))
+            let reply = try await cluster.post(
+                body: LiveCluster.chat(extra: #""temperature":1.4,"max_tokens":4000,"seed":9223372036854775807"#),
+                headers: [("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"), ("openai-project", "proj_1"), ("x-unlisted", "no")]
+            )
             #expect(reply.status == 200, "\(reply.body)")
             let sent = try #require(cluster.simulators[0].lastRequest)
             #expect(sent["model"] == "gpt-4o-2024-11-20")
-            #expect(sent["temperature"] == 0.2)
+            #expect(sent["temperature"] == 1.4, "a deployment's params are defaults: the client's value wins")
+            #expect(sent["top_p"] == 0.9, "and fill in what the client left out")
+            #expect(sent["max_tokens"] == 100, "an enforced cap is imposed")
+            #expect(reply.headers.first(name: "x-switchyard-enforced") == "max_tokens")
+            #expect(String(decoding: cluster.simulators[0].lastRequestBytes, as: UTF8.self).contains(#""seed":9223372036854775807"#))
             #expect(sent["messages"]?.arrayValue?.first?["content"] == "You are careful.")
+            let headers = cluster.simulators[0].lastRequestHeaders
+            #expect(headers["traceparent"] == "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01" && headers["openai-project"] == "proj_1")
+            #expect(headers["x-unlisted"] == nil && headers["user-agent"]?.hasPrefix("switchyard/") == true)
+            #expect(reply.headers.first(name: "x-request-id")?.hasPrefix("req_sim_") == true, "the provider's request id comes back")
+            #expect(reply.headers.first(name: "x-ratelimit-remaining-requests") == "9999" && reply.headers.first(name: "openai-processing-ms") == "12")
             let azure = try await cluster.post("/openai/deployments/azure-route/chat/completions?api-version=2024-10-21", body: #"{"messages":[{"role":"user","content":"hi"}]}"#)
             #expect(azure.status == 200, "the azure upstream wants its key as api-key: \(azure.body)")
+            _ = try await cluster.post("/openai/deployments/azure-route/chat/completions?api-version=2024-10-21", body: #"{"messages":[{"role":"user","content":"hi"}]}"#, headers: [("openai-project", "proj_1")])
+            #expect(cluster.simulators[1].lastRequestHeaders["openai-project"] == nil, "OpenAI's project header goes to OpenAI only")
         }
     }
 }

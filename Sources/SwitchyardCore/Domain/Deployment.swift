@@ -11,10 +11,14 @@ public struct Deployment: Hashable, Sendable {
     public var version: String
     public var upstream: Upstream
     public var prompt: PromptVersion?
-    /// Request parameters applied to every request sent to this deployment
-    /// (`temperature`, `max_tokens`, …). They override what the client sent:
-    /// the parameters written for a model version travel with it.
+    /// Request parameters written for this model version (`temperature`,
+    /// `max_tokens`, …): defaults, filled in where the client sent nothing.
     public var params: [String: JSONValue]
+    /// The few values the operator must impose whatever the client sent (a cap
+    /// on output tokens, a fixed `service_tier`); a cap on output tokens keeps
+    /// a client's smaller value. Replies say which were applied
+    /// (`x-switchyard-enforced`).
+    public var enforce: [String: JSONValue] = [:]
     public var price: Price
     /// Failover order: lower is tried first.
     public var priority: Int
@@ -96,26 +100,71 @@ public struct Upstream: Hashable, Sendable {
 
     /// The full URL of the chat-completions endpoint for this upstream.
     public func chatCompletionsURL(model: String) -> String {
+        url(for: .chatCompletions, model: model)
+    }
+
+    /// The full URL of `operation` on this upstream. Azure's Responses API
+    /// lives at the resource level (`/openai/responses?api-version=`), the
+    /// other calls under the deployment.
+    public func url(for operation: OpenAIOperation, model: String) -> String {
         let base = url.hasSuffix("/") ? String(url.dropLast()) : url
         switch kind {
         case .openai:
-            return base + "/chat/completions"
+            return base + operation.pathSuffix
         case .azure:
-            let name = deployment ?? model
-            return base + "/openai/deployments/\(name)/chat/completions?api-version=\(apiVersion ?? Self.defaultAzureAPIVersion)"
+            let version = "?api-version=\(apiVersion ?? Self.defaultAzureAPIVersion)"
+            if operation == .responses { return base + "/openai/responses" + version }
+            return base + "/openai/deployments/\(deployment ?? model)" + operation.pathSuffix + version
         }
     }
 }
 
 /// The prompt written for a model version.
-public struct PromptVersion: Hashable, Sendable, Codable {
+public struct PromptVersion: Hashable, Sendable {
     public var version: String
-    /// Sent as the first system message of every request.
+    /// The system prompt (chat and completions-style calls: a first `system`
+    /// message; the Responses API: `instructions`).
     public var system: String?
+    /// What happens when the client brings its own system or developer message.
+    public var placement: PromptPlacement
 
-    public init(version: String, system: String? = nil) {
+    public init(version: String, system: String? = nil, placement: PromptPlacement = .ifAbsent) {
         self.version = version
         self.system = system
+        self.placement = placement
+    }
+}
+
+/// Where a deployment's system prompt goes relative to the client's own.
+public enum PromptPlacement: String, Hashable, Sendable, Codable, CaseIterable {
+    /// Only when the client sent no system or developer message (the default:
+    /// an application that states its own instructions keeps them).
+    case ifAbsent
+    /// Before the client's messages, whatever they are.
+    case prepend
+    /// Instead of the client's system and developer messages.
+    case replace
+}
+
+extension PromptVersion: Codable {
+    enum CodingKeys: String, CodingKey {
+        case version, system, placement
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(
+            version: try container.decode(String.self, forKey: .version),
+            system: try container.decodeIfPresent(String.self, forKey: .system),
+            placement: try container.decodeIfPresent(PromptPlacement.self, forKey: .placement) ?? .ifAbsent
+        )
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(version, forKey: .version)
+        try container.encodeIfPresent(system, forKey: .system)
+        try container.encode(placement, forKey: .placement)
     }
 }
 

@@ -36,7 +36,7 @@ extension Upstream.Kind: Codable {}
 
 extension Deployment: Codable {
     enum CodingKeys: String, CodingKey {
-        case name, weight, model, version, upstream, prompt, params, price, priority, allowDeprecated, timeouts
+        case name, weight, model, version, upstream, prompt, params, enforce, price, priority, allowDeprecated, timeouts
     }
 
     public init(from decoder: any Decoder) throws {
@@ -61,6 +61,7 @@ extension Deployment: Codable {
             allowDeprecated: try container.decodeIfPresent(Bool.self, forKey: .allowDeprecated) ?? false,
             timeouts: try container.decodeIfPresent(UpstreamTimeouts.self, forKey: .timeouts) ?? UpstreamTimeouts()
         )
+        enforce = try container.decodeIfPresent([String: JSONValue].self, forKey: .enforce) ?? [:]
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -72,6 +73,7 @@ extension Deployment: Codable {
         try container.encode(upstream, forKey: .upstream)
         try container.encodeIfPresent(prompt, forKey: .prompt)
         if !params.isEmpty { try container.encode(params, forKey: .params) }
+        if !enforce.isEmpty { try container.encode(enforce, forKey: .enforce) }
         try container.encode(price, forKey: .price)
         try container.encode(priority, forKey: .priority)
         if allowDeprecated { try container.encode(allowDeprecated, forKey: .allowDeprecated) }

@@ -1,0 +1,119 @@
+import SwitchyardCore
+import Testing
+
+@Suite("What goes upstream: the client's bytes, the deployment's defaults, what it enforces")
+struct UpstreamBodyTests {
+    static func deployment(params: [String: JSONValue] = [:], enforce: [String: JSONValue] = [:], system: String? = nil, placement: PromptPlacement = .ifAbsent) -> Deployment {
+        var deployment = Fixtures.deployment("v1120", percent: 100)
+        deployment.params = params
+        deployment.enforce = enforce
+        if let system { deployment.prompt = PromptVersion(version: "p7", system: system, placement: placement) }
+        return deployment
+    }
+
+    static func upstream(_ json: String, operation: OpenAIOperation = .chatCompletions, _ deployment: Deployment) throws -> (text: String, body: [String: JSONValue], enforced: [String]) {
+        let request = try ClientRequest(bytes: Array(json.utf8), operation: operation, requireModel: true)
+        let upstream = request.upstreamBody(for: deployment)
+        let text = String(decoding: upstream.bytes, as: UTF8.self)
+        guard case .object(let body) = try JSONText.decode(upstream.bytes) else { throw APIError.badRequest("not an object") }
+        return (text, body, upstream.enforced)
+    }
+
+    @Test func numbersAndEveryUntouchedMemberKeepTheirOwnText() throws {
+        let json = #"{"model":"chat-prod","seed":9007199254740993,"temperature":0.70,"logit_bias":{"50256":-100},"n":1e0,"messages":[{"role":"user","content":"id 12345678901234567890"}],"metadata":{"big":18446744073709551615}}"#
+        let (text, body, _) = try Self.upstream(json, Self.deployment())
+        #expect(text.contains(#""seed":9007199254740993"#), "a 64-bit seed keeps every digit")
+        #expect(text.contains(#""temperature":0.70"#) && text.contains(#""n":1e0"#))
+        #expect(text.contains(#""big":18446744073709551615"#))
+        #expect(text.hasPrefix(#"{"model":"gpt-4o-2024-11-20","seed""#), "members keep their order; model changes in place")
+        #expect(body["messages"]?.arrayValue?.count == 1)
+    }
+
+    @Test func paramsAreDefaultsTheClientsOwnValuesWin() throws {
+        let deployment = Self.deployment(params: ["temperature": 0.2, "max_tokens": 800, "top_p": 0.9])
+        let (_, body, enforced) = try Self.upstream(#"{"model":"r","temperature":0.9,"max_tokens":50,"messages":[{"role":"user","content":"hi"}]}"#, deployment)
+        #expect(body["temperature"] == 0.9 && body["max_tokens"] == 50 && body["top_p"] == 0.9)
+        #expect(enforced.isEmpty)
+        let (_, filled, _) = try Self.upstream(#"{"model":"r","temperature":null,"messages":[{"role":"user","content":"hi"}]}"#, deployment)
+        #expect(filled["temperature"] == 0.2 && filled["max_tokens"] == 800, "an explicit null asks for the default")
+    }
+
+    @Test func anOutputCapIsNeverSentUnderTwoNames() throws {
+        let deployment = Self.deployment(params: ["max_tokens": 800])
+        let (_, body, _) = try Self.upstream(#"{"model":"r","max_completion_tokens":50,"messages":[{"role":"user","content":"hi"}]}"#, deployment)
+        #expect(body["max_completion_tokens"] == 50 && body["max_tokens"] == nil, "reasoning models refuse both at once")
+        let (_, responses, _) = try Self.upstream(#"{"model":"r","input":"hi"}"#, operation: .responses, deployment)
+        #expect(responses["max_output_tokens"] == 800 && responses["max_tokens"] == nil)
+        let (_, embeddings, _) = try Self.upstream(#"{"model":"r","input":"hi"}"#, operation: .embeddings, Self.deployment(params: ["max_tokens": 800, "temperature": 0.2, "dimensions": 256]))
+        #expect(embeddings["max_tokens"] == nil && embeddings["temperature"] == nil && embeddings["dimensions"] == 256, "only what the call accepts")
+    }
+
+    @Test func enforcedValuesAreImposedAndSaidAndACapKeepsASmallerAsk() throws {
+        let deployment = Self.deployment(enforce: ["max_tokens": 400, "service_tier": "default"])
+        let (_, capped, enforced) = try Self.upstream(#"{"model":"r","max_completion_tokens":4000,"messages":[{"role":"user","content":"hi"}]}"#, deployment)
+        #expect(capped["max_completion_tokens"] == 400 && capped["max_tokens"] == nil)
+        #expect(capped["service_tier"] == "default")
+        #expect(enforced == ["max_completion_tokens", "service_tier"])
+        let (_, small, smallEnforced) = try Self.upstream(#"{"model":"r","max_tokens":50,"service_tier":"default","messages":[{"role":"user","content":"hi"}]}"#, deployment)
+        #expect(small["max_tokens"] == 50 && smallEnforced.isEmpty, "nothing was changed, so nothing is reported")
+        let (_, none, noneEnforced) = try Self.upstream(#"{"model":"r","messages":[{"role":"user","content":"hi"}]}"#, deployment)
+        #expect(none["max_tokens"] == 400 && noneEnforced.contains("max_tokens"))
+    }
+
+    @Test func theSystemPromptGoesWhereItsPlacementSays() throws {
+        let withOwn = #"{"model":"r","messages":[{"role":"developer","content":"Mine."},{"role":"user","content":"hi"}]}"#
+        let without = #"{"model":"r","messages":[{"role":"user","content":"hi"}]}"#
+        func roles(_ json: String, _ placement: PromptPlacement) throws -> [String] {
+            let (_, body, _) = try Self.upstream(json, Self.deployment(system: "Be careful.", placement: placement))
+            return body["messages"]?.arrayValue?.map { "\($0["role"]?.stringValue ?? "")=\($0["content"]?.stringValue ?? "")" } ?? []
+        }
+        #expect(try roles(withOwn, .ifAbsent) == ["developer=Mine.", "user=hi"])
+        #expect(try roles(without, .ifAbsent) == ["system=Be careful.", "user=hi"])
+        #expect(try roles(withOwn, .prepend) == ["system=Be careful.", "developer=Mine.", "user=hi"])
+        #expect(try roles(withOwn, .replace) == ["system=Be careful.", "user=hi"])
+        let (_, responses, _) = try Self.upstream(#"{"model":"r","input":"hi","instructions":"Mine."}"#, operation: .responses, Self.deployment(system: "Be careful.", placement: .prepend))
+        #expect(responses["instructions"] == "Be careful.\n\nMine.")
+        let (_, kept, _) = try Self.upstream(#"{"model":"r","input":"hi","instructions":"Mine."}"#, operation: .responses, Self.deployment(system: "Be careful."))
+        #expect(kept["instructions"] == "Mine.")
+    }
+
+    @Test func streamsAlwaysReportUsageAndAzureURLsNameTheDeployment() throws {
+        var deployment = Self.deployment()
+        let (_, body, _) = try Self.upstream(#"{"model":"r","stream":true,"stream_options":{"include_obfuscation":false},"messages":[{"role":"user","content":"hi"}]}"#, deployment)
+        #expect(body["stream_options"] == ["include_obfuscation": false, "include_usage": true])
+        deployment.upstream = Upstream(kind: .azure, url: "https://example.openai.azure.com", deployment: "gpt-4o-1120")
+        let (_, azure, _) = try Self.upstream(#"{"model":"r","messages":[{"role":"user","content":"hi"}]}"#, deployment)
+        #expect(azure["model"] == nil)
+        let (_, azureResponses, _) = try Self.upstream(#"{"model":"r","input":"hi"}"#, operation: .responses, deployment)
+        #expect(azureResponses["model"] == "gpt-4o-1120", "Azure's Responses API names the deployment in 'model'")
+        #expect(deployment.upstream.url(for: .chatCompletions, model: "x") == "https://example.openai.azure.com/openai/deployments/gpt-4o-1120/chat/completions?api-version=2024-10-21")
+        #expect(deployment.upstream.url(for: .embeddings, model: "x") == "https://example.openai.azure.com/openai/deployments/gpt-4o-1120/embeddings?api-version=2024-10-21")
+        #expect(deployment.upstream.url(for: .responses, model: "x") == "https://example.openai.azure.com/openai/responses?api-version=2024-10-21")
+    }
+
+    @Test func aRepeatedKeyIsSentOnceWithItsLastValueAndAStreamCanBeUnstreamed() throws {
+        let (text, _, _) = try Self.upstream(#"{"model":"r","temperature":1,"messages":[{"role":"user","content":"hi"}],"temperature":0.5}"#, Self.deployment())
+        #expect(text.ranges(of: "temperature").count == 1 && text.contains(#""temperature":0.5"#))
+        let streamed = try ClientRequest(bytes: Array(#"{"model":"r","stream":true,"seed":9007199254740993,"messages":[{"role":"user","content":"hi"}]}"#.utf8), requireModel: true)
+        let plain = streamed.unstreamed()
+        #expect(!plain.isStream && String(decoding: plain.bytes, as: UTF8.self) == #"{"model":"r","seed":9007199254740993,"messages":[{"role":"user","content":"hi"}]}"#)
+    }
+
+    @Test func eachOperationChecksItsOwnBody() {
+        func refusal(_ json: String, _ operation: OpenAIOperation) -> String? {
+            do {
+                _ = try ClientRequest(bytes: Array(json.utf8), operation: operation, requireModel: true)
+                return nil
+            } catch {
+                return error.message
+            }
+        }
+        #expect(refusal(#"{"model":"r"}"#, .embeddings) == "'input' is required")
+        #expect(refusal(#"{"model":"r","input":[]}"#, .embeddings)?.contains("non-empty") == true)
+        #expect(refusal(#"{"model":"r","input":"x"}"#, .embeddings) == nil)
+        #expect(refusal(#"{"model":"r"}"#, .completions) == "'prompt' is required")
+        #expect(refusal(#"{"model":"r","input":7}"#, .responses)?.contains("'input' must be") == true)
+        #expect(refusal(#"{"model":"r","previous_response_id":1}"#, .responses)?.contains("previous_response_id") == true)
+        #expect(refusal(#"{"model":"r","input":"hi","background":"yes"}"#, .responses)?.contains("'background' must be a boolean") == true)
+    }
+}
