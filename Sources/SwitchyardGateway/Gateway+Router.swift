@@ -9,25 +9,51 @@ import SwitchyardCore
 public import SwitchyardHTTP
 
 extension Gateway {
-    /// The data-plane router: the OpenAI and Azure OpenAI chat-completions
-    /// paths, health, readiness and Prometheus metrics.
+    /// The data-plane router: the OpenAI and Azure OpenAI paths of chat
+    /// completions, completions, embeddings and the Responses API (stored
+    /// responses included), the model list, health, readiness and Prometheus metrics.
     public func buildRouter() -> Router<BasicRequestContext> {
         let router = Router()
-        router.post("/v1/chat/completions") { request, _ in
-            await self.chatCompletions(request, routeFromPath: nil)
-        }
-        router.post("/openai/v1/chat/completions") { request, _ in
-            await self.chatCompletions(request, routeFromPath: nil)
-        }
-        router.post("/openai/deployments/{route}/chat/completions") { request, context in
-            let route = context.parameters.get("route") ?? ""
-            guard request.uri.queryParameters["api-version"] != nil else {
-                return APIError.badRequest(
-                    "the 'api-version' query parameter is required on Azure OpenAI paths, e.g. ?api-version=2024-10-21",
-                    code: "missing_api_version"
-                ).response
+        for operation in OpenAIOperation.allCases {
+            router.post(RouterPath("/v1" + operation.pathSuffix)) { request, _ in
+                await self.serve(request, operation: operation, routeFromPath: nil)
             }
-            return await self.chatCompletions(request, routeFromPath: route)
+            router.post(RouterPath("/openai/v1" + operation.pathSuffix)) { request, _ in
+                await self.serve(request, operation: operation, routeFromPath: nil)
+            }
+        }
+        // Azure: the deployment (here, the route) in the path, `api-version` required.
+        for operation in [OpenAIOperation.chatCompletions, .completions, .embeddings] {
+            router.post(RouterPath("/openai/deployments/{route}" + operation.pathSuffix)) { request, context in
+                if let refusal = Self.missingAPIVersion(request) { return refusal }
+                return await self.serve(request, operation: operation, routeFromPath: context.parameters.get("route") ?? "")
+            }
+        }
+        router.post("/openai/responses") { request, _ in
+            if let refusal = Self.missingAPIVersion(request) { return refusal }
+            return await self.serve(request, operation: .responses, routeFromPath: nil)
+        }
+        // A stored response lives on the deployment that created it.
+        for prefix in ["/v1/responses", "/openai/v1/responses", "/openai/responses"] {
+            router.get(RouterPath(prefix + "/{id}")) { request, context in
+                await self.storedResponse(request, id: context.parameters.get("id") ?? "", action: .retrieve)
+            }
+            router.delete(RouterPath(prefix + "/{id}")) { request, context in
+                await self.storedResponse(request, id: context.parameters.get("id") ?? "", action: .delete)
+            }
+            router.post(RouterPath(prefix + "/{id}/cancel")) { request, context in
+                await self.storedResponse(request, id: context.parameters.get("id") ?? "", action: .cancel)
+            }
+            router.get(RouterPath(prefix + "/{id}/input_items")) { request, context in
+                await self.storedResponse(request, id: context.parameters.get("id") ?? "", action: .inputItems)
+            }
+        }
+        router.get("/openai/models") { request, _ in
+            if let refusal = Self.missingAPIVersion(request) { return refusal }
+            return self.modelList()
+        }
+        router.get("/openai/v1/models") { _, _ in
+            self.modelList()
         }
         router.get("/v1/models") { _, _ in
             self.modelList()
@@ -61,6 +87,15 @@ extension Gateway {
         return router
     }
 
+    /// Azure OpenAI paths carry `api-version`; without it Azure answers 400, and so does the gateway.
+    static func missingAPIVersion(_ request: Request) -> Response? {
+        guard request.uri.queryParameters["api-version"] == nil else { return nil }
+        return APIError.badRequest(
+            "the 'api-version' query parameter is required on Azure OpenAI paths, e.g. ?api-version=2024-10-21",
+            code: "missing_api_version"
+        ).response
+    }
+
     /// The routes, listed the way OpenAI lists models, so `client.models.list()`
     /// shows what a client may send as `model`.
     func modelList() -> Response {
@@ -82,7 +117,7 @@ extension Gateway {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some Service {
         DirectHTTPServer(
-            responder: JSONErrorResponder(buildRouter().buildResponder(), hint: "the gateway serves POST /v1/chat/completions and the Azure OpenAI chat-completions paths"),
+            responder: JSONErrorResponder(buildRouter().buildResponder(), hint: "the gateway serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, /v1/models and their Azure OpenAI paths"),
             configuration: .init(host: host, port: port, serverName: "switchyard", maxBodyBytes: options.maxRequestBytes, limits: limits),
             logger: logger,
             onServerRunning: onServerRunning

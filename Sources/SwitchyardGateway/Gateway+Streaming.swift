@@ -56,7 +56,8 @@ struct StreamRelay: Sendable {
     let firstChunkAt: Moment
 
     func run(first: ByteBuffer, writer: inout any ResponseBodyWriter) async throws {
-        var state = State(forwardUsage: context.chat.clientWantsStreamUsage)
+        var state = State(forwardUsage: context.chat.clientWantsStreamUsage, watchForResponseID: context.chat.operation == .responses)
+        var rememberedResponse = false
         let timeouts = context.deployment.timeouts
         var chunk: ByteBuffer? = first
         var failure: (RequestOutcome, String)?
@@ -73,6 +74,10 @@ struct StreamRelay: Sendable {
                 // The client went away: nothing more to send, and not the deployment's fault.
                 context.runtime.abandon(probe: context.probe, now: gateway.clock.now())
                 throw error
+            }
+            if !rememberedResponse, let id = state.responseID {
+                rememberedResponse = true
+                await gateway.rememberResponse(id, route: context.route.plan.route.name, deployment: context.deployment.name)
             }
             if state.sawDone { break }
             let elapsed = gateway.clock.now() - started
@@ -93,7 +98,8 @@ struct StreamRelay: Sendable {
             }
         }
         if failure == nil, !state.sawDone {
-            failure = (state.sawError ? .upstream5xx : .cutStream, "the upstream stream ended without [DONE]")
+            let end = context.chat.operation == .responses ? "a response.completed event" : "[DONE]"
+            failure = (state.sawError ? .upstream5xx : .cutStream, "the upstream stream ended without \(end)")
         }
         let now = gateway.clock.now()
         if let (outcome, message) = failure {
@@ -111,10 +117,7 @@ struct StreamRelay: Sendable {
                     type: "server_error",
                     code: outcome == .timeout ? "upstream_timeout" : "stream_interrupted"
                 )
-                var event = ByteBuffer(string: "data: ")
-                event.writeBytes(error.body)
-                event.writeString("\n\n")
-                try await writer.write(event)
+                try await writer.write(Self.errorEvent(error, responsesAPI: context.chat.operation == .responses))
             }
         } else {
             gateway.recordSuccess(
@@ -129,17 +132,42 @@ struct StreamRelay: Sendable {
         try await writer.finish(nil)
     }
 
+    /// The event that ends a broken stream: for chat and completions an
+    /// error object in place of `[DONE]`; for the Responses API an `error`
+    /// event (never `response.completed`), which also carries the error object
+    /// SDKs raise on.
+    static func errorEvent(_ error: APIError, responsesAPI: Bool) -> ByteBuffer {
+        guard responsesAPI else {
+            var event = ByteBuffer(string: "data: ")
+            event.writeBytes(error.body)
+            event.writeString("\n\n")
+            return event
+        }
+        let payload: JSONValue = [
+            "type": "error", "code": .string(error.code ?? "stream_interrupted"), "message": .string(error.message), "param": nil,
+            "error": ["type": .string(error.type), "code": .string(error.code ?? "stream_interrupted"), "message": .string(error.message)],
+        ]
+        var event = ByteBuffer(string: "event: error\ndata: ")
+        event.writeBytes(JSONText.encode(payload))
+        event.writeString("\n\n")
+        return event
+    }
+
     /// What the relay has seen of the stream so far.
     struct State {
         let forwardUsage: Bool
+        let watchForResponseID: Bool
         var splitter = ServerSentEventSplitter()
         var usage: TokenUsage?
         var sawDone = false
         var sawError = false
         var contentFiltered = false
+        /// The Responses API's response id, from its first event.
+        var responseID: String?
 
-        init(forwardUsage: Bool) {
+        init(forwardUsage: Bool, watchForResponseID: Bool = false) {
             self.forwardUsage = forwardUsage
+            self.watchForResponseID = watchForResponseID
         }
 
         /// The bytes to forward for one upstream chunk: the chunk itself when it
@@ -153,6 +181,9 @@ struct StreamRelay: Sendable {
                 switch event.kind {
                 case .done:
                     sawDone = true
+                case .finished(let reported):
+                    sawDone = true
+                    if let reported { usage = reported }
                 case .error:
                     sawError = true
                 case .usage(let reported):
@@ -161,6 +192,7 @@ struct StreamRelay: Sendable {
                 case .chunk(let reported, let filtered):
                     if let reported { usage = reported }
                     contentFiltered = contentFiltered || filtered
+                    if watchForResponseID, responseID == nil { responseID = ReplyScan.replyID(event.bytes) }
                 case .other:
                     break
                 }

@@ -38,7 +38,7 @@ extension Gateway {
         let started = clock.now()
         let body = context.chat.upstreamBody(for: deployment)
         context.enforced = body.enforced
-        let request = context.target.makeRequest(body: body.bytes, stream: context.chat.isStream, forwarding: context.forwarded)
+        let request = context.target.makeRequest(context.chat.operation, body: body.bytes, stream: context.chat.isStream, forwarding: context.forwarded)
         let reply: any UpstreamReply
         do {
             reply = try await context.target.transport.send(request, headDeadline: .after(deployment.timeouts.firstToken))
@@ -160,8 +160,11 @@ extension Gateway {
         let routeName = context.route.plan.route.name
         if let id = facts.id {
             ledger.record(id, route: routeName, deployment: context.deployment.name)
+            if context.chat.operation == .responses {
+                await rememberResponse(id, route: routeName, deployment: context.deployment.name)
+            }
         }
-        if let mirror = shadowMirror(route: routeName), mirror.settings.deployment != context.deployment.name {
+        if context.chat.operation == .chatCompletions, let mirror = shadowMirror(route: routeName), mirror.settings.deployment != context.deployment.name {
             mirror.offer(context.chat, primaryBody: body, primaryLatency: now - started)
         }
         var headers = replyHeaders(context, upstream: reply.headers)

@@ -71,6 +71,8 @@ public final class Gateway: Sendable {
     let stateStoreProblem = Mutex<String?>(nil)
     /// Recent request ids → route and deployment, for feedback.
     let ledger = RequestLedger(capacity: 100_000)
+    /// Recent response ids → the deployment that created them (Responses API).
+    let responseAffinity = ResponseAffinityCache(capacity: 100_000)
 
     public init(
         options: Options = Options(),

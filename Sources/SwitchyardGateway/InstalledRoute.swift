@@ -22,15 +22,24 @@ struct InstalledRoute: Sendable {
 struct UpstreamTarget: Sendable {
     let deployment: Deployment
     let transport: any UpstreamTransport
-    /// Path and query of the chat-completions endpoint.
-    let path: String
+    /// Path and query of each operation's endpoint on this upstream.
+    let paths: [OpenAIOperation: String]
     private let jsonHeaders: HTTPHeaders
     private let streamHeaders: HTTPHeaders
 
     init(deployment: Deployment, environment: [String: String], clients: UpstreamClients) {
         self.deployment = deployment
-        let url = deployment.upstream.chatCompletionsURL(model: deployment.upstreamModelName)
-        (transport, path) = clients.transport(url: url, connectTimeout: deployment.timeouts.connect)
+        var paths: [OpenAIOperation: String] = [:]
+        var transport: (any UpstreamTransport)?
+        for operation in OpenAIOperation.allCases {
+            let url = deployment.upstream.url(for: operation, model: deployment.upstreamModelName)
+            let (chosen, path) = clients.transport(url: url, connectTimeout: deployment.timeouts.connect)
+            transport = transport ?? chosen
+            paths[operation] = path
+        }
+        self.paths = paths
+        // Every operation's URL has the same origin, so one transport serves them all.
+        self.transport = transport ?? clients.transport(url: deployment.upstream.url, connectTimeout: deployment.timeouts.connect).transport
         var headers = HTTPHeaders([("content-type", "application/json"), ("user-agent", SwitchyardVersion.productToken)])
         // Surrounding whitespace (a secret file's trailing newline) is dropped; a
         // key with control characters inside would break the request head, so it
@@ -51,10 +60,24 @@ struct UpstreamTarget: Sendable {
         jsonHeaders = headers
     }
 
-    func makeRequest(body: [UInt8], stream: Bool, forwarding extra: [(String, String)] = []) -> UpstreamRequest {
+    func makeRequest(_ operation: OpenAIOperation, body: [UInt8], stream: Bool, forwarding extra: [(String, String)] = []) -> UpstreamRequest {
         var headers = stream ? streamHeaders : jsonHeaders
         if !extra.isEmpty { headers.add(contentsOf: extra) }
-        return UpstreamRequest(target: path, headers: headers, body: ByteBuffer(bytes: body))
+        return UpstreamRequest(method: .POST, target: paths[operation] ?? "/", headers: headers, body: ByteBuffer(bytes: body))
+    }
+
+    /// A request about a stored response: `GET`/`DELETE …/responses/{id}`,
+    /// `POST …/{id}/cancel`, `GET …/{id}/input_items`, with the client's query.
+    func storedResponseRequest(method: HTTPMethod, id: String, suffix: String, query: String, forwarding extra: [(String, String)]) -> UpstreamRequest {
+        let base = paths[.responses] ?? "/responses"
+        let (path, ownQuery) = base.firstIndex(of: "?").map { (String(base[..<$0]), String(base[base.index(after: $0)...])) } ?? (base, "")
+        let queries = [ownQuery, query].filter { !$0.isEmpty }.joined(separator: "&")
+        var headers = jsonHeaders
+        if !extra.isEmpty { headers.add(contentsOf: extra) }
+        return UpstreamRequest(
+            method: method, target: path + "/" + id + suffix + (queries.isEmpty ? "" : "?" + queries), headers: headers,
+            body: method == .POST ? ByteBuffer(string: "{}") : ByteBuffer()
+        )
     }
 }
 
@@ -64,7 +87,7 @@ extension UpstreamTarget {
     /// all within `limit`. Health checks and shadow traffic use it.
     func exchange(_ chat: ClientRequest, within limit: Duration, maxBytes: Int) async throws(UpstreamError) -> (status: UInt, body: ByteBuffer) {
         let deadline = NIODeadline.after(limit)
-        let reply = try await transport.send(makeRequest(body: chat.upstreamBody(for: deployment).bytes, stream: false), headDeadline: deadline)
+        let reply = try await transport.send(makeRequest(chat.operation, body: chat.upstreamBody(for: deployment).bytes, stream: false), headDeadline: deadline)
         return (reply.status, try await reply.collect(upTo: maxBytes, deadline: deadline))
     }
 }

@@ -12,6 +12,8 @@ public import SwitchyardCore
 /// Its behaviour can be changed while it runs with `PUT /simulator/config`.
 public final class Simulator: Sendable {
     private let state: Mutex<State>
+    /// Responses created with `store: true`, by id.
+    let responses = Mutex<[String: StoredResponse]>([:])
 
     struct State {
         var configuration: SimulatorConfiguration
@@ -58,6 +60,7 @@ public final class Simulator: Sendable {
         router.post("/openai/deployments/{deployment}/chat/completions") { request, _ in
             try await self.chatCompletions(request, azure: true)
         }
+        addOtherOperations(to: router)
         router.get("/healthz") { _, _ in Response(status: .ok, body: ResponseBody(byteBuffer: ByteBuffer(string: "ok\n"))) }
         router.get("/simulator/config") { _, _ in
             Self.json(status: .ok, self.configurationJSON())
@@ -93,23 +96,34 @@ public final class Simulator: Sendable {
 
     // MARK: Chat completions
 
-    private func chatCompletions(_ request: Request, azure: Bool) async throws -> Response {
+    /// What every simulated call shares: the key check, the body, the count,
+    /// and whether (and how) this request fails.
+    struct Admission {
+        let configuration: SimulatorConfiguration
+        let body: [String: JSONValue]
+        let sequence: Int
+        let failure: SimulatorConfiguration.ErrorKind?
+        let latency: Duration
+    }
+
+    /// Admits a request, or answers it at once (a wrong key, a broken body).
+    func admit(_ request: Request, azure: Bool) async throws -> Result<Admission, SimulatorRefusal> {
         let configuration = self.configuration
         if let key = configuration.requiredKey {
             let presented = azure ? request.headers[.apiKey] : request.headers[.authorization].map { String($0.dropFirst("Bearer ".count)) }
             guard presented == key else {
-                return Self.error(status: .unauthorized, message: "simulated upstream: missing or wrong API key", type: "invalid_request_error", code: "invalid_api_key")
+                return .failure(SimulatorRefusal(response: Self.error(status: .unauthorized, message: "simulated upstream: missing or wrong API key", type: "invalid_request_error", code: "invalid_api_key")))
             }
         }
-        let bytes = try await request.body.collect(upTo: 8 << 20)
+        let bytes = try await request.body.collect(upTo: 64 << 20)
         let body: [String: JSONValue]
         do {
             guard case .object(let members) = try JSONText.decode(Array(buffer: bytes)) else {
-                return Self.error(status: .badRequest, message: "body must be a JSON object", type: "invalid_request_error", code: nil)
+                return .failure(SimulatorRefusal(response: Self.error(status: .badRequest, message: "body must be a JSON object", type: "invalid_request_error", code: nil)))
             }
             body = members
         } catch {
-            return Self.error(status: .badRequest, message: error.message, type: "invalid_request_error", code: nil)
+            return .failure(SimulatorRefusal(response: Self.error(status: .badRequest, message: error.message, type: "invalid_request_error", code: nil)))
         }
         let (sequence, fails) = state.withLock { state in
             state.requestCount += 1
@@ -121,17 +135,16 @@ public final class Simulator: Sendable {
             if fails { state.errorDebt -= 1 }
             return (state.requestCount, fails)
         }
-        let stream = body["stream"]?.boolValue ?? false
-        let includeUsage = body["stream_options"]?["include_usage"]?.boolValue ?? false
-        let maxTokens = (body["max_tokens"] ?? body["max_completion_tokens"])?.doubleValue.map { Int(min(1e9, max(1, $0.isFinite ? $0 : 1))) }
-        let completionTokens = min(configuration.replyTokens, maxTokens ?? .max)
-        let promptTokens = Self.estimatePromptTokens(body["messages"])
+        return .success(Admission(configuration: configuration, body: body, sequence: sequence, failure: fails ? configuration.errorKind : nil, latency: Self.sampleLatency(configuration)))
+    }
 
-        let failure = fails ? configuration.errorKind : nil
-        let latency = Self.sampleLatency(configuration)
-        switch failure {
+    /// The reply of a request that fails before any content (500, 429,
+    /// hang, content filter); nil for no failure or a cut stream.
+    static func failureReply(_ admission: Admission) async throws -> Response? {
+        let configuration = admission.configuration
+        switch admission.failure {
         case .serverError?:
-            try await Task.sleep(for: latency)
+            try await Task.sleep(for: admission.latency)
             return Self.error(status: .internalServerError, message: "simulated upstream failure", type: "server_error", code: nil)
         case .rateLimited?:
             var response = Self.error(status: .tooManyRequests, message: "simulated rate limit: retry later", type: "rate_limit_error", code: "rate_limit_exceeded")
@@ -143,11 +156,31 @@ public final class Simulator: Sendable {
             try await Task.sleep(for: .seconds(3600))
             return Self.error(status: .gatewayTimeout, message: "simulated hang ended", type: "server_error", code: nil)
         case .contentFilter?:
-            try await Task.sleep(for: latency)
+            try await Task.sleep(for: admission.latency)
             return Self.contentFilterError()
         case .cutStream?, nil:
-            break
+            return nil
         }
+    }
+
+    private func chatCompletions(_ request: Request, azure: Bool) async throws -> Response {
+        let admission: Admission
+        switch try await admit(request, azure: azure) {
+        case .success(let admitted): admission = admitted
+        case .failure(let refusal): return refusal.response
+        }
+        let configuration = admission.configuration
+        let body = admission.body
+        let sequence = admission.sequence
+        let latency = admission.latency
+        let failure = admission.failure
+        if let reply = try await Self.failureReply(admission) { return reply }
+        let stream = body["stream"]?.boolValue ?? false
+        let includeUsage = body["stream_options"]?["include_usage"]?.boolValue ?? false
+        let maxTokens = (body["max_tokens"] ?? body["max_completion_tokens"])?.doubleValue.map { Int(min(1e9, max(1, $0.isFinite ? $0 : 1))) }
+        let completionTokens = min(configuration.replyTokens, maxTokens ?? .max)
+        let promptTokens = Self.estimatePromptTokens(body["messages"])
+
         let reply = ReplyWriter(
             id: "chatcmpl-sim-\(sequence)",
             model: configuration.replyModel,
@@ -203,7 +236,12 @@ public final class Simulator: Sendable {
 
     struct SimulatedCut: Error {}
 
-    private static func sampleLatency(_ configuration: SimulatorConfiguration) -> Duration {
+/// A request the simulator answers without simulating anything.
+struct SimulatorRefusal: Error {
+    let response: Response
+}
+
+    static func sampleLatency(_ configuration: SimulatorConfiguration) -> Duration {
         let mean = configuration.latencyMean.millisecondsDouble
         let jitter = configuration.latencyJitter.millisecondsDouble
         let sample = jitter > 0 ? Double.random(in: (mean - jitter)...(mean + jitter)) : mean
@@ -217,6 +255,13 @@ public final class Simulator: Sendable {
             if let text = message["content"]?.stringValue { characters += text.count }
         }
         return max(1, (characters + 3) / 4)
+    }
+
+    /// The same estimate for a bare text or an array of texts (`prompt`, `input`).
+    static func estimateTextTokens(_ value: JSONValue?) -> Int {
+        if let text = value?.stringValue { return max(1, (text.count + 3) / 4) }
+        let texts = value?.arrayValue?.map { $0.stringValue ?? $0["content"]?.stringValue ?? "" } ?? []
+        return max(1, (texts.reduce(0) { $0 + $1.count } + 3) / 4)
     }
 
     static let vocabulary = [
@@ -327,4 +372,9 @@ public final class Simulator: Sendable {
 extension HTTPField.Name {
     static let apiKey = Self("api-key")!
     static let retryAfterMilliseconds = Self("retry-after-ms")!
+}
+
+/// A request the simulator answers without simulating anything.
+struct SimulatorRefusal: Error {
+    let response: Response
 }

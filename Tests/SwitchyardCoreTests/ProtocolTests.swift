@@ -24,6 +24,7 @@ struct ProtocolTests {
                     case .chunk: kinds.append("chunk")
                     case .usage(let usage): kinds.append("usage \(usage.promptTokens)/\(usage.completionTokens)")
                     case .done: kinds.append("done")
+                    case .finished(let usage): kinds.append("finished \(usage?.promptTokens ?? -1)/\(usage?.completionTokens ?? -1)")
                     case .error: kinds.append("error")
                     case .other: kinds.append("other")
                     }
@@ -55,6 +56,22 @@ struct ProtocolTests {
         #expect(!ReplyScan.finishedByContentFilter(Array(#"{"choices":[{"message":{"content":"about content_filter"},"finish_reason":"stop"}]}"#.utf8)))
         #expect(ReplyScan.isContentFilterError(Array(#"{"error":{"code":"content_filter","status":400}}"#.utf8)))
         #expect(!ReplyScan.isContentFilterError(Array(#"{"error":{"code":"invalid_request"}}"#.utf8)))
+    }
+
+    @Test func aResponsesStreamEndsAtItsTerminalEventWithTheWholeReplysUsage() throws {
+        let stream = Array((
+            "event: response.created\ndata: {\"type\":\"response.created\",\"sequence_number\":0,\"response\":{\"id\":\"resp_1\",\"usage\":null}}\n\n"
+            + "event: response.output_text.delta\ndata: {\"type\":\"response.output_text.delta\",\"delta\":\"say \\\"type\\\":\\\"response.completed\\\"\"}\n\n"
+            + "event: response.completed\ndata: {\"type\":\"response.completed\",\"response\":{\"id\":\"resp_1\",\"usage\":{\"input_tokens\":7,\"input_tokens_details\":{\"cached_tokens\":0},\"output_tokens\":21,\"total_tokens\":28}}}\n\n"
+        ).utf8)
+        var splitter = ServerSentEventSplitter()
+        let kinds = try splitter.feed(stream).map(\.kind)
+        #expect(kinds.count == 3)
+        #expect(kinds.last == .finished(usage: TokenUsage(promptTokens: 7, completionTokens: 21)))
+        #expect(kinds.dropLast().allSatisfy { if case .chunk = $0 { true } else { false } }, "generated text that quotes an event type is only text")
+        var failed = ServerSentEventSplitter()
+        #expect(try failed.feed(Array("event: response.failed\ndata: {\"type\":\"response.failed\"}\n\n".utf8)).first?.kind == .error)
+        #expect(TokenUsage(scanning: Array(#"{"object":"list","usage":{"prompt_tokens":8,"total_tokens":8}}"#.utf8)) == TokenUsage(promptTokens: 8, completionTokens: 0), "embeddings count input only")
     }
 
     @Test func invalidBodiesAreRefusedWithAMessageNamingTheProblem() {

@@ -84,6 +84,14 @@ struct LiveCluster: Sendable {
         return Reply(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
     }
 
+    func delete(_ path: String) async throws -> Reply {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = .DELETE
+        let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 16 << 20)
+        return Reply(status: Int(response.status.code), headers: response.headers, body: String(buffer: bytes))
+    }
+
     func get(_ path: String) async throws -> Reply {
         let response = try await HTTPClient.shared.execute(HTTPClientRequest(url: baseURL + path), timeout: .seconds(30))
         let bytes = try await response.body.collect(upTo: 16 << 20)

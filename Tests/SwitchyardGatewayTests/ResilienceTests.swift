@@ -235,7 +235,8 @@ struct ResilienceTests {
                 ("/v1/chat/completions", LiveCluster.chat(route: "solo", extra: #""pad":"\#(String(repeating: "x", count: 5000))""#), 413, "request_too_large"),
                 ("/openai/deployments/solo/chat/completions", #"{"messages":[{"role":"user"}]}"#, 400, "missing_api_version"),
                 ("/openai/deployments/nope/chat/completions?api-version=2024-10-21", #"{"messages":[{"role":"user"}]}"#, 404, "model_not_found"),
-                ("/v1/embeddings", "{}", 404, "unknown_path"),
+                ("/v1/embeddings", #"{"model":"solo"}"#, 400, "missing_required_parameter"),
+                ("/v1/files", "{}", 404, "unknown_path"),
             ]
             for (path, body, status, code) in cases {
                 let reply = try await cluster.post(path, body: body)

@@ -17,6 +17,9 @@ public struct ServerSentEventSplitter: Sendable {
         case usage(TokenUsage)
         /// `data: [DONE]`.
         case done
+        /// A Responses API terminal event (`response.completed`,
+        /// `response.incomplete`), with the reply's token counts.
+        case finished(usage: TokenUsage?)
         /// `data: {"error": …}` from the upstream.
         case error
         /// A comment or other non-data event (keep-alives).
@@ -77,6 +80,16 @@ public struct ServerSentEventSplitter: Sendable {
     static func classify(_ event: ArraySlice<UInt8>) -> Kind {
         guard let data = ByteSearch.firstIndex(of: ByteSearch.dataPrefix, in: event) else { return .other }
         let payload = event[(data + ByteSearch.dataPrefix.count)...]
+        // The Responses API names each event; its stream ends with a terminal
+        // one (there is no `[DONE]`), whose `usage` holds the whole reply's counts.
+        if event.starts(with: ByteSearch.eventPrefix) {
+            let name = event[(event.startIndex + ByteSearch.eventPrefix.count)...].prefix { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") }
+            let trimmed = name.drop { $0 == UInt8(ascii: " ") }
+            if ByteSearch.responsesFinished.contains(where: { trimmed.elementsEqual($0) }) {
+                return .finished(usage: TokenUsage(scanning: payload))
+            }
+            if ByteSearch.responsesFailed.contains(where: { trimmed.elementsEqual($0) }) { return .error }
+        }
         let trimmed = payload.drop { $0 == UInt8(ascii: " ") }
         if trimmed.starts(with: ByteSearch.doneMarker) { return .done }
         if trimmed.starts(with: ByteSearch.errorPrefix) { return .error }
@@ -139,10 +152,28 @@ public struct TokenUsage: Hashable, Sendable {
 
     /// The same over bytes already in an array: no copy.
     public init?(scanning array: ArraySlice<UInt8>) {
-        guard let prompt = ByteSearch.integer(after: ByteSearch.promptTokensKey, in: array),
-            let completion = ByteSearch.integer(after: ByteSearch.completionTokensKey, in: array),
-            prompt <= Self.maximumPerReply, completion <= Self.maximumPerReply
-        else { return nil }
+        let prompt: Int
+        let completion: Int
+        if let chatPrompt = ByteSearch.integer(after: ByteSearch.promptTokensKey, in: array) {
+            prompt = chatPrompt
+            if let chatCompletion = ByteSearch.integer(after: ByteSearch.completionTokensKey, in: array) {
+                completion = chatCompletion
+            } else if let total = ByteSearch.integer(after: ByteSearch.totalTokensKey, in: array), total >= chatPrompt {
+                // Embeddings: input only.
+                completion = total - chatPrompt
+            } else {
+                return nil
+            }
+        } else if let input = ByteSearch.integer(after: ByteSearch.inputTokensKey, in: array),
+            let output = ByteSearch.integer(after: ByteSearch.outputTokensKey, in: array)
+        {
+            // The Responses API's names.
+            prompt = input
+            completion = output
+        } else {
+            return nil
+        }
+        guard prompt <= Self.maximumPerReply, completion <= Self.maximumPerReply else { return nil }
         self.init(promptTokens: prompt, completionTokens: completion)
     }
 }
@@ -219,6 +250,9 @@ public enum ReplyScan {
 /// Byte-level searches used on the streaming path.
 enum ByteSearch {
     static let dataPrefix = Array("data:".utf8)
+    static let eventPrefix = Array("event:".utf8)
+    static let responsesFinished = [Array("response.completed".utf8), Array("response.incomplete".utf8)]
+    static let responsesFailed = [Array("response.failed".utf8), Array("error".utf8)]
     static let doneMarker = Array("[DONE]".utf8)
     static let errorPrefix = Array("{\"error\"".utf8)
     static let emptyChoices = [Array("\"choices\":[]".utf8), Array("\"choices\": []".utf8)]
@@ -235,6 +269,9 @@ enum ByteSearch {
     static let idKeys = [Array("\"id\":\"".utf8), Array("\"id\": \"".utf8)]
     static let promptTokensKey = Array("\"prompt_tokens\":".utf8)
     static let completionTokensKey = Array("\"completion_tokens\":".utf8)
+    static let totalTokensKey = Array("\"total_tokens\":".utf8)
+    static let inputTokensKey = Array("\"input_tokens\":".utf8)
+    static let outputTokensKey = Array("\"output_tokens\":".utf8)
 
     static func firstIndex(of needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {
         guard let first = needle.first, haystack.count >= needle.count else { return nil }

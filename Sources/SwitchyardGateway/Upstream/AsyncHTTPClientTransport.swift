@@ -11,7 +11,7 @@ struct AsyncHTTPClientTransport: UpstreamTransport {
 
     func send(_ request: UpstreamRequest, headDeadline: NIODeadline) async throws(UpstreamError) -> any UpstreamReply {
         var outgoing = HTTPClientRequest(url: origin + request.target)
-        outgoing.method = .POST
+        outgoing.method = request.method
         outgoing.headers = request.headers
         outgoing.body = .bytes(request.body)
         do {

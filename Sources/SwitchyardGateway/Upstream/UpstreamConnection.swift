@@ -53,7 +53,7 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         var headers = request.headers
         headers.replaceOrAdd(name: "host", value: host)
         headers.replaceOrAdd(name: "content-length", value: String(request.body.readableBytes))
-        let head = HTTPRequestHead(version: .http1_1, method: .POST, uri: request.target, headers: headers)
+        let head = HTTPRequestHead(version: .http1_1, method: request.method, uri: request.target, headers: headers)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         context.write(wrapOutboundOut(.body(.byteBuffer(request.body))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)

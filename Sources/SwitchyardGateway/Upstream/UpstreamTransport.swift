@@ -4,6 +4,7 @@ import NIOHTTP1
 /// One request to an upstream, ready to write: everything but the body is
 /// worked out when the route is installed.
 struct UpstreamRequest: Sendable {
+    var method: HTTPMethod = .POST
     /// Path and query, e.g. `/v1/chat/completions`.
     let target: String
     let headers: HTTPHeaders

@@ -7,16 +7,17 @@ import SwitchyardCore
 import SwitchyardHTTP
 
 extension Gateway {
-    /// Serves one chat-completions request: authenticate, validate, choose a
-    /// deployment by sticky weight, and proxy — failing over to the route's
-    /// other deployments until the first byte has gone to the client.
-    func chatCompletions(_ request: Request, routeFromPath: String?) async -> Response {
+    /// Serves one OpenAI call: authenticate, validate, choose a deployment by
+    /// sticky weight (or the one that holds the response being continued),
+    /// and proxy — failing over to the route's other deployments until the
+    /// first byte has gone to the client.
+    func serve(_ request: Request, operation: OpenAIOperation, routeFromPath: String?) async -> Response {
         // Only names of configured routes become label values: clients choose
         // the route name, and must not be able to grow the metric set at will.
         var served = ServedRoute()
         var response: Response
         do {
-            response = try await proxy(request, routeFromPath: routeFromPath, served: &served)
+            response = try await proxy(request, operation: operation, routeFromPath: routeFromPath, served: &served)
         } catch {
             response = error.response
             // A refusal the gateway makes once it knows the route still says
@@ -30,26 +31,16 @@ extension Gateway {
         return response
     }
 
-    private func proxy(_ request: Request, routeFromPath: String?, served: inout ServedRoute) async throws(APIError) -> Response {
-        let started = clock.now()
-        var clientKey: ClientKey?
-        if !access.isOpen {
-            let secret = request.headers[.authorization].flatMap(Self.bearerToken) ?? request.headers[.apiKey]
-            guard let key = access.authenticate(secret) else {
-                throw .unauthorized(
-                    secret == nil
-                        ? "missing API key: send 'Authorization: Bearer KEY' (OpenAI) or 'api-key: KEY' (Azure)"
-                        : "the API key is not one this gateway accepts"
-                )
-            }
-            if case .limited(let retryAfter, let reason) = await access.admit(key, now: started) {
-                throw .rateLimited("client key '\(key.name)' is over its \(reason) limit; retry after \(DurationText.format(retryAfter))", retryAfter: retryAfter)
-            }
-            clientKey = key
-        }
+    private func proxy(_ request: Request, operation: OpenAIOperation, routeFromPath: String?, served: inout ServedRoute) async throws(APIError) -> Response {
+        let clientKey = try await authenticate(request)
         let bytes = try await readBody(request)
-        let chat = try ClientRequest(bytes: bytes.readableBytesView, requireModel: routeFromPath == nil)
-        let routeName = routeFromPath ?? chat.model ?? ""
+        let chat = try ClientRequest(bytes: bytes.readableBytesView, operation: operation, requireModel: routeFromPath == nil)
+        // A continued response lives on the deployment that created it.
+        var owner: (route: String, deployment: String)?
+        if let previous = chat.previousResponseID, let known = await responseOwner(previous) {
+            owner = (known.route, known.deployment)
+        }
+        let routeName = routeFromPath ?? chat.model ?? owner?.route ?? ""
         guard let route = installedRoute(routeName) else {
             let known = routeNames
             throw .notFound(
@@ -61,7 +52,10 @@ extension Gateway {
         served.revisionHeader = route.revisionHeader
         let plan = route.plan
         var pinned: Int?
-        if let name = request.headers[.switchyardDeployment] {
+        if let owner, let previous = chat.previousResponseID {
+            pinned = try ownerIndex(owner, of: route, responseID: previous)
+        }
+        if let name = request.headers[.switchyardDeployment], pinned == nil {
             guard plan.route.allowPinning else {
                 throw .forbidden(
                     "route '\(routeName)' does not allow pinning with x-switchyard-deployment (set allowPinning: true on the route)",
@@ -84,6 +78,34 @@ extension Gateway {
             }
             pinned = index
         }
+        return try await dispatch(request, chat: chat, route: route, pinned: pinned, clientKey: clientKey, served: &served)
+    }
+
+    /// The client key the request presents, checked and admitted; nil when the gateway is open.
+    func authenticate(_ request: Request) async throws(APIError) -> ClientKey? {
+        guard !access.isOpen else { return nil }
+        let started = clock.now()
+        let secret = request.headers[.authorization].flatMap(Self.bearerToken) ?? request.headers[.apiKey]
+        guard let key = access.authenticate(secret) else {
+            throw .unauthorized(
+                secret == nil
+                    ? "missing API key: send 'Authorization: Bearer KEY' (OpenAI) or 'api-key: KEY' (Azure)"
+                    : "the API key is not one this gateway accepts"
+            )
+        }
+        if case .limited(let retryAfter, let reason) = await access.admit(key, now: started) {
+            throw .rateLimited("client key '\(key.name)' is over its \(reason) limit; retry after \(DurationText.format(retryAfter))", retryAfter: retryAfter)
+        }
+        return key
+    }
+
+    /// Chooses the deployment (sticky weight, unless pinned) and tries the
+    /// route's deployments in failover order.
+    private func dispatch(
+        _ request: Request, chat: ClientRequest, route: InstalledRoute, pinned: Int?, clientKey: ClientKey?, served: inout ServedRoute
+    ) async throws(APIError) -> Response {
+        let routeName = route.plan.route.name
+        let plan = route.plan
         let sticky = stickyKey(
             safetyIdentifier: chat.safetyIdentifier,
             user: chat.user,

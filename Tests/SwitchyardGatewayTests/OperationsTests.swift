@@ -1,0 +1,93 @@
+import Foundation
+import SwitchyardClock
+import SwitchyardCore
+import SwitchyardSimulator
+import SwitchyardTesting
+import Testing
+@testable import SwitchyardGateway
+
+/// Embeddings, legacy completions and the Responses API through the same
+/// routes, splits, stickiness, metrics and cost as chat — and a stored
+/// response that lives on the deployment that created it.
+@Suite("Every OpenAI call through the gateway, over real sockets")
+struct OperationsTests {
+    static func split(_ ports: [Int]) -> [Route] {
+        [Route(name: "chat-prod", stable: "a", deployments: [LiveCluster.deployment("a", percent: 50, port: ports[0]), LiveCluster.deployment("b", percent: 50, port: ports[1], version: "2025-05-13")])]
+    }
+
+    @Test func embeddingsAndCompletionsAreRoutedAndCounted() async throws {
+        try await LiveCluster.run(simulators: [SimulatorConfiguration(), SimulatorConfiguration(version: "2025-05-13")], routes: Self.split) { cluster in
+            let embedding = try await cluster.post("/v1/embeddings", body: #"{"model":"chat-prod","input":["alpha","beta"],"dimensions":4,"encoding_format":"float"}"#)
+            #expect(embedding.status == 200, "\(embedding.body)")
+            #expect(embedding.json?["data"]?.arrayValue?.count == 2)
+            #expect(embedding.json?["data"]?.arrayValue?.first?["embedding"]?.arrayValue?.count == 4)
+            let deployment = try #require(embedding.deployment)
+            let window = cluster.gateway.runtime(route: "chat-prod", deployment: deployment).aggregate(window: .seconds(60), now: SystemClock().now())
+            #expect(window.requests == 1 && window.promptTokens > 0 && window.completionTokens == 0, "embeddings count their input tokens")
+
+            let completion = try await cluster.post("/v1/completions", body: #"{"model":"chat-prod","prompt":"Say hello","max_tokens":5}"#)
+            #expect(completion.status == 200 && completion.json?["object"] == "text_completion", "\(completion.body)")
+            let azure = try await cluster.post("/openai/deployments/chat-prod/embeddings?api-version=2024-10-21", body: #"{"input":"alpha","encoding_format":"float"}"#)
+            #expect(azure.status == 200, "\(azure.body)")
+            let models = try await cluster.get("/openai/models?api-version=2024-10-21")
+            #expect(models.status == 200 && models.json?["data"]?.arrayValue?.first?["id"] == "chat-prod")
+            #expect(try await cluster.get("/openai/models").status == 400, "Azure paths need api-version")
+        }
+    }
+
+    @Test func aResponseChainStaysOnTheDeploymentThatHoldsIt() async throws {
+        try await LiveCluster.run(simulators: [SimulatorConfiguration(), SimulatorConfiguration(version: "2025-05-13")], routes: Self.split) { cluster in
+            var previous: String?
+            var deployments: Set<String> = []
+            for turn in 0..<20 {
+                // No user and no sticky key: without affinity a 50/50 split would scatter the turns.
+                let previousField = previous.map { #","previous_response_id":"\#($0)""# } ?? ""
+                let reply = try await cluster.post("/v1/responses", body: #"{"model":"chat-prod","input":"turn \#(turn)"\#(previousField)}"#)
+                #expect(reply.status == 200, "turn \(turn): \(reply.body)")
+                previous = reply.json?["id"]?.stringValue
+                deployments.insert(reply.deployment ?? "?")
+            }
+            #expect(deployments.count == 1, "every turn on one deployment: \(deployments)")
+            let id = try #require(previous)
+            let owner = try #require(deployments.first)
+            let retrieved = try await cluster.get("/v1/responses/\(id)")
+            #expect(retrieved.status == 200 && retrieved.json?["id"]?.stringValue == id && retrieved.deployment == owner)
+            let items = try await cluster.get("/v1/responses/\(id)/input_items")
+            #expect(items.status == 200 && items.json?["object"] == "list")
+            let deleted = try await cluster.delete("/v1/responses/\(id)")
+            #expect(deleted.status == 200 && deleted.json?["deleted"] == true, "\(deleted.body)")
+            let unknown = try await cluster.get("/v1/responses/resp_never_seen")
+            #expect(unknown.status == 404 && unknown.errorCode == "response_not_found")
+
+            // The owner leaves the route: a follow-up says so instead of landing elsewhere.
+            let first = try await cluster.post("/v1/responses", body: #"{"model":"chat-prod","input":"hello"}"#)
+            let firstID = try #require(first.json?["id"]?.stringValue)
+            let firstOwner = try #require(first.deployment)
+            let ports = cluster.simulatorPorts
+            let remaining = firstOwner == "a" ? LiveCluster.deployment("b", percent: 100, port: ports[1], version: "2025-05-13") : LiveCluster.deployment("a", percent: 100, port: ports[0])
+            try cluster.gateway.install([Route(name: "chat-prod", stable: remaining.name, deployments: [remaining], revision: 2)])
+            let orphan = try await cluster.post("/v1/responses", body: #"{"model":"chat-prod","input":"again","previous_response_id":"\#(firstID)"}"#)
+            #expect(orphan.status == 410 && orphan.errorCode == "response_deployment_gone", "\(orphan.body)")
+            #expect(orphan.errorMessage?.contains(firstOwner) == true)
+        }
+    }
+
+    @Test func aStreamedResponseIsRelayedAndACutOneEndsWithAnErrorNeverCompleted() async throws {
+        try await LiveCluster.run(simulators: [SimulatorConfiguration(tokensPerSecond: 500)], routes: ResilienceTests.single()) { cluster in
+            let streamed = try await cluster.post("/v1/responses", body: #"{"model":"solo","input":"hi","stream":true}"#)
+            #expect(streamed.status == 200)
+            #expect(streamed.body.hasPrefix("event: response.created"))
+            #expect(streamed.body.contains("event: response.completed"))
+            let id = try #require(streamed.body.firstRange(of: "resp_sim_").map { String(streamed.body[$0.lowerBound...].prefix { $0 != "\"" }) })
+            #expect(try await cluster.get("/v1/responses/\(id)").status == 200, "a streamed response is remembered too")
+            let window = cluster.gateway.runtime(route: "solo", deployment: "only").aggregate(window: .seconds(60), now: SystemClock().now())
+            #expect(window.completionTokens > 0, "usage is read from response.completed")
+
+            cluster.simulators[0].configuration.errorRate = 1
+            cluster.simulators[0].configuration.errorKind = .cutStream
+            let cut = try await cluster.post("/v1/responses", body: #"{"model":"solo","input":"hi","stream":true}"#)
+            #expect(!cut.body.contains("response.completed"))
+            #expect(cut.body.hasSuffix("\n\n") && cut.body.contains("event: error\ndata: {"), "\(cut.body.suffix(300))")
+        }
+    }
+}
