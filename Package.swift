@@ -285,6 +285,9 @@ let package = Package(
         .testTarget(
             name: "SwitchyardServerTests",
             dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 "SwitchyardClient",
                 "SwitchyardCore",
                 "SwitchyardServer",

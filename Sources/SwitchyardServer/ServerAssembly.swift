@@ -90,6 +90,9 @@ public struct ServerAssembly: Sendable {
             gateway.useSharedRateLimits(shared)
             store = shared
         }
+        // Response ids → the deployment holding them: in the store, so every
+        // replica (and the next start) finds them.
+        if let affinity = store as? any ResponseAffinityStore { gateway.useResponseAffinityStore(affinity) }
         let control = ControlPlane(
             store: store,
             catalog: settings.catalog,

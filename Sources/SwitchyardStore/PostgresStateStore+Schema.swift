@@ -70,5 +70,10 @@ extension PostgresStateStore {
         CREATE TABLE IF NOT EXISTS client_usage (
           key TEXT NOT NULL, minute BIGINT NOT NULL, requests BIGINT NOT NULL, tokens BIGINT NOT NULL, PRIMARY KEY (key, minute))
         """,
+        """
+        CREATE TABLE IF NOT EXISTS response_owners (
+          response_id TEXT PRIMARY KEY, route TEXT NOT NULL, deployment TEXT NOT NULL, expires_ms BIGINT NOT NULL)
+        """,
+        "CREATE INDEX IF NOT EXISTS response_owners_by_expiry ON response_owners (expires_ms)",
     ]
 }

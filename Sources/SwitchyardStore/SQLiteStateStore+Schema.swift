@@ -90,6 +90,15 @@ extension SQLiteStateStore {
             }
             try db.create(index: "replica_rollups_by_minute", on: "replica_rollups", columns: ["minute"])
         }
+        migrator.registerMigration("v7: response affinity") { db in
+            try db.create(table: "response_owners") { table in
+                table.column("response_id", .text).primaryKey()
+                table.column("route", .text).notNull()
+                table.column("deployment", .text).notNull()
+                table.column("expires_ms", .integer).notNull()
+            }
+            try db.create(index: "response_owners_by_expiry", on: "response_owners", columns: ["expires_ms"])
+        }
         return migrator
     }
 

@@ -1,5 +1,9 @@
+import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
 import SwitchyardClient
 import SwitchyardCore
+import SwitchyardSimulator
 import SwitchyardTesting
 import Testing
 
@@ -23,6 +27,45 @@ struct FleetTests {
             await #expect(throws: ManagementClientError.self) {
                 _ = try await other.setWeights(route: "chat-prod", ["stable": 50, "canary": 50], ifMatch: 1)
             }
+        }
+    }
+}
+
+extension FleetTests {
+    /// A conversation whose turns land on different replicas still reaches
+    /// the one deployment that holds it: the replicas share response ownership
+    /// through the store.
+    @Test func aResponseChainAcrossReplicasStaysOnItsDeployment() async throws {
+        let url = try await StoreKind.freshDatabase()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            var ports: [Int] = []
+            for version in ["2024-11-20", "2025-05-13"] {
+                let simulator = Simulator(configuration: SimulatorConfiguration(version: version, latencyMean: .milliseconds(1)))
+                ports.append(try await startListening(in: &group) { simulator.buildApplication(host: "127.0.0.1", port: 0, logger: TestServer.quiet, onServerRunning: $0) })
+            }
+            let route = Route(name: "chat-prod", stable: "a", deployments: [
+                Deployment(name: "a", weight: TestRoutes.percent(50), model: "gpt-4o", version: "2024-11-20", upstream: Upstream(kind: .openai, url: "http://127.0.0.1:\(ports[0])/v1")),
+                Deployment(name: "b", weight: TestRoutes.percent(50), model: "gpt-4o", version: "2025-05-13", upstream: Upstream(kind: .openai, url: "http://127.0.0.1:\(ports[1])/v1")),
+            ])
+            try await TestFleet.run(replicas: 2, routes: [route], postgresURL: url) { fleet in
+                var previous: String?
+                var owners: Set<String> = []
+                for turn in 0..<10 {
+                    let replica = fleet[turn % 2]
+                    let previousField = previous.map { #","previous_response_id":"\#($0)""# } ?? ""
+                    var request = HTTPClientRequest(url: replica.gatewayURL + "/v1/responses")
+                    request.method = .POST
+                    request.headers.add(name: "content-type", value: "application/json")
+                    request.body = .bytes(ByteBuffer(string: #"{"model":"chat-prod","input":"turn \#(turn)"\#(previousField)}"#))
+                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                    let body = try await response.body.collect(upTo: 1 << 20)
+                    #expect(response.status.code == 200, "turn \(turn) on replica \(turn % 2): \(String(buffer: body))")
+                    previous = (try? JSONText.decode(Array(buffer: body)))?["id"]?.stringValue
+                    owners.insert(response.headers.first(name: "x-switchyard-deployment") ?? "?")
+                }
+                #expect(owners.count == 1, "every turn, on either replica, on one deployment: \(owners)")
+            }
+            group.cancelAll()
         }
     }
 }

@@ -194,4 +194,23 @@ struct StateStoreContractTests {
             #expect(await changes.next() == "chat-prod")
         }
     }
+
+    @Test(arguments: StoreKind.available)
+    func responseOwnersAreKeptUntilTheyExpire(_ kind: StoreKind) async throws {
+        try await kind.withStore { store, _ in
+            let affinity = try #require(store as? any ResponseAffinityStore)
+            let owner = ResponseOwner(route: "chat-prod", deployment: "canary")
+            try await affinity.rememberResponse("resp_1", owner: owner, expiresAtMilliseconds: Self.t0 + 1000)
+            #expect(try await affinity.responseOwner("resp_1", nowMilliseconds: Self.t0) == owner)
+            #expect(try await affinity.responseOwner("resp_1", nowMilliseconds: Self.t0 + 1001) == nil, "an expired id is forgotten")
+            #expect(try await affinity.responseOwner("resp_other", nowMilliseconds: Self.t0) == nil)
+            // Remembering again moves it (a retried create that landed elsewhere).
+            try await affinity.rememberResponse("resp_1", owner: ResponseOwner(route: "chat-prod", deployment: "stable"), expiresAtMilliseconds: Self.t0 + 2000)
+            #expect(try await affinity.responseOwner("resp_1", nowMilliseconds: Self.t0 + 1500)?.deployment == "stable")
+            // Expired rows are pruned by later writes: the table does not grow without bound.
+            let retention = ResponseAffinityPolicy.retention.nanosecondsClamped / 1_000_000
+            try await affinity.rememberResponse("resp_2", owner: owner, expiresAtMilliseconds: Self.t0 + 5000 + retention)
+            #expect(try await affinity.responseOwner("resp_1", nowMilliseconds: Self.t0) == nil, "pruned once past its expiry")
+        }
+    }
 }
