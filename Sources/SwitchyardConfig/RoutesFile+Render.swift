@@ -17,6 +17,7 @@ extension RoutesFile {
             ("stable", Node(route.stable)),
         ]
         if route.allowPinning { pairs.append(("allowPinning", Node("true", .implicit))) }
+        if route.mixEmbeddingModels { pairs.append(("mixEmbeddingModels", Node("true", .implicit))) }
         pairs.append(("deployments", Node(route.deployments.map(node(for:)))))
         if !route.plans.isEmpty { pairs.append(("plans", node(for: .object(route.plans)))) }
         return Node(pairs)

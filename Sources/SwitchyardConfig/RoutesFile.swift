@@ -46,7 +46,7 @@ public enum RoutesFile {
         return scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)
     }
 
-    static let routeKeys: Set<String> = ["name", "environment", "stable", "allowPinning", "deployments", "plans"]
+    static let routeKeys: Set<String> = ["name", "environment", "stable", "allowPinning", "mixEmbeddingModels", "deployments", "plans"]
     static let deploymentKeys: Set<String> = [
         "name", "weight", "model", "version", "upstream", "prompt", "params", "enforce", "price", "priority", "allowDeprecated", "timeouts",
     ]
@@ -89,6 +89,7 @@ public enum RoutesFile {
             allowPinning: try members.bool("allowPinning") ?? false,
             deployments: deployments
         )
+        route.mixEmbeddingModels = try members.bool("mixEmbeddingModels") ?? false
         do {
             try route.validate()
         } catch {

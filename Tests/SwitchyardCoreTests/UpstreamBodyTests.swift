@@ -117,3 +117,28 @@ struct UpstreamBodyTests {
         #expect(refusal(#"{"model":"r","input":"hi","background":"yes"}"#, .responses)?.contains("'background' must be a boolean") == true)
     }
 }
+
+@Suite("Embedding models are never mixed by accident")
+struct EmbeddingMixTests {
+    static func route(_ small: Double, _ large: Double, mix: Bool = false) -> Route {
+        var route = Route(name: "embed", stable: "small", deployments: [
+            Deployment(name: "small", weight: try! Weight(percent: small), model: "text-embedding-3-small", version: "2024-01-25", upstream: Upstream(kind: .openai, url: "http://127.0.0.1:9/v1")),
+            Deployment(name: "large", weight: try! Weight(percent: large), model: "text-embedding-3-large", version: "2024-01-25", upstream: Upstream(kind: .openai, url: "http://127.0.0.1:9/v1")),
+        ])
+        route.mixEmbeddingModels = mix
+        return route
+    }
+
+    @Test func aSplitBetweenEmbeddingModelsIsRefusedUnlessDeclared() throws {
+        #expect(Self.route(100, 0).embeddingMixProblem == nil, "blue-green: one model at a time")
+        let problem = try #require(Self.route(50, 50).embeddingMixProblem)
+        #expect(problem.contains("text-embedding-3-large@2024-01-25 and text-embedding-3-small@2024-01-25") && problem.contains("mixEmbeddingModels"))
+        #expect(throws: RouteError.self) { try Self.route(90, 10).validate() }
+        #expect(Self.route(50, 50, mix: true).embeddingMixProblem == nil)
+        let plan = try RoutePlan(route: Self.route(100, 0))
+        let split = try WeightTable(percentages: [("small", 90), ("large", 10)])
+        #expect(throws: ChangeError.self) { _ = try RouteChange.setWeights(split).applied(to: plan) }
+        let swap = try WeightTable(percentages: [("small", 0), ("large", 100)])
+        #expect(try RouteChange.setWeights(swap).applied(to: plan)?.route.deployment(named: "large")?.weight == .full)
+    }
+}

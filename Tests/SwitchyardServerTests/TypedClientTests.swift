@@ -91,4 +91,22 @@ struct TypedClientTests {
             }
         }
     }
+
+    @Test func aSplitBetweenEmbeddingModelsIsAClear422() async throws {
+        let route = Route(name: "embed", stable: "small", deployments: [
+            Deployment(name: "small", weight: TestRoutes.percent(100), model: "text-embedding-3-small", version: "2024-01-25", upstream: Upstream(kind: .openai, url: "http://127.0.0.1:9/v1")),
+            Deployment(name: "large", weight: TestRoutes.percent(0), model: "text-embedding-3-large", version: "2024-01-25", upstream: Upstream(kind: .openai, url: "http://127.0.0.1:9/v1")),
+        ])
+        try await TestServer.run(routes: [route]) { server in
+            let swapped = try await server.client().setWeights(route: "embed", ["small": 0, "large": 100]).body
+            #expect(swapped.changed, "blue-green is fine")
+            do throws(ManagementClientError) {
+                _ = try await server.client().setWeights(route: "embed", ["small": 90, "large": 10])
+                Issue.record("a split between embedding models was accepted")
+            } catch {
+                guard case .refused(let status, let message) = error else { Issue.record("\(error)"); return }
+                #expect(status == 422 && message.contains("cannot be compared or kept in one index"), "\(message)")
+            }
+        }
+    }
 }

@@ -53,6 +53,7 @@ public enum RouteChange: Sendable, Hashable {
         } catch {
             throw .invalidWeights(error)
         }
+        if let problem = next.embeddingMixProblem { throw .mixesEmbeddingModels(problem) }
         do {
             return try RoutePlan(route: next, previous: plan.allocation)
         } catch {
@@ -73,6 +74,7 @@ public enum ChangeError: Error, Equatable, Sendable, CustomStringConvertible {
     case unknownDeployment(String, known: [String])
     case nothingToPromote(route: String)
     case ambiguousCanary([String])
+    case mixesEmbeddingModels(String)
 
     public var description: String {
         switch self {
@@ -80,6 +82,7 @@ public enum ChangeError: Error, Equatable, Sendable, CustomStringConvertible {
         case .unknownDeployment(let name, let known): "no deployment named '\(name)'; this route has \(known.joined(separator: ", "))"
         case .nothingToPromote(let route): "route '\(route)' has no canary with traffic to promote"
         case .ambiguousCanary(let names): "more than one deployment could be the canary (\(names.joined(separator: ", "))); name one with {\"deployment\": …}"
+        case .mixesEmbeddingModels(let reason): reason
         }
     }
 }

@@ -13,6 +13,9 @@ public struct Route: Hashable, Sendable {
     public var stable: String
     /// Whether the `x-switchyard-deployment` request header may pin a deployment.
     public var allowPinning: Bool
+    /// Whether traffic may be split between different embedding models on
+    /// purpose (their vectors cannot share an index; see `embeddingMixProblem`).
+    public var mixEmbeddingModels = false
     /// In declaration order; their weights sum to exactly 100 %.
     public var deployments: [Deployment]
     /// Bumped by every change; starts at 1.
@@ -72,6 +75,9 @@ public struct Route: Hashable, Sendable {
         guard deployment(named: stable) != nil else {
             throw .invalid(route: name, reason: "stable deployment '\(stable)' is not one of the route's deployments")
         }
+        if let problem = embeddingMixProblem {
+            throw .invalid(route: name, reason: problem)
+        }
         if environment == .production {
             for deployment in deployments where !VersionPin.isExact(deployment.version) {
                 throw .invalid(
@@ -80,6 +86,20 @@ public struct Route: Hashable, Sendable {
                 )
             }
         }
+    }
+
+    /// Why this split is refused, if it is: embedding deployments of different
+    /// models (or versions) both carrying traffic. A vector from one model
+    /// means nothing next to another's, so a retrieval index filled by a split
+    /// is silently broken; an embeddings route moves 0/100 (blue-green, or a
+    /// shadow to compare) unless `mixEmbeddingModels` says mixing is meant.
+    /// Embedding deployments are those whose model name says `embedding`.
+    public var embeddingMixProblem: String? {
+        guard !mixEmbeddingModels else { return nil }
+        let serving = deployments.filter { $0.weight > .zero && $0.model.lowercased().contains("embedding") }
+        let models = Set(serving.map(\.modelVersion))
+        guard models.count > 1 else { return nil }
+        return "deployments \(serving.map { "'\($0.name)'" }.joined(separator: ", ")) would split traffic between embedding models \(models.sorted().joined(separator: " and ")): vectors from different models cannot be compared or kept in one index, so an embeddings route's weights must be 0/100 (blue-green, or a shadow to compare); set mixEmbeddingModels: true on the route if mixing is intended"
     }
 
     /// The same route with new weights and the next revision number.
