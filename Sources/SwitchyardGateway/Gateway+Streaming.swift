@@ -32,7 +32,14 @@ extension Gateway {
         var headers = replyHeaders(context, upstream: reply.headers)
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
-        let relay = StreamRelay(gateway: self, context: context, reply: reply, started: started, firstChunkAt: firstAt)
+        // A sampled stream on a shadowed route keeps its events, to be compared once it has ended.
+        var mirror: ShadowMirror?
+        if context.chat.operation == .chatCompletions, let candidate = shadowMirror(route: context.route.plan.route.name),
+            candidate.settings.deployment != context.deployment.name, candidate.admit()
+        {
+            mirror = candidate
+        }
+        let relay = StreamRelay(gateway: self, context: context, reply: reply, started: started, firstChunkAt: firstAt, mirror: mirror)
         return .response(
             Response(
                 status: .ok,
@@ -54,14 +61,26 @@ struct StreamRelay: Sendable {
     let reply: any UpstreamReply
     let started: Moment
     let firstChunkAt: Moment
+    /// Set when this stream is mirrored to a shadow once it ends.
+    let mirror: ShadowMirror?
 
     func run(first: ByteBuffer, writer: inout any ResponseBodyWriter) async throws {
         var state = State(forwardUsage: context.chat.clientWantsStreamUsage, watchForResponseID: context.chat.operation == .responses)
+        var kept: ByteBuffer? = mirror == nil ? nil : ByteBuffer()
         var rememberedResponse = false
         let timeouts = context.deployment.timeouts
         var chunk: ByteBuffer? = first
         var failure: (RequestOutcome, String)?
         while let buffer = chunk {
+            if let size = kept?.readableBytes {
+                // Kept in place (no copy per chunk), bounded; a longer stream is not mirrored.
+                if size + buffer.readableBytes <= ShadowMirror.maximumStreamBytes {
+                    var chunk = buffer
+                    kept?.writeBuffer(&chunk)
+                } else {
+                    kept = nil
+                }
+            }
             do {
                 let output = try state.consume(buffer)
                 if let output, output.readableBytes > 0 {
@@ -130,6 +149,10 @@ struct StreamRelay: Sendable {
             )
         }
         try await writer.finish(nil)
+        // The client has its whole reply; only now is the shadow's copy queued.
+        if failure == nil, let mirror, let kept {
+            mirror.enqueue(ShadowMirror.Job(chat: context.chat, primaryBody: kept, primaryStreamed: true, primaryLatency: now - started))
+        }
     }
 
     /// The event that ends a broken stream: for chat and completions an

@@ -13,9 +13,14 @@ import SwitchyardCore
 final class ShadowMirror: Sendable {
     struct Job: Sendable {
         let chat: ClientRequest
+        /// The primary's reply: a whole completion, or a stream's events.
         let primaryBody: ByteBuffer
+        let primaryStreamed: Bool
         let primaryLatency: Duration
     }
+
+    /// The most of a primary stream kept for comparison; a longer one is not mirrored.
+    static let maximumStreamBytes = 4 << 20
 
     struct State {
         var report: ShadowReport
@@ -77,7 +82,15 @@ final class ShadowMirror: Sendable {
 
     /// Offers one finished exchange for mirroring; returns at once.
     func offer(_ chat: ClientRequest, primaryBody: ByteBuffer, primaryLatency: Duration) {
-        let admitted = shared.mutex.withLock { state -> Bool in
+        guard admit() else { return }
+        enqueue(Job(chat: chat, primaryBody: primaryBody, primaryStreamed: false, primaryLatency: primaryLatency))
+    }
+
+    /// Whether the next request is sampled and within budget. A stream asks
+    /// at its start (so only sampled streams keep their events), and hands
+    /// its job over with `enqueue` once it has ended well.
+    func admit() -> Bool {
+        shared.mutex.withLock { state -> Bool in
             state.counter &+= 1
             // Deterministic sampling by arrival: exactly `sample` of requests, evenly spread.
             let points = UInt64(settings.sample.basisPoints)
@@ -92,8 +105,11 @@ final class ShadowMirror: Sendable {
             }
             return true
         }
-        guard admitted else { return }
-        switch jobs.yield(Job(chat: chat, primaryBody: primaryBody, primaryLatency: primaryLatency)) {
+    }
+
+    /// Queues an admitted job; never waits (a full queue drops it, counted).
+    func enqueue(_ job: Job) {
+        switch jobs.yield(job) {
         case .enqueued:
             shared.mutex.withLock { $0.report.mirrored += 1 }
         case .dropped, .terminated:
@@ -111,7 +127,7 @@ final class ShadowMirror: Sendable {
     }
 
     private static func run(_ job: Job, target: UpstreamTarget, clock: any MomentClock) async -> ShadowComparison {
-        let primary = ReplySummary(Array(job.primaryBody.readableBytesView))
+        let primary = job.primaryStreamed ? ReplySummary(streamed: Array(job.primaryBody.readableBytesView)) : ReplySummary(Array(job.primaryBody.readableBytesView))
         let chat = job.chat.unstreamed()
         let started = clock.now()
         do {
@@ -148,6 +164,26 @@ struct ReplySummary {
         let usage = TokenUsage(usage: reply["usage"])
         promptTokens = usage?.promptTokens ?? 0
         tokens = usage?.totalTokens ?? 0
+    }
+
+    /// The same from a streamed reply's events: the deltas' text joined, the
+    /// last finish reason, the usage chunk's counts.
+    init(streamed bytes: [UInt8]) {
+        var splitter = ServerSentEventSplitter()
+        guard let events = try? splitter.feed(bytes) else { return }
+        for event in events {
+            let lines = String(decoding: event.bytes, as: UTF8.self).split(whereSeparator: \.isNewline)
+            guard let line = lines.first(where: { $0.hasPrefix("data:") }) else { continue }
+            let payload = line.dropFirst(5).drop { $0 == " " }
+            guard payload != "[DONE]", let chunk = try? JSONText.decode(Array(payload.utf8)) else { continue }
+            let choice = chunk["choices"]?.arrayValue?.first
+            text += choice?["delta"]?["content"]?.stringValue ?? ""
+            if let reason = choice?["finish_reason"]?.stringValue { finishReason = reason }
+            if let usage = TokenUsage(usage: chunk["usage"]) {
+                promptTokens = usage.promptTokens
+                tokens = usage.totalTokens
+            }
+        }
     }
 
     func comparison(latency: Duration, shadowError: String) -> ShadowComparison {

@@ -91,3 +91,30 @@ struct OperationsTests {
         }
     }
 }
+
+extension OperationsTests {
+    /// Streamed requests are most of real traffic: they are mirrored too,
+    /// after the client's stream has ended, and compared on their text.
+    @Test func streamedRequestsAreMirroredToTheShadowAndCompared() async throws {
+        try await LiveCluster.run(simulators: [SimulatorConfiguration(tokensPerSecond: 1000), SimulatorConfiguration(version: "2025-05-13", tokensPerSecond: 1000)], routes: { ports in
+            [Route(name: "chat-prod", stable: "a", deployments: [LiveCluster.deployment("a", percent: 100, port: ports[0]), LiveCluster.deployment("b", percent: 0, port: ports[1], version: "2025-05-13")])]
+        }) { cluster in
+            cluster.gateway.setShadow(route: "chat-prod", ShadowSettings(deployment: "b", sample: .full, budget: .init()))
+            for index in 0..<4 {
+                let reply = try await cluster.post(body: LiveCluster.chat(user: "u\(index)", stream: true))
+                #expect(reply.status == 200 && reply.body.hasSuffix("data: [DONE]\n\n"), "the client's own stream is untouched")
+            }
+            _ = try await cluster.post(body: LiveCluster.chat(user: "plain"))
+            var report = cluster.gateway.shadowReport(route: "chat-prod")
+            for _ in 0..<100 where (report?.completed ?? 0) < 5 {
+                try await Task.sleep(for: .milliseconds(20))
+                report = cluster.gateway.shadowReport(route: "chat-prod")
+            }
+            let final = try #require(report)
+            #expect(final.mirrored == 5 && final.completed == 5 && final.shadowErrors == 0, "\(final)")
+            #expect(final.primaryTokens > 0 && final.shadowTokens > 0, "the streams' usage is compared too")
+            #expect(final.similaritySum > 0, "the streamed text was reassembled and compared")
+            #expect(cluster.simulators[1].lastRequest?["stream"] == nil, "the shadow call itself is not streamed")
+        }
+    }
+}
