@@ -7,7 +7,7 @@ import SwitchyardSimulator
 
 struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run a simulated OpenAI-compatible model upstream (OpenAI and Azure paths, streaming and not)."
+        abstract: "Run a simulated OpenAI-compatible model upstream: chat, completions, embeddings and the Responses API, OpenAI and Azure paths, streaming and not."
     )
 
     @Option(name: .long, help: "Address, HOST:PORT (port 0 picks a free one).")
