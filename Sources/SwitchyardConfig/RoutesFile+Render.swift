@@ -17,7 +17,7 @@ extension RoutesFile {
             ("stable", Node(route.stable)),
         ]
         if route.allowPinning { pairs.append(("allowPinning", Node("true", .implicit))) }
-        if route.mixEmbeddingModels { pairs.append(("mixEmbeddingModels", Node("true", .implicit))) }
+        if route.allowMixedEmbeddings { pairs.append(("allowMixedEmbeddings", Node("true", .implicit))) }
         pairs.append(("deployments", Node(route.deployments.map(node(for:)))))
         if !route.plans.isEmpty { pairs.append(("plans", node(for: .object(route.plans)))) }
         return Node(pairs)
@@ -40,7 +40,7 @@ extension RoutesFile {
         if let prompt = deployment.prompt {
             var promptPairs: [(Node, Node)] = [("version", Node(prompt.version, .implicit, .doubleQuoted))]
             if let system = prompt.system { promptPairs.append(("system", Node(system, .implicit, .doubleQuoted))) }
-            if prompt.placement != .ifAbsent { promptPairs.append(("placement", Node(prompt.placement.rawValue))) }
+            if prompt.placement != .prepend { promptPairs.append(("placement", Node(prompt.placement.rawValue))) }
             pairs.append(("prompt", Node(promptPairs)))
         }
         if !deployment.params.isEmpty {

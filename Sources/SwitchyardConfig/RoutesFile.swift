@@ -46,7 +46,7 @@ public enum RoutesFile {
         return scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)
     }
 
-    static let routeKeys: Set<String> = ["name", "environment", "stable", "allowPinning", "mixEmbeddingModels", "deployments", "plans"]
+    static let routeKeys: Set<String> = ["name", "environment", "stable", "allowPinning", "allowMixedEmbeddings", "deployments", "plans"]
     static let deploymentKeys: Set<String> = [
         "name", "weight", "model", "version", "upstream", "prompt", "params", "enforce", "price", "priority", "allowDeprecated", "timeouts",
     ]
@@ -89,7 +89,7 @@ public enum RoutesFile {
             allowPinning: try members.bool("allowPinning") ?? false,
             deployments: deployments
         )
-        route.mixEmbeddingModels = try members.bool("mixEmbeddingModels") ?? false
+        route.allowMixedEmbeddings = try members.bool("allowMixedEmbeddings") ?? false
         do {
             try route.validate()
         } catch {
@@ -164,7 +164,7 @@ public enum RoutesFile {
         )
         if let promptNode = members["prompt"] {
             let prompt = try reader.mapping(promptNode, at: members.path("prompt"), allowed: ["version", "system", "placement"])
-            var placement = PromptPlacement.ifAbsent
+            var placement = PromptPlacement.prepend
             if let text = try prompt.string("placement") {
                 guard let value = PromptPlacement(rawValue: text) else {
                     throw reader.fail(

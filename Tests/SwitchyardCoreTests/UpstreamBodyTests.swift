@@ -3,7 +3,7 @@ import Testing
 
 @Suite("What goes upstream: the client's bytes, the deployment's defaults, what it enforces")
 struct UpstreamBodyTests {
-    static func deployment(params: [String: JSONValue] = [:], enforce: [String: JSONValue] = [:], system: String? = nil, placement: PromptPlacement = .ifAbsent) -> Deployment {
+    static func deployment(params: [String: JSONValue] = [:], enforce: [String: JSONValue] = [:], system: String? = nil, placement: PromptPlacement = .prepend) -> Deployment {
         var deployment = Fixtures.deployment("v1120", percent: 100)
         deployment.params = params
         deployment.enforce = enforce
@@ -73,7 +73,7 @@ struct UpstreamBodyTests {
         #expect(try roles(withOwn, .replace) == ["system=Be careful.", "user=hi"])
         let (_, responses, _) = try Self.upstream(#"{"model":"r","input":"hi","instructions":"Mine."}"#, operation: .responses, Self.deployment(system: "Be careful.", placement: .prepend))
         #expect(responses["instructions"] == "Be careful.\n\nMine.")
-        let (_, kept, _) = try Self.upstream(#"{"model":"r","input":"hi","instructions":"Mine."}"#, operation: .responses, Self.deployment(system: "Be careful."))
+        let (_, kept, _) = try Self.upstream(#"{"model":"r","input":"hi","instructions":"Mine."}"#, operation: .responses, Self.deployment(system: "Be careful.", placement: .ifAbsent))
         #expect(kept["instructions"] == "Mine.")
     }
 
@@ -125,14 +125,14 @@ struct EmbeddingMixTests {
             Deployment(name: "small", weight: try! Weight(percent: small), model: "text-embedding-3-small", version: "2024-01-25", upstream: Upstream(kind: .openai, url: "http://127.0.0.1:9/v1")),
             Deployment(name: "large", weight: try! Weight(percent: large), model: "text-embedding-3-large", version: "2024-01-25", upstream: Upstream(kind: .openai, url: "http://127.0.0.1:9/v1")),
         ])
-        route.mixEmbeddingModels = mix
+        route.allowMixedEmbeddings = mix
         return route
     }
 
     @Test func aSplitBetweenEmbeddingModelsIsRefusedUnlessDeclared() throws {
         #expect(Self.route(100, 0).embeddingMixProblem == nil, "blue-green: one model at a time")
         let problem = try #require(Self.route(50, 50).embeddingMixProblem)
-        #expect(problem.contains("text-embedding-3-large@2024-01-25 and text-embedding-3-small@2024-01-25") && problem.contains("mixEmbeddingModels"))
+        #expect(problem.contains("text-embedding-3-large@2024-01-25 and text-embedding-3-small@2024-01-25") && problem.contains("allowMixedEmbeddings"))
         #expect(throws: RouteError.self) { try Self.route(90, 10).validate() }
         #expect(Self.route(50, 50, mix: true).embeddingMixProblem == nil)
         let plan = try RoutePlan(route: Self.route(100, 0))

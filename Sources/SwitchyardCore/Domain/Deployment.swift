@@ -128,7 +128,7 @@ public struct PromptVersion: Hashable, Sendable {
     /// What happens when the client brings its own system or developer message.
     public var placement: PromptPlacement
 
-    public init(version: String, system: String? = nil, placement: PromptPlacement = .ifAbsent) {
+    public init(version: String, system: String? = nil, placement: PromptPlacement = .prepend) {
         self.version = version
         self.system = system
         self.placement = placement
@@ -137,11 +137,11 @@ public struct PromptVersion: Hashable, Sendable {
 
 /// Where a deployment's system prompt goes relative to the client's own.
 public enum PromptPlacement: String, Hashable, Sendable, Codable, CaseIterable {
-    /// Only when the client sent no system or developer message (the default:
-    /// an application that states its own instructions keeps them).
-    case ifAbsent
-    /// Before the client's messages, whatever they are.
+    /// First, the client's messages (its own system message too) after it: the default.
     case prepend
+    /// Only when the client sent no system or developer message (an
+    /// application that states its own instructions keeps them alone).
+    case ifAbsent
     /// Instead of the client's system and developer messages.
     case replace
 }
@@ -156,7 +156,7 @@ extension PromptVersion: Codable {
         self.init(
             version: try container.decode(String.self, forKey: .version),
             system: try container.decodeIfPresent(String.self, forKey: .system),
-            placement: try container.decodeIfPresent(PromptPlacement.self, forKey: .placement) ?? .ifAbsent
+            placement: try container.decodeIfPresent(PromptPlacement.self, forKey: .placement) ?? .prepend
         )
     }
 

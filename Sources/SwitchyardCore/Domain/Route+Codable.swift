@@ -3,7 +3,7 @@
 /// the config file; inside, they stay exact.
 extension Route: Codable {
     enum CodingKeys: String, CodingKey {
-        case name, environment, stable, allowPinning, mixEmbeddingModels, deployments, revision, plans
+        case name, environment, stable, allowPinning, allowMixedEmbeddings, deployments, revision, plans
     }
 
     public init(from decoder: any Decoder) throws {
@@ -17,7 +17,7 @@ extension Route: Codable {
             revision: try container.decodeIfPresent(Int.self, forKey: .revision) ?? 1,
             plans: try container.decodeIfPresent([String: JSONValue].self, forKey: .plans) ?? [:]
         )
-        mixEmbeddingModels = try container.decodeIfPresent(Bool.self, forKey: .mixEmbeddingModels) ?? false
+        allowMixedEmbeddings = try container.decodeIfPresent(Bool.self, forKey: .allowMixedEmbeddings) ?? false
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -26,7 +26,7 @@ extension Route: Codable {
         try container.encode(environment, forKey: .environment)
         try container.encode(stable, forKey: .stable)
         try container.encode(allowPinning, forKey: .allowPinning)
-        if mixEmbeddingModels { try container.encode(mixEmbeddingModels, forKey: .mixEmbeddingModels) }
+        if allowMixedEmbeddings { try container.encode(allowMixedEmbeddings, forKey: .allowMixedEmbeddings) }
         try container.encode(revision, forKey: .revision)
         try container.encode(deployments, forKey: .deployments)
         if !plans.isEmpty { try container.encode(plans, forKey: .plans) }

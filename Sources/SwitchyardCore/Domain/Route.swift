@@ -15,7 +15,7 @@ public struct Route: Hashable, Sendable {
     public var allowPinning: Bool
     /// Whether traffic may be split between different embedding models on
     /// purpose (their vectors cannot share an index; see `embeddingMixProblem`).
-    public var mixEmbeddingModels = false
+    public var allowMixedEmbeddings = false
     /// In declaration order; their weights sum to exactly 100 %.
     public var deployments: [Deployment]
     /// Bumped by every change; starts at 1.
@@ -92,14 +92,14 @@ public struct Route: Hashable, Sendable {
     /// models (or versions) both carrying traffic. A vector from one model
     /// means nothing next to another's, so a retrieval index filled by a split
     /// is silently broken; an embeddings route moves 0/100 (blue-green, or a
-    /// shadow to compare) unless `mixEmbeddingModels` says mixing is meant.
+    /// shadow to compare) unless `allowMixedEmbeddings` says mixing is meant.
     /// Embedding deployments are those whose model name says `embedding`.
     public var embeddingMixProblem: String? {
-        guard !mixEmbeddingModels else { return nil }
+        guard !allowMixedEmbeddings else { return nil }
         let serving = deployments.filter { $0.weight > .zero && $0.model.lowercased().contains("embedding") }
         let models = Set(serving.map(\.modelVersion))
         guard models.count > 1 else { return nil }
-        return "deployments \(serving.map { "'\($0.name)'" }.joined(separator: ", ")) would split traffic between embedding models \(models.sorted().joined(separator: " and ")): vectors from different models cannot be compared or kept in one index, so an embeddings route's weights must be 0/100 (blue-green, or a shadow to compare); set mixEmbeddingModels: true on the route if mixing is intended"
+        return "deployments \(serving.map { "'\($0.name)'" }.joined(separator: ", ")) would split traffic between embedding models \(models.sorted().joined(separator: " and ")): vectors from different models cannot be compared or kept in one index, so an embeddings route's weights must be 0/100 (blue-green, or a shadow to compare); set allowMixedEmbeddings: true on the route if mixing is intended"
     }
 
     /// The same route with new weights and the next revision number.
