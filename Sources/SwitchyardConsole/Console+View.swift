@@ -133,7 +133,7 @@ extension ConsoleState {
                 TableWidget.Item(stable.map { "\($0.model)@\($0.version)" } ?? "-", Style(stale ? .stale : .stable)),
                 TableWidget.Item(canary.map { $0.weight > .zero ? "\($0.model)@\($0.version)" : "—" } ?? "—", Style(stale ? .stale : .canary)),
                 TableWidget.Item(Self.splitText(split, glyphs: glyphs), Style(stale ? .stale : .canary)),
-                TableWidget.Item(delta.map { String(format: "%+.1f", $0) } ?? "—", Style(stale ? .stale : (delta ?? 0) > 1 ? .bad : .text)),
+                TableWidget.Item(delta.map { String(format: "%+.1f", $0) } ?? "—", Style(stale ? .stale : (delta ?? 0) > errorRateRule(route: route.name).limit ? .bad : .text)),
             ]
             if wide {
                 let p95 = view?.deployments.compactMap { $0.latencyMs?.p95 }.max()
@@ -216,7 +216,7 @@ extension ConsoleState {
             x = buffer.write("  canary " + (canaryRate.map { String(format: "%.1f %%", $0) } ?? "—"), x: x, y: row, style: Style(.canary))
             if let stableRate, let canaryRate {
                 let delta = canaryRate - stableRate
-                let good = delta <= 1.0
+                let good = delta <= errorRateRule(route: route.name).limit
                 x = buffer.write("  Δ \(String(format: "%+.1f", delta)) pp \(good ? glyphs.ok : glyphs.fail)", x: x, y: row, style: Style(good ? .good : .bad, bold: !good))
             }
         }
@@ -232,30 +232,25 @@ extension ConsoleState {
                 row = drawReport(report, into: &buffer, x: inner.x + 1, y: row, width: inner.width - 2)
             }
         }
-        // The error-rate chart and, when there is room, the p95 latency chart.
+        // The error-rate chart and, when there is room, the p95 latency and TTFT charts.
         let chartHeight = inner.maxY - row - 1
-        if chartHeight >= 2 {
-            func series(_ deployment: String?, _ role: StyleRole, _ value: (RouteMetricsView.Deployment.Point) -> Double?) -> ChartWidget.Series? {
-                guard let points = view?.deployments.first(where: { $0.name == deployment })?.series else { return nil }
-                return ChartWidget.Series(values: points.map(value), style: Style(role))
-            }
-            let errorRate: (RouteMetricsView.Deployment.Point) -> Double? = { $0.requests > 0 ? Double($0.failures) * 100 / Double($0.requests) : nil }
-            let errors = [series(route.stable, .stable, errorRate), series(canary?.name, .canary, errorRate)].compactMap { $0 }
-            let errorMaximum = errors.flatMap { $0.values.compactMap { $0 } }.max() ?? 1
-            let latencyRows = chartHeight >= 10 ? chartHeight / 3 : 0
+        if chartHeight >= 4 {
+            let latencyRows = chartHeight >= 14 ? chartHeight * 2 / 5 : 0
             let errorRows = chartHeight - latencyRows
-            ChartWidget(series: errors, maximum: max(errorMaximum, 2), threshold: (stableRate ?? 0) + 1, unit: "%")
-                .render(into: &buffer, area: Rect(x: inner.x, y: row, width: inner.width, height: errorRows), glyphs: glyphs)
-            if latencyRows >= 2 {
+            let errorRule = errorRateRule(route: route.name)
+            let atMost = glyphs.braille ? "Δ ≤" : "d <="
+            let threshold = stableRate.map { (value: $0 + errorRule.limit, label: "\(errorRule.source) \(atMost) +\(Self.compact(errorRule.limit)) pp") }
+            chart(for: route, canary: canary, view: view, title: "error rate", floor: 2, threshold: threshold, unit: "%") { point in
+                point.requests > 0 ? Double(point.failures) * 100 / Double(point.requests) : nil
+            }.render(into: &buffer, area: Rect(x: inner.x, y: row, width: inner.width, height: errorRows), glyphs: glyphs)
+            if latencyRows >= 4 {
                 // p95 latency on the left, p95 time to first token on the right, stable and canary in each.
                 let half = inner.width / 2
-                for (index, (label, pick)) in [("p95 ms", { (point: RouteMetricsView.Deployment.Point) in point.p95Ms }), ("TTFT p95 ms", { $0.ttftP95Ms })].enumerated() {
-                    let lines = [series(route.stable, .stable, pick), series(canary?.name, .canary, pick)].compactMap { $0 }
-                    let maximum = lines.flatMap { $0.values.compactMap { $0 } }.max() ?? 100
+                let picks: [(String, (RouteMetricsView.Deployment.Point) -> Double?)] = [("p95 ms", { $0.p95Ms }), ("TTFT p95 ms", { $0.ttftP95Ms })]
+                for (index, (label, pick)) in picks.enumerated() {
                     let area = Rect(x: inner.x + index * half, y: row + errorRows, width: index == 0 ? half - 1 : inner.width - half, height: latencyRows)
-                    ChartWidget(series: lines, maximum: max(maximum, 10), unit: "")
+                    chart(for: route, canary: canary, view: view, title: label, floor: 10, threshold: nil, unit: "", legend: false, value: pick)
                         .render(into: &buffer, area: area, glyphs: glyphs)
-                    buffer.write(label, x: area.x + 6, y: area.y, style: Style(.header, bold: true), clip: area)
                 }
             }
             row += chartHeight
@@ -277,6 +272,64 @@ extension ConsoleState {
             line += (line.isEmpty ? "" : "   ") + segment
         }
         buffer.write(line, x: inner.x + 1, y: inner.maxY - 1, style: Style(.text), clip: inner)
+    }
+
+    /// The error-rate rule the ✔/✖ and the chart's threshold use: the running
+    /// rollout's own `errorRateDelta` gate (its limit, from its last verdict),
+    /// or the console's default of 1 percentage point when no gate says.
+    func errorRateRule(route: String) -> (limit: Double, source: String) {
+        if let rollout = rollouts[route], rollout.state.isActive,
+            let verdict = rollout.lastEvaluation?.verdicts.first(where: { $0.metric == .errorRateDelta }), let limit = verdict.limit
+        {
+            return (limit, "gate")
+        }
+        return (Self.defaultErrorRateLimit, "default")
+    }
+
+    /// The error-rate difference (canary − stable, percentage points) the
+    /// console calls worse when no rollout gate sets one.
+    public static let defaultErrorRateLimit = 1.0
+
+    static func compact(_ value: Double) -> String {
+        value == value.rounded() ? String(format: "%.0f", value) : String(format: "%.1f", value)
+    }
+
+    /// A time chart of one figure for the route's stable and canary, over the
+    /// watched window, with the route's revisions marked where they happened.
+    func chart(
+        for route: Route, canary: Deployment?, view: RouteMetricsView?, title: String, floor: Double, threshold: (value: Double, label: String)?, unit: String,
+        legend: Bool = true, value: (RouteMetricsView.Deployment.Point) -> Double?
+    ) -> LineChart {
+        var lines: [LineChart.Series] = []
+        var starts: [Int64] = []
+        for (deployment, role) in [(route.deployment(named: route.stable), StyleRole.stable), (canary, .canary)] {
+            guard let deployment, let points = view?.deployments.first(where: { $0.name == deployment.name })?.series else { continue }
+            if starts.isEmpty { starts = points.map(\.start) }
+            let label = legend ? "\(role == .stable ? "stable" : "canary") \(deployment.modelVersion)" : ""
+            lines.append(LineChart.Series(label: label, values: points.map(value), style: Style(role)))
+        }
+        let windowSeconds = Int64(windowMinutes * 60)
+        let step = starts.count >= 2 ? max(1, starts[1] - starts[0]) : 10
+        let count = max(2, Int(windowSeconds / step))
+        let end = (starts.last ?? now.nanoseconds / 1_000_000_000) + step
+        let first = end - Int64(count) * step
+        func point(atSeconds seconds: Int64) -> Int { Int((seconds - first) / step) }
+        // Ticks every minute for a 5-minute window, every 5 for 15, every 15 for an hour.
+        let tickMinutes = windowMinutes <= 5 ? 1 : windowMinutes <= 15 ? 5 : 15
+        var ticks: [(point: Int, text: String)] = [(count - 1, "now")]
+        for minutes in stride(from: tickMinutes, through: windowMinutes, by: tickMinutes) {
+            ticks.append((max(0, count - 1 - minutes * 60 / Int(step)), "-\(minutes)m"))
+        }
+        let markers = audit.filter { $0.route == route.name && $0.toRevision != nil }
+            .map { (point: point(atSeconds: $0.atMilliseconds / 1000), event: $0) }
+            .filter { (0..<count).contains($0.point) }
+            .map { LineChart.Marker(point: $0.point, label: "r\($0.event.toRevision ?? 0)\($0.event.action == "rollback" ? " rollback" : "")") }
+        let collected = (lines.first?.values.filter { $0 != nil }.count ?? 0) * Int(step)
+        let collecting = "collecting — \(collected) s of \(windowMinutes) min"
+        return LineChart(
+            series: lines, points: count, floor: floor, threshold: threshold, unit: unit, ticks: ticks, markers: Array(markers.prefix(8)),
+            collecting: collecting, title: title
+        )
     }
 
     private func drawRetirements(_ buffer: inout Buffer, area: Rect, items: [LifecycleListView.Entry]) {
