@@ -108,27 +108,29 @@ public struct LineChart: Sendable {
             buffer[plot.x - 1, y] = Cell(glyphs.braille ? "┤" : "|", style: Style(.dim))
         }
         renderTimeAxis(into: &buffer, plot: plot, glyphs: glyphs)
-        if let threshold {
-            let row = plot.maxY - 1 - Int((min(threshold.value, top) / top * Double(plot.height - 1)).rounded())
+        let thresholdRow = threshold.map { plot.maxY - 1 - Int((min($0.value, top) / top * Double(plot.height - 1)).rounded()) }
+        if let thresholdRow {
             for x in plot.x..<plot.maxX {
-                buffer[x, row] = Cell(glyphs.braille ? "┄" : "-", style: Style(.threshold))
-            }
-            let label = threshold.label
-            let width = CharacterWidth.of(label)
-            if width + 1 < plot.width {
-                buffer.write(label, x: plot.maxX - width, y: row, style: Style(.threshold, bold: true))
+                buffer[x, thresholdRow] = Cell(glyphs.braille ? "┄" : "-", style: Style(.threshold))
             }
         }
         if let collecting, visible.count < 2 {
             let width = CharacterWidth.of(collecting)
             buffer.write(collecting, x: plot.x + max(0, (plot.width - width) / 2), y: plot.y + plot.height / 2, style: Style(.dim), clip: plot)
-            return
+        } else {
+            for line in series {
+                if glyphs.braille {
+                    renderBraille(line, into: &buffer, plot: plot, top: top)
+                } else {
+                    renderASCII(line, into: &buffer, plot: plot, top: top)
+                }
+            }
         }
-        for line in series {
-            if glyphs.braille {
-                renderBraille(line, into: &buffer, plot: plot, top: top)
-            } else {
-                renderASCII(line, into: &buffer, plot: plot, top: top)
+        // The threshold's label last, so a line crossing it cannot hide its value.
+        if let threshold, let thresholdRow {
+            let width = CharacterWidth.of(threshold.label)
+            if width + 1 < plot.width {
+                buffer.write(threshold.label, x: plot.maxX - width, y: thresholdRow, style: Style(.threshold, bold: true))
             }
         }
     }
