@@ -48,12 +48,19 @@ extension ConsoleState {
             return []
         case .metricsLoaded(let route, let view):
             metrics[route] = view
+            metricsLoadedAt[route] = now
+            panelFailures[.metrics] = nil
             return []
         case .lifecycleLoaded(let view):
             lifecycle = view
+            loaded(.lifecycle)
             return []
         case .auditLoaded(let events):
             audit = events
+            loaded(.audit)
+            return []
+        case .panelFetchFailed(let panel, let reason):
+            panelFailures[panel] = reason
             return []
         case .fetchFailed(let reason, _):
             connection = .reconnecting(reason)
@@ -79,6 +86,7 @@ extension ConsoleState {
             return []
         case .reportLoaded(let route, let report):
             reports[route] = report
+            loaded(.reports)
             return []
         case .rolloutActionDone(let rollout, let action):
             rollouts[rollout.route] = rollout
@@ -147,6 +155,7 @@ extension ConsoleState {
     mutating func cycleWindow() -> [ConsoleEffect] {
         windowMinutes = windowMinutes == 5 ? 15 : windowMinutes == 15 ? 60 : 5
         metrics = [:]
+        metricsLoadedAt = [:]
         return [.watchWindow(minutes: windowMinutes)]
     }
 

@@ -50,6 +50,10 @@ extension ConsoleState {
             status = ("\(glyphs.stale) \(word)\(age)", Style(.stale, bold: true))
         }
         var parts: [(String, Style)] = [(" Switchyard ", Style(.title, bold: true)), ("▸ \(apiURL)", Style(.dim)), ("   " + status.0, status.1)]
+        // Live routes do not make every panel live: the worst stale one is named.
+        if case .live = connection, !isStale, let worst = stalePanels.first {
+            parts.append(("  \(glyphs.stale) " + freshnessText(worst.panel), Style(.stale, bold: true)))
+        }
         if let identity { parts.append(("   \(identity.name) · \(identity.role)", Style(.accent))) }
         if readOnly { parts.append(("   read-only", Style(.warning, bold: true))) }
         // Drop the URL when everything does not fit.
@@ -184,7 +188,9 @@ extension ConsoleState {
             return
         }
         let canary = slider.flatMap { route.deployment(named: $0.canary) } ?? Self.canary(of: route)
-        let title = canary.map { "\(route.name) r\(route.revision) ▸ canary \($0.name)" } ?? "\(route.name) r\(route.revision) ▸ \(route.stable) only"
+        let metricsStale = isStale(.metrics)
+        let title = (canary.map { "\(route.name) r\(route.revision) ▸ canary \($0.name)" } ?? "\(route.name) r\(route.revision) ▸ \(route.stable) only")
+            + (metricsStale ? " · \(glyphs.stale) " + freshnessText(.metrics) : "")
         let inner = buffer.box(area, title: title, glyphs: glyphs)
         guard inner.height >= 4 else { return }
         let view = metrics[route.name]
@@ -306,7 +312,8 @@ extension ConsoleState {
             guard let deployment, let points = view?.deployments.first(where: { $0.name == deployment.name })?.series else { continue }
             if starts.isEmpty { starts = points.map(\.start) }
             let label = legend ? "\(role == .stable ? "stable" : "canary") \(deployment.modelVersion)" : ""
-            lines.append(LineChart.Series(label: label, values: points.map(value), style: Style(role)))
+            // Figures that are no longer current are drawn in the stale colour, never as live.
+            lines.append(LineChart.Series(label: label, values: points.map(value), style: Style(isStale(.metrics) ? .stale : role)))
         }
         let windowSeconds = Int64(windowMinutes * 60)
         let step = starts.count >= 2 ? max(1, starts[1] - starts[0]) : 10
@@ -333,7 +340,10 @@ extension ConsoleState {
     }
 
     private func drawRetirements(_ buffer: inout Buffer, area: Rect, items: [LifecycleListView.Entry]) {
-        let inner = buffer.box(area, title: "Retirements" + (lifecycle.map { " · catalog \($0.catalog)" } ?? ""), glyphs: glyphs)
+        let inner = buffer.box(
+            area, title: "Retirements" + (lifecycle.map { " · catalog \($0.catalog)" } ?? "") + (isStale(.lifecycle) ? " · \(glyphs.stale) " + freshnessText(.lifecycle) : ""),
+            glyphs: glyphs
+        )
         guard !items.isEmpty else {
             buffer.write(lifecycle == nil ? " loading…" : " no version in use has a retirement date", x: inner.x, y: inner.y, style: Style(.dim))
             return
@@ -366,7 +376,7 @@ extension ConsoleState {
     // MARK: Other screens
 
     private func drawAudit(_ buffer: inout Buffer, area: Rect) {
-        let inner = buffer.box(area, title: "Audit log", glyphs: glyphs)
+        let inner = buffer.box(area, title: "Audit log" + (isStale(.audit) ? " · \(glyphs.stale) " + freshnessText(.audit) : ""), glyphs: glyphs)
         let rows = audit.map { event -> [TableWidget.Item] in
             let revisions = [event.fromRevision.map { "r\($0)" }, event.toRevision.map { "r\($0)" }].compactMap { $0 }.joined(separator: "→")
             return [
@@ -386,7 +396,10 @@ extension ConsoleState {
     }
 
     private func drawLifecycle(_ buffer: inout Buffer, area: Rect) {
-        let inner = buffer.box(area, title: "Lifecycle" + (lifecycle.map { " · catalog \($0.catalog)" } ?? ""), glyphs: glyphs)
+        let inner = buffer.box(
+            area, title: "Lifecycle" + (lifecycle.map { " · catalog \($0.catalog)" } ?? "") + (isStale(.lifecycle) ? " · \(glyphs.stale) " + freshnessText(.lifecycle) : ""),
+            glyphs: glyphs
+        )
         for (index, item) in (lifecycle?.entries ?? []).prefix(inner.height).enumerated() {
             drawRetirement(&buffer, item: item, x: inner.x + 1, y: inner.y + index, width: inner.width - 2)
         }

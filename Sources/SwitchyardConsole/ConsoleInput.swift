@@ -42,6 +42,8 @@ public enum ConsoleMessage: Sendable {
     case lifecycleLoaded(LifecycleListView)
     case auditLoaded([AuditEvent])
     case fetchFailed(String, at: Moment)
+    /// A panel's own fetch failed: its figures stay, marked stale with their age.
+    case panelFetchFailed(ConsolePanel, String)
     case changeDone(ChangeView, action: String)
     case changeRefused(String)
     /// Every route's latest rollout (with a routes load).

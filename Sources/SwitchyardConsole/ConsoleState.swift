@@ -67,6 +67,10 @@ public struct ConsoleState: Sendable {
     /// The measurement window of the figures and graphs, in minutes.
     public var windowMinutes = 5
     public var lastUpdate: Moment?
+    /// When each separately fetched panel last arrived, and why its last fetch failed.
+    public var panelLoadedAt: [ConsolePanel: Moment] = [:]
+    public var metricsLoadedAt: [String: Moment] = [:]
+    public var panelFailures: [ConsolePanel: String] = [:]
     public var now: Moment
     public var width: Int
     public var height: Int

@@ -173,19 +173,33 @@ public final class ConsoleRuntime: Sendable {
             let list = try await client.routes().body
             post(.routesLoaded(list.routes, at: SystemClock().now()))
             post(.rolloutsLoaded(list.rollouts))
+            // Each panel's fetch stands alone: one that fails marks its own
+            // panel stale (with its age) and leaves the others live.
             for (name, rollout) in list.rollouts where rollout.strategy == "ab" || rollout.strategy == "shadow" {
-                if let report = try? await client.report(route: name).body {
-                    post(.reportLoaded(route: name, report))
+                do {
+                    post(.reportLoaded(route: name, try await client.report(route: name).body))
+                } catch {
+                    post(.panelFetchFailed(.reports, "\(error)"))
                 }
             }
             for route in list.routes.prefix(50) {
                 let window = windowMinutes.withLock { $0 }
-                if let metrics = try? await client.metrics(route: route.name, window: "\(window)m").body {
-                    post(.metricsLoaded(route: route.name, metrics))
+                do {
+                    post(.metricsLoaded(route: route.name, try await client.metrics(route: route.name, window: "\(window)m").body))
+                } catch {
+                    post(.panelFetchFailed(.metrics, "\(error)"))
                 }
             }
-            if let lifecycle = try? await client.lifecycle().body { post(.lifecycleLoaded(lifecycle)) }
-            if let audit = try? await client.audit(limit: 100).body { post(.auditLoaded(audit.events)) }
+            do {
+                post(.lifecycleLoaded(try await client.lifecycle().body))
+            } catch {
+                post(.panelFetchFailed(.lifecycle, "\(error)"))
+            }
+            do {
+                post(.auditLoaded(try await client.audit(limit: 100).body.events))
+            } catch {
+                post(.panelFetchFailed(.audit, "\(error)"))
+            }
         } catch {
             post(.fetchFailed("\(error)", at: SystemClock().now()))
         }

@@ -237,3 +237,26 @@ struct ConsoleIdentityTests {
         #expect(state.flash?.text.hasPrefix("usage: :theme NAME") == true)
     }
 }
+
+@Suite("Every panel is honest about its age")
+struct ConsoleFreshnessTests {
+    @Test func aFailedMetricsFetchMarksThatPanelStaleWithItsAgeAndLeavesTheRestLive() throws {
+        var state = try ConsoleSnapshotTests.loaded(width: 120, height: 40)
+        #expect(!state.isStale(.metrics))
+        // The routes keep arriving (the event stream), the metrics fetch starts failing.
+        _ = state.update(.tick(ConsoleFixtures.t0 + .seconds(42)))
+        _ = state.update(.routesLoaded(state.routes, at: ConsoleFixtures.t0 + .seconds(42)))
+        _ = state.update(.panelFetchFailed(.metrics, "refused (503)"))
+        #expect(state.isStale(.metrics) && !state.isStale(.routes))
+        #expect(state.freshnessText(.metrics) == "metrics 42s old")
+        let screen = state.view()
+        let lines = screen.text.split(separator: "\n").map(String.init)
+        #expect(lines[0].contains("● live") && lines[0].contains("metrics 42s old"), "the header names the stale panel: \(lines[0])")
+        #expect(lines.contains { $0.contains("chat-prod r1") && $0.contains("metrics 42s old") }, "so does the panel itself")
+        let chartCells = (0..<screen.height).flatMap { y in (0..<screen.width).map { screen[$0, y] } }.filter { $0.symbol.unicodeScalars.first.map { (0x2801...0x28FF).contains($0.value) } ?? false }
+        #expect(!chartCells.isEmpty && chartCells.allSatisfy { $0.style.role == .stale }, "old figures are drawn in the stale colour")
+        // A fresh fetch makes it live again.
+        _ = state.update(.metricsLoaded(route: "chat-prod", try ConsoleSnapshotTests.metrics()))
+        #expect(!state.isStale(.metrics))
+    }
+}
