@@ -111,56 +111,109 @@ extension ConsoleState {
         drawRetirements(&buffer, area: retirementsArea, items: retirementItems)
     }
 
+    /// The routes table's columns, in display order, each with its priority
+    /// (0 first): when the terminal is narrow the least important go first,
+    /// and the model strings shrink to their versions before they go.
+    enum RoutesColumn: CaseIterable {
+        case route, stable, canary, split, errorDelta, p95, breaker, rollout, traffic
+
+        var priority: Int {
+            switch self {
+            case .route: 0
+            case .split: 1
+            case .errorDelta: 2
+            case .p95: 3
+            case .rollout: 4
+            case .breaker: 5
+            case .canary: 6
+            case .stable: 7
+            case .traffic: 8
+            }
+        }
+
+        func column(short: Bool) -> TableWidget.Column {
+            switch self {
+            case .route: TableWidget.Column("ROUTE", width: 12)
+            case .stable: TableWidget.Column("STABLE", width: short ? 10 : 17)
+            case .canary: TableWidget.Column("CANARY", width: short ? 10 : 17)
+            case .split: TableWidget.Column("SPLIT", width: 15)
+            case .errorDelta: TableWidget.Column("ERRΔ", width: 6, rightAligned: true)
+            case .p95: TableWidget.Column("P95", width: 6, rightAligned: true)
+            case .breaker: TableWidget.Column("BREAKER", width: 8)
+            case .rollout: TableWidget.Column("ROLLOUT", width: 12)
+            case .traffic: TableWidget.Column("TRAFFIC", width: 10)
+            }
+        }
+
+        var isModel: Bool { self == .stable || self == .canary }
+    }
+
+    /// The columns that fit `width`, most important first, shown in display order;
+    /// model columns fall back to their short (version only) form before they are left out.
+    static func routesColumns(fitting width: Int) -> [(RoutesColumn, short: Bool)] {
+        var chosen: [RoutesColumn: Bool] = [:]
+        var used = 1
+        for candidate in RoutesColumn.allCases.sorted(by: { $0.priority < $1.priority }) {
+            for short in candidate.isModel ? [false, true] : [false] {
+                let needed = candidate.column(short: short).width + 1
+                if used + needed <= width {
+                    chosen[candidate] = short
+                    used += needed
+                    break
+                }
+            }
+        }
+        return RoutesColumn.allCases.compactMap { column in chosen[column].map { (column, $0) } }
+    }
+
     private func drawRoutesTable(_ buffer: inout Buffer, area: Rect) {
         let title = filter.isEmpty ? "Routes" : "Routes /\(filter)"
         let inner = buffer.box(area, title: title, glyphs: glyphs)
-        let wide = width >= 110
-        var columns = [
-            TableWidget.Column("ROUTE", width: 12), TableWidget.Column("STABLE", width: 17), TableWidget.Column("CANARY", width: 17),
-            TableWidget.Column("SPLIT", width: 15), TableWidget.Column("ERRΔ", width: 6, rightAligned: true),
-        ]
-        if wide {
-            columns += [TableWidget.Column("P95", width: 7, rightAligned: true), TableWidget.Column("BREAKER", width: 10), TableWidget.Column("ROLLOUT", width: 14)]
-        }
-        let trend = width >= 120
-        if trend { columns.append(TableWidget.Column("TRAFFIC", width: 10)) }
+        let layout = Self.routesColumns(fitting: inner.width)
         let stale = isStale
         let rows = visibleRoutes.map { route -> [TableWidget.Item] in
             let canary = Self.canary(of: route)
             let stable = route.deployment(named: route.stable)
-            let split = canary?.weight.percent ?? 0
             let view = metrics[route.name]
-            let delta = errorDelta(route: route, canary: canary, view: view)
             let text: StyleRole = stale ? .stale : .text
-            var items = [
-                TableWidget.Item(route.name, Style(text, bold: true)),
-                TableWidget.Item(stable.map { "\($0.model)@\($0.version)" } ?? "-", Style(stale ? .stale : .stable)),
-                TableWidget.Item(canary.map { $0.weight > .zero ? "\($0.model)@\($0.version)" : "—" } ?? "—", Style(stale ? .stale : .canary)),
-                TableWidget.Item(Self.splitText(split, glyphs: glyphs), Style(stale ? .stale : .canary)),
-                TableWidget.Item(delta.map { String(format: "%+.1f", $0) } ?? "—", Style(stale ? .stale : (delta ?? 0) > errorRateRule(route: route.name).limit ? .bad : .text)),
-            ]
-            if wide {
-                let p95 = view?.deployments.compactMap { $0.latencyMs?.p95 }.max()
-                let breakers = view?.deployments.map(\.breaker) ?? []
-                let breaker = breakers.contains("open") ? "\(glyphs.fail) open" : breakers.contains("half-open") ? "\(glyphs.warn) half" : breakers.isEmpty ? "—" : "\(glyphs.ok) closed"
-                items += [
-                    TableWidget.Item(p95.map { String(format: "%.0fms", $0) } ?? "—", Style(text)),
-                    TableWidget.Item(breaker, Style(stale ? .stale : breakers.contains("open") ? .bad : breakers.contains("half-open") ? .warning : .good)),
-                    rolloutCell(route),
-                ]
-            }
-            if trend {
-                // Requests per 10 s across the route's deployments, oldest on the left.
-                let points = view?.deployments.compactMap(\.series) ?? []
-                let totals: [Double?] = (0..<(points.map(\.count).max() ?? 0)).map { index in
-                    Double(points.reduce(0) { $0 + (index < $1.count ? $1[index].requests : 0) })
+            return layout.map { column, short -> TableWidget.Item in
+                func model(_ deployment: Deployment?) -> String {
+                    guard let deployment else { return "—" }
+                    return short ? deployment.version : "\(deployment.model)@\(deployment.version)"
                 }
-                items.append(TableWidget.Item(SparklineWidget.text(totals, width: 10, glyphs: glyphs), Style(stale ? .stale : .accent)))
+                switch column {
+                case .route:
+                    return TableWidget.Item(route.name, Style(text, bold: true))
+                case .stable:
+                    return TableWidget.Item(stable.map { model($0) } ?? "-", Style(stale ? .stale : .stable))
+                case .canary:
+                    return TableWidget.Item(canary.map { $0.weight > .zero ? model($0) : "—" } ?? "—", Style(stale ? .stale : .canary))
+                case .split:
+                    return TableWidget.Item(Self.splitText(canary?.weight.percent ?? 0, glyphs: glyphs), Style(stale ? .stale : .canary))
+                case .errorDelta:
+                    let delta = errorDelta(route: route, canary: canary, view: view)
+                    return TableWidget.Item(delta.map { String(format: "%+.1f", $0) } ?? "—", Style(stale ? .stale : (delta ?? 0) > errorRateRule(route: route.name).limit ? .bad : .text))
+                case .p95:
+                    let p95 = view?.deployments.compactMap { $0.latencyMs?.p95 }.max()
+                    return TableWidget.Item(p95.map { String(format: "%.0fms", $0) } ?? "—", Style(text))
+                case .breaker:
+                    let breakers = view?.deployments.map(\.breaker) ?? []
+                    let breaker = breakers.contains("open") ? "\(glyphs.fail) open" : breakers.contains("half-open") ? "\(glyphs.warn) half" : breakers.isEmpty ? "—" : "\(glyphs.ok) closed"
+                    return TableWidget.Item(breaker, Style(stale ? .stale : breakers.contains("open") ? .bad : breakers.contains("half-open") ? .warning : .good))
+                case .rollout:
+                    return rolloutCell(route)
+                case .traffic:
+                    // Requests per 10 s across the route's deployments, oldest on the left.
+                    let points = view?.deployments.compactMap(\.series) ?? []
+                    let totals: [Double?] = (0..<(points.map(\.count).max() ?? 0)).map { index in
+                        Double(points.reduce(0) { $0 + (index < $1.count ? $1[index].requests : 0) })
+                    }
+                    return TableWidget.Item(SparklineWidget.text(totals, width: 10, glyphs: glyphs), Style(stale ? .stale : .accent))
+                }
             }
-            return items
         }
         let selectedIndex = visibleRoutes.firstIndex { $0.name == selected?.name }
-        TableWidget(columns: columns, rows: rows, selected: selectedIndex).render(into: &buffer, area: inner, glyphs: glyphs)
+        TableWidget(columns: layout.map { $0.0.column(short: $0.short) }, rows: rows, selected: selectedIndex).render(into: &buffer, area: inner, glyphs: glyphs)
         if visibleRoutes.isEmpty {
             buffer.write(routes.isEmpty ? "  no routes yet" : "  no route matches /\(filter)", x: inner.x, y: inner.y + 1, style: Style(.dim))
         }

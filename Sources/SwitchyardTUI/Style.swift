@@ -13,12 +13,16 @@ public struct Style: Hashable, Sendable {
     public var bold: Bool
     public var reverse: Bool
     public var underline: Bool
+    /// On the selected row: the role's colour over the selection's background,
+    /// so the highlight spans the row without losing what each colour says.
+    public var highlight: Bool
 
-    public init(_ role: StyleRole = .text, bold: Bool = false, reverse: Bool = false, underline: Bool = false) {
+    public init(_ role: StyleRole = .text, bold: Bool = false, reverse: Bool = false, underline: Bool = false, highlight: Bool = false) {
         self.role = role
         self.bold = bold
         self.reverse = reverse
         self.underline = underline
+        self.highlight = highlight
     }
 
     public static let plain = Style()

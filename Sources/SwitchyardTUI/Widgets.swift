@@ -106,15 +106,19 @@ public struct TableWidget: Sendable {
             let y = area.y + 1 + line
             let isSelected = index == selected
             if isSelected {
-                buffer.fill(Rect(x: area.x, y: y, width: area.width, height: 1), style: Style(.selected))
-                buffer.write(glyphs.pointer, x: area.x, y: y, style: Style(.selected, bold: true), clip: area)
+                buffer.fill(Rect(x: area.x, y: y, width: area.width, height: 1), style: Style(.selected, highlight: true))
+                buffer.write(glyphs.pointer, x: area.x, y: y, style: Style(.selected, bold: true, highlight: true), clip: area)
             }
             var x = area.x + 1
             for (column, item) in zip(columns, rows[index]) {
                 let text = CharacterWidth.truncate(item.text, to: column.width)
                 let pad = column.rightAligned ? column.width - CharacterWidth.of(text) : 0
                 var style = item.style
-                if isSelected { style.reverse = false; if style.role == .text { style.role = .selected } }
+                if isSelected {
+                    style.reverse = false
+                    style.highlight = true
+                    if style.role == .text { style.role = .selected }
+                }
                 buffer.write(text, x: x + pad, y: y, style: style, clip: area)
                 x += column.width + 1
             }

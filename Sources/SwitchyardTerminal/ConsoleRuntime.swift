@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Synchronization
 import SwitchyardConsole
 import SwitchyardCore
@@ -18,8 +18,14 @@ public final class ConsoleRuntime: Sendable {
     private let mouse: Bool
     private let theme: Theme
     private let pollInterval: Duration
+    private let glyphs: Glyphs
 
-    public init(apiURL: String, token: String?, readOnly: Bool, mouse: Bool, theme: Theme = .builtIn, pollInterval: Duration = .seconds(1)) {
+    /// - Parameter glyphs: Unicode or ASCII; by default what the locale can show (`GlyphChoice`).
+    public init(
+        apiURL: String, token: String?, readOnly: Bool, mouse: Bool, theme: Theme = .builtIn, pollInterval: Duration = .seconds(1),
+        glyphs: Glyphs = GlyphChoice.glyphs(environment: ProcessInfo.processInfo.environment, ascii: false)
+    ) {
+        self.glyphs = glyphs
         self.client = ManagementClient(baseURL: apiURL, token: token)
         self.readOnly = readOnly
         self.mouse = mouse
@@ -65,7 +71,7 @@ public final class ConsoleRuntime: Sendable {
         let screen = TerminalScreen(mouse: mouse, theme: theme)
         screen.open()
         defer { screen.close() }
-        var state = ConsoleState(apiURL: apiURL, readOnly: readOnly, now: SystemClock().now(), width: screen.size.width, height: screen.size.height)
+        var state = ConsoleState(apiURL: apiURL, readOnly: readOnly, now: SystemClock().now(), width: screen.size.width, height: screen.size.height, glyphs: glyphs)
         var frame = state.view()
         screen.draw(frame, full: true)
         var lastTick = ContinuousClock.now

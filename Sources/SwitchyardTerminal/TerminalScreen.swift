@@ -9,6 +9,8 @@ import SwitchyardTUI
 final class TerminalScreen {
     private var previous: Buffer?
     private var pairs: [StyleRole: Int16] = [:]
+    /// The same roles over the selected row's background.
+    private var highlightPairs: [StyleRole: Int16] = [:]
     private var theme: Theme
     private var colors: Bool
     private let mouse: Bool
@@ -73,13 +75,16 @@ final class TerminalScreen {
     private func definePairs() {
         let available = Int(sy_colors())
         var next: Int16 = 1
+        let selectionBackground = Int16(theme.colors(for: .selected).background.terminalIndex(colors: available) ?? -1)
         for role in StyleRole.allCases {
             let colors = theme.colors(for: role)
             let foreground = Int16(colors.foreground.terminalIndex(colors: available) ?? -1)
             let background = Int16(colors.background.terminalIndex(colors: available) ?? -1)
             init_pair(next, foreground, background)
             pairs[role] = next
-            next += 1
+            init_pair(next + 1, foreground, selectionBackground)
+            highlightPairs[role] = next + 1
+            next += 2
         }
     }
 
@@ -89,10 +94,11 @@ final class TerminalScreen {
         for run in buffer.changes(since: previous) {
             var attributes = sy_a_normal()
             if run.style.bold || (colors && theme.colors(for: run.style.role).bold) { attributes |= sy_a_bold() }
-            if run.style.reverse || (!colors && run.style.role == .selected) { attributes |= sy_a_reverse() }
+            if run.style.reverse || (!colors && run.style.highlight) { attributes |= sy_a_reverse() }
             if run.style.underline { attributes |= sy_a_underline() }
             if !colors, run.style.role == .dim || run.style.role == .stale { attributes |= sy_a_dim() }
-            _ = sy_attr_set(attributes, pairs[run.style.role] ?? 0)
+            let pair = run.style.highlight ? highlightPairs[run.style.role] : pairs[run.style.role]
+            _ = sy_attr_set(attributes, pair ?? 0)
             mvaddstr(Int32(run.y), Int32(run.x), run.text)
         }
         refresh()

@@ -22,9 +22,13 @@ struct Console: AsyncParsableCommand {
     @Option(name: .long, help: "A shipped theme (default, light, high-contrast, deuteranopia, monochrome) or a theme file.")
     var theme: String?
 
+    @Flag(name: .long, help: "ASCII glyphs only (the default when the locale is not UTF-8).")
+    var ascii = false
+
     func run() async throws {
         let token = token ?? ProcessInfo.processInfo.environment["SWITCHYARD_TOKEN"]
         let chosen = try Themes.load(theme)
-        await ConsoleRuntime(apiURL: api, token: token, readOnly: readOnly, mouse: !noMouse, theme: chosen).run()
+        let glyphs = GlyphChoice.glyphs(environment: ProcessInfo.processInfo.environment, ascii: ascii)
+        await ConsoleRuntime(apiURL: api, token: token, readOnly: readOnly, mouse: !noMouse, theme: chosen, glyphs: glyphs).run()
     }
 }

@@ -35,6 +35,9 @@ struct Demo: AsyncParsableCommand {
     @Flag(name: .long, help: "Leave the mouse to the terminal (native text selection).")
     var noMouse = false
 
+    @Flag(name: .long, help: "ASCII glyphs only (the default when the locale is not UTF-8).")
+    var ascii = false
+
     @Option(name: .long, help: "A shipped theme (default, light, high-contrast, deuteranopia, monochrome) or a theme file.")
     var theme: String?
 
@@ -88,7 +91,8 @@ struct Demo: AsyncParsableCommand {
                 try? await Task.sleep(for: .seconds(30))
                 canary.configuration.errorRate = 0.12
             }
-            await ConsoleRuntime(apiURL: "http://127.0.0.1:\(adminPort)", token: token, readOnly: false, mouse: !noMouse, theme: chosenTheme).run()
+            let glyphs = GlyphChoice.glyphs(environment: ProcessInfo.processInfo.environment, ascii: ascii)
+            await ConsoleRuntime(apiURL: "http://127.0.0.1:\(adminPort)", token: token, readOnly: false, mouse: !noMouse, theme: chosenTheme, glyphs: glyphs).run()
             traffic.cancel()
             trouble.cancel()
             // The server drains and its upstream connections close before the

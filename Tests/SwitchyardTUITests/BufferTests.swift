@@ -66,3 +66,19 @@ struct WidgetTests {
         #expect(SparklineWidget.text([], width: 3, glyphs: .unicode) == "   ")
     }
 }
+
+@Suite("Tables")
+struct TableTests {
+    @Test func theSelectedRowIsHighlightedAcrossItsWholeWidthKeepingEachCellsColour() {
+        var buffer = Buffer(width: 30, height: 3)
+        let table = TableWidget(
+            columns: [TableWidget.Column("A", width: 5), TableWidget.Column("B", width: 8)],
+            rows: [[TableWidget.Item("one", Style(.text)), TableWidget.Item("canary", Style(.canary))], [TableWidget.Item("two"), TableWidget.Item("x")]],
+            selected: 0
+        )
+        table.render(into: &buffer, area: buffer.area, glyphs: .unicode)
+        #expect((0..<30).allSatisfy { buffer[$0, 1].style.highlight }, "no gaps between columns")
+        #expect(buffer[7, 1].style.role == .canary, "the canary keeps its colour on the selected row")
+        #expect(!(0..<30).contains { buffer[$0, 2].style.highlight })
+    }
+}

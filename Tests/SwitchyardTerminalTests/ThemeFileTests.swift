@@ -77,3 +77,16 @@ struct ThemeFileTests {
         #expect(ThemeColor("bright-cyan") == .index(14))
     }
 }
+
+@Suite("Glyphs the terminal can show")
+struct GlyphChoiceTests {
+    @Test func aLocaleWithoutUTF8GetsASCIIAndSoDoesAsciiAsked() {
+        #expect(GlyphChoice.glyphs(environment: ["LANG": "en_US.UTF-8"], ascii: false) == .unicode)
+        #expect(GlyphChoice.glyphs(environment: ["LANG": "C.utf8"], ascii: false) == .unicode)
+        #expect(GlyphChoice.glyphs(environment: ["LANG": "en_US.UTF-8"], ascii: true) == .ascii)
+        #expect(GlyphChoice.glyphs(environment: ["LANG": "C"], ascii: false) == .ascii)
+        #expect(GlyphChoice.glyphs(environment: [:], ascii: false) == .ascii, "POSIX locale: ASCII")
+        #expect(GlyphChoice.glyphs(environment: ["LC_ALL": "C", "LANG": "en_US.UTF-8"], ascii: false) == .ascii, "LC_ALL wins, as in the C library")
+        #expect(GlyphChoice.glyphs(environment: ["LC_ALL": "", "LC_CTYPE": "de_DE.UTF-8"], ascii: false) == .unicode)
+    }
+}

@@ -143,6 +143,17 @@ def test_read_only_console_refuses_rollback(server):
         tmux.close()
 
 
+def test_a_console_in_a_non_utf8_locale_draws_ascii(server):
+    tmux = Tmux(f"LANG=C LC_ALL=C SWITCHYARD_TOKEN={TOKEN} {BIN} console --api http://127.0.0.1:{server.admin_port}")
+    try:
+        assert wait_for(lambda: "chat-prod" in tmux.screen()), tmux.screen()
+        screen = tmux.screen()
+        assert "+- Routes" in screen and "* live" in screen, screen
+        assert all(ord(character) < 128 for character in screen), "nothing the locale cannot show"
+    finally:
+        tmux.close()
+
+
 def test_a_mouse_drag_on_the_slider_sets_the_weight(server):
     """tmux cannot send mouse events, so a pseudo-terminal sends SGR mouse sequences."""
     pid, fd = pty.fork()
