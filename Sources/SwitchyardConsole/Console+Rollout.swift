@@ -62,7 +62,10 @@ extension ConsoleState {
         buffer.write("  " + tail.joined(separator: " · "), x: column, y: y, style: Style(rollout.state == .progressing ? .dim : role), clip: clip)
 
         let row = y + 1
+        // The gates judge everything since the rollout started (an anytime-valid
+        // sample), not the watched window: the line says so where there is room.
         column = buffer.write("gates ", x: x, y: row, style: Style(.header, bold: true), clip: clip)
+        if width >= 100 { column = buffer.write("(since start) ", x: column, y: row, style: Style(.dim), clip: clip) }
         guard let evaluation = rollout.lastEvaluation else {
             let text: String
             if rollout.gates.isEmpty {

@@ -131,13 +131,14 @@ extension ConsoleState {
             }
         }
 
-        func column(short: Bool) -> TableWidget.Column {
+        func column(short: Bool, windowMinutes: Int = 5) -> TableWidget.Column {
             switch self {
             case .route: TableWidget.Column("ROUTE", width: 12)
             case .stable: TableWidget.Column("STABLE", width: short ? 10 : 17)
             case .canary: TableWidget.Column("CANARY", width: short ? 10 : 17)
             case .split: TableWidget.Column("SPLIT", width: 15)
-            case .errorDelta: TableWidget.Column("ERRΔ", width: 6, rightAligned: true)
+            // The window the figure is measured over is in the header: ERRΔ5m.
+            case .errorDelta: TableWidget.Column("ERRΔ\(windowMinutes)m", width: 7, rightAligned: true)
             case .p95: TableWidget.Column("P95", width: 6, rightAligned: true)
             case .breaker: TableWidget.Column("BREAKER", width: 8)
             case .rollout: TableWidget.Column("ROLLOUT", width: 12)
@@ -213,7 +214,7 @@ extension ConsoleState {
             }
         }
         let selectedIndex = visibleRoutes.firstIndex { $0.name == selected?.name }
-        TableWidget(columns: layout.map { $0.0.column(short: $0.short) }, rows: rows, selected: selectedIndex).render(into: &buffer, area: inner, glyphs: glyphs)
+        TableWidget(columns: layout.map { $0.0.column(short: $0.short, windowMinutes: windowMinutes) }, rows: rows, selected: selectedIndex).render(into: &buffer, area: inner, glyphs: glyphs)
         if visibleRoutes.isEmpty {
             buffer.write(routes.isEmpty ? "  no routes yet" : "  no route matches /\(filter)", x: inner.x, y: inner.y + 1, style: Style(.dim))
         }

@@ -263,7 +263,7 @@ struct ConsoleFreshnessTests {
     @Test func at80ColumnsTheTableKeepsP95RolloutAndBreakerAndShortensTheModels() throws {
         var state = try ConsoleSnapshotTests.loaded(width: 80, height: 24)
         let header = state.view().text.split(separator: "\n")[2]
-        for column in ["ROUTE", "SPLIT", "ERRΔ", "P95", "BREAKER", "ROLLOUT", "CANARY"] {
+        for column in ["ROUTE", "SPLIT", "ERRΔ5m", "P95", "BREAKER", "ROLLOUT", "CANARY"] {
             #expect(header.contains(column), "\(column) in \(header)")
         }
         #expect(!header.contains("TRAFFIC"))
