@@ -172,7 +172,12 @@ extension ConsoleState {
         let inner = buffer.box(area, title: title, glyphs: glyphs)
         let layout = Self.routesColumns(fitting: inner.width)
         let stale = isStale
-        let rows = visibleRoutes.map { route -> [TableWidget.Item] in
+        // Only the rows that fit are built: with 1,000 routes the rest would be most of the frame.
+        let selectedIndex = visibleRoutes.firstIndex { $0.name == selected?.name }
+        let visibleRows = max(0, inner.height - 1)
+        let offset = TableWidget.scrollOffset(selected: selectedIndex, rows: visibleRoutes.count, visible: visibleRows)
+        let shown = visibleRoutes[offset..<min(visibleRoutes.count, offset + visibleRows)]
+        let rows = shown.map { route -> [TableWidget.Item] in
             let canary = Self.canary(of: route)
             let stable = route.deployment(named: route.stable)
             let view = metrics[route.name]
@@ -213,8 +218,7 @@ extension ConsoleState {
                 }
             }
         }
-        let selectedIndex = visibleRoutes.firstIndex { $0.name == selected?.name }
-        TableWidget(columns: layout.map { $0.0.column(short: $0.short, windowMinutes: windowMinutes) }, rows: rows, selected: selectedIndex).render(into: &buffer, area: inner, glyphs: glyphs)
+        TableWidget(columns: layout.map { $0.0.column(short: $0.short, windowMinutes: windowMinutes) }, rows: rows, selected: selectedIndex.map { $0 - offset }).render(into: &buffer, area: inner, glyphs: glyphs)
         if visibleRoutes.isEmpty {
             buffer.write(routes.isEmpty ? "  no routes yet" : "  no route matches /\(filter)", x: inner.x, y: inner.y + 1, style: Style(.dim))
         }

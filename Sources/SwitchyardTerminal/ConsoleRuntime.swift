@@ -14,6 +14,10 @@ public final class ConsoleRuntime: Sendable {
     private let inbox = Mutex<[ConsoleMessage]>([])
     private let windowMinutes = Mutex(5)
     private let finished = Mutex(false)
+    /// Changes sent and not yet answered: while any is, the UI thread looks at
+    /// its inbox every few milliseconds, so the confirmation is on screen as
+    /// soon as the server's answer is (idle, it looks every 50 ms).
+    private let changesInFlight = Atomic<Int>(0)
     private let readOnly: Bool
     private let mouse: Bool
     private let theme: Theme
@@ -75,7 +79,13 @@ public final class ConsoleRuntime: Sendable {
         var frame = state.view()
         screen.draw(frame, full: true)
         var lastTick = ContinuousClock.now
+        var fastPolling = false
         while !isFinished {
+            let busy = changesInFlight.load(ordering: .relaxed) > 0
+            if busy != fastPolling {
+                fastPolling = busy
+                screen.setInputTimeout(milliseconds: busy ? 2 : 50)
+            }
             var messages: [ConsoleMessage] = []
             // Read every key already typed, then what the network sent.
             while let input = screen.read() {
@@ -105,7 +115,11 @@ public final class ConsoleRuntime: Sendable {
                             _ = state.update(.changeRefused("\(error)"))
                         }
                     } else {
-                        Task { await self.perform(effect) }
+                        changesInFlight.add(1, ordering: .relaxed)
+                        Task {
+                            await self.perform(effect)
+                            self.changesInFlight.subtract(1, ordering: .relaxed)
+                        }
                     }
                 }
             }

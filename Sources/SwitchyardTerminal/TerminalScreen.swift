@@ -105,6 +105,12 @@ final class TerminalScreen {
         previous = buffer
     }
 
+    /// How long `read` waits for a key. The network's answers are drawn only
+    /// when it returns, so the runtime shortens it while a change is in flight.
+    func setInputTimeout(milliseconds: Int32) {
+        timeout(milliseconds)
+    }
+
     /// The next input, or `nil` when none came within the input timeout.
     func read() -> ConsoleMessage? {
         var character: wint_t = 0

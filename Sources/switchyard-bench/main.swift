@@ -95,4 +95,25 @@ measure("console frame, 50 routes × 4 deployments, 200×60 (view + diff)", iter
     sink &+= frame.changes(since: previous).count
     previous = frame
 }
+// 1,000 routes: scrolling through the table, and typing a
+// filter, at 120×40 — each iteration one key and one whole frame.
+var large = ConsoleState(apiURL: "http://127.0.0.1:8081", readOnly: false, now: Moment(seconds: 1_800_000_000), width: 120, height: 40)
+_ = large.update(.routesLoaded((0..<1_000).map { route($0) }, at: Moment(seconds: 1_800_000_000)))
+var largePrevious = large.view()
+var step = 0
+measure("console frame, 1,000 routes, 120×40, scrolling (key + view + diff)", iterations: 1_000) {
+    step += 1
+    _ = large.update(.key(step % 200 < 100 ? .down : .up))
+    let frame = large.view()
+    sink &+= frame.changes(since: largePrevious).count
+    largePrevious = frame
+}
+let filterKeys: [Key] = [.character("/"), .character("r"), .character("o"), .character("u"), .character("t"), .character("e"), .character("-"), .character("9"), .backspace, .backspace, .escape]
+measure("console frame, 1,000 routes, 120×40, typing a filter (key + view + diff)", iterations: 1_100) {
+    step += 1
+    _ = large.update(.key(filterKeys[step % filterKeys.count]))
+    let frame = large.view()
+    sink &+= frame.changes(since: largePrevious).count
+    largePrevious = frame
+}
 print("(checksum \(sink))")
