@@ -198,7 +198,8 @@ extension ConsoleState {
                     return TableWidget.Item(Self.splitText(canary?.weight.percent ?? 0, glyphs: glyphs), Style(stale ? .stale : .canary))
                 case .errorDelta:
                     let delta = errorDelta(route: route, canary: canary, view: view)
-                    return TableWidget.Item(delta.map { String(format: "%+.1f", $0) } ?? "—", Style(stale ? .stale : (delta ?? 0) > errorRateRule(route: route.name).limit ? .bad : .text))
+                    let role: StyleRole = delta.map { errorRateMark(route: route.name, delta: $0).role == .bad ? .bad : .text } ?? .text
+                    return TableWidget.Item(delta.map { String(format: "%+.1f", $0) } ?? "—", Style(stale ? .stale : role))
                 case .p95:
                     let p95 = view?.deployments.compactMap { $0.latencyMs?.p95 }.max()
                     return TableWidget.Item(p95.map { String(format: "%.0fms", $0) } ?? "—", Style(text))
@@ -280,8 +281,8 @@ extension ConsoleState {
             x = buffer.write("  canary " + (canaryRate.map { String(format: "%.1f %%", $0) } ?? "—"), x: x, y: row, style: Style(.canary))
             if let stableRate, let canaryRate {
                 let delta = canaryRate - stableRate
-                let good = delta <= errorRateRule(route: route.name).limit
-                x = buffer.write("  Δ \(String(format: "%+.1f", delta)) pp \(good ? glyphs.ok : glyphs.fail)", x: x, y: row, style: Style(good ? .good : .bad, bold: !good))
+                let (mark, role) = errorRateMark(route: route.name, delta: delta)
+                x = buffer.write("  Δ \(String(format: "%+.1f", delta)) pp \(mark)", x: x, y: row, style: Style(role, bold: role == .bad))
             }
         }
         let samples = view?.deployments.reduce(0) { $0 + $1.requests } ?? 0
@@ -348,6 +349,25 @@ extension ConsoleState {
             return (limit, "gate")
         }
         return (Self.defaultErrorRateLimit, "default")
+    }
+
+    /// The ✔/✖/? beside an error-rate difference: while a rollout runs, its
+    /// own `errorRateDelta` gate's last verdict (the gate's metric, limit and
+    /// sample — not this window's point figure), so the panel never calls
+    /// worse what the gate still calls inconclusive; with no such gate, the
+    /// default rule on the watched window.
+    func errorRateMark(route: String, delta: Double) -> (mark: String, role: StyleRole) {
+        if let rollout = rollouts[route], rollout.state.isActive,
+            let verdict = rollout.lastEvaluation?.verdicts.first(where: { $0.metric == .errorRateDelta })
+        {
+            return switch verdict.result {
+            case .pass: (glyphs.ok, .good)
+            case .fail: (glyphs.fail, .bad)
+            case .inconclusive: ("?", .warning)
+            case .noData: ("–", .warning)
+            }
+        }
+        return delta <= Self.defaultErrorRateLimit ? (glyphs.ok, .good) : (glyphs.fail, .bad)
     }
 
     /// The error-rate difference (canary − stable, percentage points) the
