@@ -290,6 +290,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 "SwitchyardClient",
                 "SwitchyardCore",
+                "SwitchyardSecrets",
                 "SwitchyardServer",
                 "SwitchyardSimulator",
                 "SwitchyardTesting",

@@ -82,6 +82,11 @@ extension ManagementClient {
         try await get(ManagementPath.report(route))
     }
 
+    /// The request/reply pairs the route's shadow kept (operators only).
+    public func samples(route: String) async throws(ManagementClientError) -> Reply<ShadowSamplesView> {
+        try await get(ManagementPath.samples(route))
+    }
+
     public func lifecycle() async throws(ManagementClientError) -> Reply<LifecycleListView> {
         try await get(ManagementPath.lifecycle)
     }

@@ -35,6 +35,7 @@ public enum ManagementPath {
     public static func rollout(_ route: String) -> String { self.route(route) + "/rollout" }
     public static func evaluations(_ route: String, limit: Int) -> String { rollout(route) + "/evaluations" + query([("limit", String(limit))]) }
     public static func report(_ route: String) -> String { self.route(route) + "/report" }
+    public static func samples(_ route: String) -> String { self.route(route) + "/samples" }
     public static func migration(_ route: String) -> String { self.route(route) + "/migration" }
     public static func audit(route: String? = nil, limit: Int) -> String { "/audit" + query([("limit", String(limit)), ("route", route)]) }
 }

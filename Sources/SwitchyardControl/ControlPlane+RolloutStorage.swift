@@ -59,7 +59,7 @@ extension ControlPlane {
         switch rollout.plan.strategy {
         case .shadow:
             if let candidate = rollout.candidate {
-                dataPlane?.setShadow(route: name, ShadowSettings(deployment: candidate, sample: rollout.plan.sample ?? .full, budget: rollout.plan.budget))
+                dataPlane?.setShadow(route: name, ShadowSettings(deployment: candidate, sample: rollout.plan.sample ?? .full, budget: rollout.plan.budget, capture: rollout.plan.capture ?? 0))
             }
         case .bluegreen where rollout.switchedAt == nil:
             if let candidate = rollout.candidate { startHealthCheck(name, deployment: candidate, check: rollout.plan.healthCheck) }

@@ -88,6 +88,15 @@ extension ControlPlane {
     }
 
     /// The A/B or shadow report of the route's latest rollout.
+    /// The pairs the route's shadow kept for the compare screen (`capture` on
+    /// its plan), newest first; empty when the plan keeps none.
+    public func shadowSamples(_ name: String) throws(ControlError) -> ShadowSamplesView {
+        guard plan(name) != nil else { throw .unknownRoute(name, known: currentPlans.map(\.route.name)) }
+        guard let rollout = rollouts[name] else { throw .noRollout(route: name, action: "show the samples of") }
+        let capture = rollout.plan.strategy == .shadow ? rollout.plan.capture ?? 0 : 0
+        return ShadowSamplesView(route: name, capture: capture, samples: capture > 0 ? dataPlane?.shadowSamples(route: name) ?? [] : [])
+    }
+
     public func experimentReport(_ name: String) async throws(ControlError) -> ExperimentReport {
         guard plan(name) != nil else { throw .unknownRoute(name, known: currentPlans.map(\.route.name)) }
         guard let rollout = rollouts[name] else { throw .noRollout(route: name, action: "report on") }

@@ -77,6 +77,12 @@ public final class FleetMetrics: RolloutDataPlane {
     public func shadowReport(route: String) -> ShadowReport? {
         local.shadowReport(route: route)
     }
+
+    /// This replica's captured pairs: a shadow runs on every replica, each
+    /// keeping what it mirrored.
+    public func shadowSamples(route: String) -> [ShadowSample] {
+        local.shadowSamples(route: route)
+    }
 }
 
 /// Every `interval`: writes this replica's figures for the current and the

@@ -50,6 +50,12 @@ extension ManagementAPI {
                 return try .ok(EvaluationListView(rolloutId: rollout.id, evaluations: evaluations.map { EvaluationListView.Entry(id: $0.id, $0.1) }))
             }
         }
+        // The replies themselves: user content, so operators only.
+        api.get("/routes/{route}/samples") { request, context in
+            await self.respond(request, role: .operator_) { _ in
+                try .ok(try await self.control.shadowSamples(Self.routeName(context)))
+            }
+        }
         api.get("/routes/{route}/report") { request, context in
             await self.respond(request, role: .viewer) { _ in
                 try .ok(try await self.control.experimentReport(Self.routeName(context)))

@@ -55,8 +55,18 @@ extension Gateway: RolloutDataPlane {
         }
         if let previous {
             finishedShadows.withLock { $0[route] = previous.report }
+            finishedSamples.withLock { $0[route] = previous.samples }
             previous.stop()
         }
+    }
+
+    /// The pairs the route's shadow kept (the running one's, else the last
+    /// one's), newest first; pairs older than a day are not served — they
+    /// hold user content and only help while the comparison is fresh.
+    public func shadowSamples(route: String) -> [ShadowSample] {
+        let samples = shadows.withLock({ $0[route] })?.samples ?? finishedSamples.withLock { $0[route] } ?? []
+        let oldest = (clock.now() - ShadowSample.retention).nanoseconds / 1_000_000
+        return samples.filter { $0.atMilliseconds >= oldest }
     }
 
     public func shadowReport(route: String) -> ShadowReport? {

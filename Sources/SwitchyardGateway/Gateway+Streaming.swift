@@ -151,7 +151,7 @@ struct StreamRelay: Sendable {
         try await writer.finish(nil)
         // The client has its whole reply; only now is the shadow's copy queued.
         if failure == nil, let mirror, let kept {
-            mirror.enqueue(ShadowMirror.Job(chat: context.chat, primaryBody: kept, primaryStreamed: true, primaryLatency: now - started))
+            mirror.enqueue(ShadowMirror.Job(chat: context.chat, primaryDeployment: context.deployment.name, primaryBody: kept, primaryStreamed: true, primaryLatency: now - started))
         }
     }
 

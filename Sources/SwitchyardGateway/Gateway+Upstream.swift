@@ -165,7 +165,7 @@ extension Gateway {
             }
         }
         if context.chat.operation == .chatCompletions, let mirror = shadowMirror(route: routeName), mirror.settings.deployment != context.deployment.name {
-            mirror.offer(context.chat, primaryBody: body, primaryLatency: now - started)
+            mirror.offer(context.chat, primaryDeployment: context.deployment.name, primaryBody: body, primaryLatency: now - started)
         }
         var headers = replyHeaders(context, upstream: reply.headers)
         headers[.contentType] = reply.headers.first(name: "content-type") ?? "application/json"

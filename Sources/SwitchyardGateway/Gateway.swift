@@ -67,6 +67,7 @@ public final class Gateway: Sendable {
     /// Shadow mirrors by route, and the reports of those that stopped.
     let shadows = Mutex<[String: ShadowMirror]>([:])
     let finishedShadows = Mutex<[String: ShadowReport]>([:])
+    let finishedSamples = Mutex<[String: [ShadowSample]]>([:])
     /// Why the shared state store cannot be reached (fleet mode), for `/readyz`.
     let stateStoreProblem = Mutex<String?>(nil)
     /// Recent request ids → route and deployment, for feedback.

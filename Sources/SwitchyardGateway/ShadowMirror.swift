@@ -13,6 +13,8 @@ import SwitchyardCore
 final class ShadowMirror: Sendable {
     struct Job: Sendable {
         let chat: ClientRequest
+        /// The deployment that answered the client.
+        var primaryDeployment = ""
         /// The primary's reply: a whole completion, or a stream's events.
         let primaryBody: ByteBuffer
         let primaryStreamed: Bool
@@ -24,6 +26,8 @@ final class ShadowMirror: Sendable {
 
     struct State {
         var report: ShadowReport
+        /// The newest `capture` compared pairs, oldest first.
+        var samples: [ShadowSample] = []
         var spentTokens = 0
         var spentCost = 0.0
         var counter: UInt64 = 0
@@ -66,7 +70,17 @@ final class ShadowMirror: Sendable {
                     running += 1
                     group.addTask {
                         let comparison = await Self.run(job, target: target, clock: clock)
+                        let sample = settings.capture > 0
+                            ? ShadowSample(
+                                atMilliseconds: clock.now().nanoseconds / 1_000_000, request: Self.requestExcerpt(job.chat),
+                                primaryDeployment: job.primaryDeployment, shadowDeployment: deployment.name, comparison: comparison
+                            )
+                            : nil
                         shared.mutex.withLock { state in
+                            if let sample {
+                                state.samples.append(sample)
+                                if state.samples.count > settings.capture { state.samples.removeFirst(state.samples.count - settings.capture) }
+                            }
                             state.report.record(comparison)
                             state.spentTokens = state.spentTokens.saturatingAdding(max(0, comparison.shadowTokens))
                             state.spentCost += comparison.shadowCost
@@ -81,9 +95,9 @@ final class ShadowMirror: Sendable {
     }
 
     /// Offers one finished exchange for mirroring; returns at once.
-    func offer(_ chat: ClientRequest, primaryBody: ByteBuffer, primaryLatency: Duration) {
+    func offer(_ chat: ClientRequest, primaryDeployment: String, primaryBody: ByteBuffer, primaryLatency: Duration) {
         guard admit() else { return }
-        enqueue(Job(chat: chat, primaryBody: primaryBody, primaryStreamed: false, primaryLatency: primaryLatency))
+        enqueue(Job(chat: chat, primaryDeployment: primaryDeployment, primaryBody: primaryBody, primaryStreamed: false, primaryLatency: primaryLatency))
     }
 
     /// Whether the next request is sampled and within budget. A stream asks
@@ -120,6 +134,20 @@ final class ShadowMirror: Sendable {
     }
 
     var report: ShadowReport { shared.mutex.withLock { $0.report } }
+
+    /// The kept pairs, newest first.
+    var samples: [ShadowSample] { shared.mutex.withLock { $0.samples.reversed() } }
+
+    /// What the client asked, for a person to read: the last user message
+    /// (its text parts), or a completion's prompt.
+    static func requestExcerpt(_ chat: ClientRequest) -> String {
+        if let messages = chat.body["messages"]?.arrayValue, let last = messages.last(where: { $0["role"]?.stringValue == "user" }) ?? messages.last {
+            if let text = last["content"]?.stringValue { return text }
+            let parts = last["content"]?.arrayValue?.compactMap { $0["text"]?.stringValue } ?? []
+            return parts.joined(separator: " ")
+        }
+        return chat.body["prompt"]?.stringValue ?? chat.body["input"]?.stringValue ?? ""
+    }
 
     /// Stops taking work; requests in flight finish on their own.
     func stop() {

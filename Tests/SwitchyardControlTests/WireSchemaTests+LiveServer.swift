@@ -42,6 +42,7 @@ extension WireSchemaTests {
             let plan: JSONValue = ["strategy": "canary", "canary": "canary", "steps": [["setWeight": 10], ["pause": "10m"]], "gates": [["metric": "errorRateDelta", "max": 2]]]
             try Self.check(bytes: try await client.startRollout(route: "chat-prod", plan: plan).bytes, against: "Rollout")
             try Self.check(bytes: try await client.rollout(route: "chat-prod").bytes, against: "Rollout")
+            try Self.check(bytes: try await client.samples(route: "chat-prod").bytes, against: "ShadowSamples")
             try Self.check(bytes: try await client.operate(route: "chat-prod", .pause).bytes, against: "Rollout")
             try Self.check(bytes: try await client.evaluations(route: "chat-prod", limit: 10).bytes, against: "EvaluationList")
             try Self.check(bytes: try await client.report(route: "chat-prod").bytes, against: "ExperimentReport")

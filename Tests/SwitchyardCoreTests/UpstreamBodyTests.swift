@@ -142,3 +142,28 @@ struct EmbeddingMixTests {
         #expect(try RouteChange.setWeights(swap).applied(to: plan)?.route.deployment(named: "large")?.weight == .full)
     }
 }
+
+@Suite("Captured pairs and the word diff")
+struct CaptureTests {
+    static let route = Route(name: "r", stable: "a", deployments: [
+        Deployment(name: "a", weight: try! Weight(percent: 100), model: "gpt-4o", version: "2024-11-20", upstream: Upstream(kind: .openai, url: "http://127.0.0.1:9/v1")),
+        Deployment(name: "b", weight: .zero, model: "gpt-4o", version: "2025-05-13", upstream: Upstream(kind: .openai, url: "http://127.0.0.1:9/v1")),
+    ])
+
+    @Test func captureIsAShadowPlansOptInAndBounded() throws {
+        let plan = try RolloutPlan(json: ["strategy": "shadow", "shadow": "b", "capture": 50], route: Self.route)
+        #expect(plan.capture == 50)
+        #expect(try RolloutPlan(json: ["strategy": "shadow", "shadow": "b"], route: Self.route).capture == nil, "off unless asked for")
+        #expect(throws: RolloutPlanError.self) { _ = try RolloutPlan(json: ["strategy": "shadow", "shadow": "b", "capture": 5000], route: Self.route) }
+        #expect(throws: RolloutPlanError.self) { _ = try RolloutPlan(json: ["strategy": "ab", "variants": ["a", "b"], "capture": 5], route: Self.route) }
+    }
+
+    @Test func theWordDiffMarksWhatEachReplySaysDifferently() {
+        let (left, right) = WordDiff.compare("the canary is safe today", "the canary is not safe yet")
+        #expect(left.filter { $0.change == .removed }.map(\.word) == ["today"])
+        #expect(right.filter { $0.change == .added }.map(\.word) == ["not", "yet"])
+        #expect(left.filter { $0.change == .same }.map(\.word) == ["the", "canary", "is", "safe"])
+        let long = String(repeating: "word ", count: 5_000)
+        #expect(WordDiff.compare(long, long).left.count == 5_000, "long texts are bounded, not refused")
+    }
+}

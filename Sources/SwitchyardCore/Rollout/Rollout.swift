@@ -132,7 +132,7 @@ public enum RolloutAction: Hashable, Sendable {
     case evaluate
     /// Send real requests to `deployment`'s upstream and answer with `.healthChecked`.
     case healthCheck(deployment: String, RolloutPlan.HealthCheck)
-    case startShadow(deployment: String, sample: Weight, budget: RolloutPlan.Budget)
+    case startShadow(deployment: String, sample: Weight, budget: RolloutPlan.Budget, capture: Int = 0)
     case stopShadow
     /// Audit and announce a transition.
     case record(Rollout.Transition)

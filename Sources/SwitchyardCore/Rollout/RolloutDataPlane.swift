@@ -8,6 +8,8 @@ public protocol RolloutDataPlane: MetricsSource {
     func setShadow(route: String, _ settings: ShadowSettings?)
     /// What shadowing `route` has measured since it started; `nil` if it never ran.
     func shadowReport(route: String) -> ShadowReport?
+    /// The request/reply pairs a shadow with `capture` kept, newest first.
+    func shadowSamples(route: String) -> [ShadowSample]
 }
 
 public struct HealthCheckResult: Hashable, Sendable {
@@ -31,8 +33,11 @@ public struct ShadowSettings: Hashable, Sendable {
     public var queueCapacity: Int
     /// How many mirrored requests run at once.
     public var concurrency: Int
+    /// How many compared pairs to keep for operators (0: none).
+    public var capture: Int
 
-    public init(deployment: String, sample: Weight, budget: RolloutPlan.Budget, queueCapacity: Int = 256, concurrency: Int = 4) {
+    public init(deployment: String, sample: Weight, budget: RolloutPlan.Budget, queueCapacity: Int = 256, concurrency: Int = 4, capture: Int = 0) {
+        self.capture = capture
         self.deployment = deployment
         self.sample = sample
         self.budget = budget

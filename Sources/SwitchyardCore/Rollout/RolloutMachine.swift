@@ -27,7 +27,7 @@ public enum RolloutMachine {
             run.rollout.reason = "experiment running" + (plan.duration.map { " for \(DurationText.format($0))" } ?? " until stopped")
         case .shadow:
             let shadow = plan.candidate ?? route.stable
-            run.actions.append(.startShadow(deployment: shadow, sample: plan.sample ?? .full, budget: plan.budget))
+            run.actions.append(.startShadow(deployment: shadow, sample: plan.sample ?? .full, budget: plan.budget, capture: plan.capture ?? 0))
             run.rollout.reason = "mirroring \(plan.sample ?? .full) of traffic to \(shadow)"
         }
         rollout = run.rollout

@@ -96,6 +96,9 @@ public struct RolloutPlan: Hashable, Sendable, Codable {
     public var duration: Duration?
     /// shadow: percent of traffic mirrored.
     public var sample: Weight?
+    /// shadow: keep up to this many sampled request/reply pairs (the newest)
+    /// for the compare screen. Off unless asked for: it holds user content.
+    public var capture: Int?
 
     /// Validates a plan for `route`, naming the first problem found.
     public init(json: JSONValue, route: Route) throws(RolloutPlanError) {
@@ -104,7 +107,7 @@ public struct RolloutPlan: Hashable, Sendable, Codable {
         try reader.onlyKnownKeys([
             "strategy", "canary", "target", "healthCheck", "shadow", "steps", "gates", "interval", "window", "deadline",
             "onInconclusive", "onNoData", "variants", "split", "duration", "sample", "budget", "maxInconclusive", "onDeadline",
-            "keepPrevious",
+            "keepPrevious", "capture",
         ])
         guard let strategyText = body["strategy"]?.stringValue, let strategy = Strategy(rawValue: strategyText) else {
             throw .invalid("'strategy' must be one of \(Strategy.allCases.map(\.rawValue).joined(separator: ", "))")
@@ -129,6 +132,10 @@ public struct RolloutPlan: Hashable, Sendable, Codable {
         split = nil
         duration = nil
         sample = nil
+        capture = nil
+        if body["capture"] != nil, strategy != .shadow {
+            throw .invalid("'capture' keeps pairs of one request's two replies, so it is for shadow plans (A/B variants answer different requests)")
+        }
         switch strategy {
         case .canary:
             candidate = try reader.deployment("canary", notStable: true)
@@ -143,6 +150,7 @@ public struct RolloutPlan: Hashable, Sendable, Codable {
             sample = try reader.percent("sample") ?? Weight(unchecked: 10_000)
             budget = try reader.budget()
             duration = try reader.duration("duration")
+            capture = try reader.wholeNumber("capture", range: 0...1000).flatMap { $0 == 0 ? nil : $0 }
         case .ab:
             split = try reader.split()
             duration = try reader.duration("duration")
