@@ -272,6 +272,7 @@ struct CtlRollout: AsyncParsableCommand {
         abstract: "Start, watch, stop and report on rollouts.",
         subcommands: [
             CtlRolloutStart.self, CtlRolloutStatus.self, CtlRolloutVerdicts.self, CtlRolloutAbort.self, CtlRolloutReport.self, CtlRolloutHistory.self,
+            CtlRolloutSamples.self,
         ]
     )
 }
@@ -361,6 +362,22 @@ struct CtlRolloutReport: AsyncParsableCommand {
         try await runCtl { () throws(ManagementClientError) in
             let reply = try await options.client.report(route: route)
             options.emit(json: reply.bytes, table: CtlFormat.report(reply.body))
+        }
+    }
+}
+
+struct CtlRolloutSamples: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "samples",
+        abstract: "The request/reply pairs a shadow kept (its plan's capture: N), newest first: both replies, their similarity, latency and tokens."
+    )
+    @OptionGroup var options: CtlOptions
+    @Argument(help: "Route name.") var route: String
+
+    func run() async throws {
+        try await runCtl { () throws(ManagementClientError) in
+            let reply = try await options.client.samples(route: route)
+            options.emit(json: reply.bytes, table: CtlFormat.samples(reply.body))
         }
     }
 }

@@ -117,3 +117,25 @@ extension CtlFormat {
         return "\(two(seconds / 3600)):\(two((seconds % 3600) / 60)):\(two(seconds % 60))Z"
     }
 }
+
+extension CtlFormat {
+    /// Each kept pair: when, how alike, how fast, then the request and both replies.
+    public static func samples(_ view: ShadowSamplesView) -> String {
+        guard view.capture > 0 else {
+            return "\(view.route): this rollout keeps no samples (add \"capture\": N to a shadow plan)\n"
+        }
+        guard !view.samples.isEmpty else {
+            return "\(view.route): no pairs yet (keeps the newest \(view.capture))\n"
+        }
+        var text = ""
+        for sample in view.samples {
+            let shadowLatency = sample.shadowLatencyMs.map { String(format: "%.0f ms", $0) } ?? "—"
+            text += "\(clockTime(sample.atMilliseconds))  similarity \(String(format: "%.2f", sample.similarity))  "
+                + "latency \(String(format: "%.0f ms", sample.primaryLatencyMs)) / \(shadowLatency)  tokens \(sample.primaryTokens) / \(sample.shadowTokens)\n"
+            text += "  request  \(sample.request.replacingOccurrences(of: "\n", with: " "))\n"
+            text += "  \(sample.primaryDeployment)  \(sample.primaryText.replacingOccurrences(of: "\n", with: " "))\n"
+            text += "  \(sample.shadowDeployment)  " + (sample.shadowError.map { "error: \($0)" } ?? sample.shadowText.replacingOccurrences(of: "\n", with: " ")) + "\n\n"
+        }
+        return text
+    }
+}

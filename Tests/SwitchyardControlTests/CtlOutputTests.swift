@@ -137,4 +137,14 @@ struct CtlRolloutOutputTests {
         let report = ExperimentReport(rollout: rollout, variants: ["stable", "canary"], figures: figures, scores: scores, from: t0, to: t0 + .seconds(3600))
         try CtlOutputTests.check(CtlFormat.report(report), against: "ab-report.txt")
     }
+
+    @Test func capturedPairsPrintAsRequestAndBothReplies() throws {
+        let comparison = ShadowComparison(
+            primaryLatency: .milliseconds(212), shadowLatency: .milliseconds(240), primaryTokens: 30, shadowTokens: 34, primaryFinishReason: "stop",
+            shadowFinishReason: "stop", primaryText: "The canary is safe.", shadowText: "The canary is not safe yet."
+        )
+        let sample = ShadowSample(atMilliseconds: 1_795_319_000_000, request: "Is it safe?\nAnswer briefly.", primaryDeployment: "stable", shadowDeployment: "next", comparison: comparison)
+        try CtlOutputTests.check(CtlFormat.samples(ShadowSamplesView(route: "chat-prod", capture: 20, samples: [sample])), against: "shadow-samples.txt")
+        #expect(CtlFormat.samples(ShadowSamplesView(route: "chat-prod", capture: 0, samples: [])).contains("capture"))
+    }
 }
