@@ -84,6 +84,11 @@ extension ConsoleState {
             if let known = rollouts[rollout.route], known.id == rollout.id, known.updatedAtMilliseconds > rollout.updatedAtMilliseconds { return [] }
             rollouts[rollout.route] = rollout
             return []
+        case .samplesLoaded(let view):
+            samples = view
+            sampleIndex = min(sampleIndex, max(0, view.samples.count - 1))
+            loaded(.samples)
+            return []
         case .reportLoaded(let route, let report):
             reports[route] = report
             loaded(.reports)
@@ -141,8 +146,38 @@ extension ConsoleState {
         screen = switch screen {
         case .routes: .audit
         case .audit: .lifecycle
-        case .lifecycle, .help: .routes
+        case .lifecycle, .help, .compare: .routes
         }
+    }
+
+    /// Opens the compare screen for the selected route's shadow.
+    mutating func openCompare() -> [ConsoleEffect] {
+        guard let route = selected else { return [] }
+        guard let rollout = rollouts[route.name], rollout.strategy == "shadow" else {
+            flash("compare reads a shadow rollout's captured pairs; \(route.name) has no shadow (start one with \"capture\": N)", role: .warning)
+            return []
+        }
+        screen = .compare
+        sampleIndex = 0
+        sampleOpen = false
+        if samples?.route != route.name { samples = nil }
+        return [.watchSamples(route: route.name)]
+    }
+
+    /// Leaves the compare screen (or closes the open pair first).
+    mutating func closeCompare() -> [ConsoleEffect] {
+        if sampleOpen {
+            sampleOpen = false
+            return []
+        }
+        screen = .routes
+        return [.watchSamples(route: nil)]
+    }
+
+    mutating func moveSample(by delta: Int) {
+        let count = samples?.samples.count ?? 0
+        guard count > 0 else { return }
+        sampleIndex = min(max(0, sampleIndex + delta), count - 1)
     }
 
     /// Starts typing a filter, a command or an exact weight.
@@ -285,6 +320,7 @@ extension ConsoleState {
         case "routes": screen = .routes
         case "audit": screen = .audit
         case "lifecycle": screen = .lifecycle
+        case "compare": return openCompare()
         case "help": screen = .help
         case "theme":
             guard words.count == 2 else {
@@ -292,7 +328,7 @@ extension ConsoleState {
                 return []
             }
             return [.theme(words[1])]
-        default: flash("unknown command ':\(text)' — try :routes, :audit, :lifecycle, :theme NAME, :help, :q", role: .bad)
+        default: flash("unknown command ':\(text)' — try :routes, :audit, :lifecycle, :compare, :theme NAME, :help, :q", role: .bad)
         }
         return []
     }

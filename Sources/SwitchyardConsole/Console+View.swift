@@ -25,6 +25,7 @@ extension ConsoleState {
         case .audit: drawAudit(&buffer, area: body)
         case .lifecycle: drawLifecycle(&buffer, area: body)
         case .help: drawHelp(&buffer, area: body)
+        case .compare: drawCompare(&buffer, area: body)
         }
         drawFooter(&buffer, area: Rect(x: 0, y: height - 1, width: width, height: 1))
         if let confirmation { drawDialog(&buffer, text: confirmation.question) }
@@ -491,7 +492,7 @@ extension ConsoleState {
             buffer.write(binding.display, x: inner.x + 2, y: y, style: Style(refused ? .dim : .hintKey, bold: !refused))
             buffer.write(binding.label + (refused ? "  (read-only)" : ""), x: inner.x + 12, y: y, style: Style(refused ? .dim : .text))
         }
-        buffer.write("commands: :routes :audit :lifecycle :theme NAME :help :q", x: inner.x + 2, y: inner.maxY - 1, style: Style(.dim))
+        buffer.write("commands: :routes :audit :lifecycle :compare :theme NAME :help :q", x: inner.x + 2, y: inner.maxY - 1, style: Style(.dim))
     }
 
     // MARK: Formatting

@@ -54,6 +54,8 @@ public enum ConsoleMessage: Sendable {
     case rolloutActionDone(RolloutView, action: String)
     /// The per-variant report of a route's A/B experiment or shadow.
     case reportLoaded(route: String, ExperimentReport)
+    /// The pairs a route's shadow kept, for the compare screen.
+    case samplesLoaded(ShadowSamplesView)
 }
 
 /// What the console asks its runtime to do; answers come back as messages.
@@ -63,6 +65,8 @@ public enum ConsoleEffect: Hashable, Sendable {
     case watchWindow(minutes: Int)
     /// Switch to a theme by name (`:theme NAME`).
     case theme(String)
+    /// Fetch this route's captured shadow pairs with every refresh (nil: stop).
+    case watchSamples(route: String?)
     case setWeights(route: String, weights: [String: Double], ifMatch: Int)
     case rollback(route: String)
     case promote(route: String)

@@ -3,7 +3,7 @@ public import SwitchyardCore
 /// The parts of the screen that are fetched separately, and so can each be
 /// out of date on their own.
 public enum ConsolePanel: String, CaseIterable, Hashable, Sendable {
-    case routes, metrics, lifecycle, audit, reports
+    case routes, metrics, lifecycle, audit, reports, samples
 }
 
 extension ConsoleState {

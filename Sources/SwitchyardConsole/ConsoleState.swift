@@ -5,7 +5,7 @@ public import SwitchyardTUI
 /// Everything the console shows, and nothing it has to ask the network for:
 /// `update` changes it, `view` draws it.
 public struct ConsoleState: Sendable {
-    public enum ScreenKind: Hashable, Sendable { case routes, audit, lifecycle, help }
+    public enum ScreenKind: Hashable, Sendable { case routes, audit, lifecycle, help, compare }
 
     /// Whether the data on screen is current.
     public enum Connection: Hashable, Sendable {
@@ -58,6 +58,11 @@ public struct ConsoleState: Sendable {
     /// A/B and shadow reports, by route.
     public var reports: [String: ExperimentReport] = [:]
     public var lifecycle: LifecycleListView?
+    /// A shadow's captured pairs, for the compare screen (fetched only while it is open).
+    public var samples: ShadowSamplesView?
+    /// The pair selected on the compare screen, and whether it is open side by side.
+    public var sampleIndex = 0
+    public var sampleOpen = false
     public var audit: [AuditEvent] = []
     public var selectedRoute: String?
     public var slider: Slider?

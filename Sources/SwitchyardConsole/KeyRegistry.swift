@@ -18,8 +18,8 @@ public struct KeyBinding: Sendable {
 }
 
 public enum KeyRegistry {
-    static let everywhere: Set<ConsoleState.ScreenKind> = [.routes, .audit, .lifecycle, .help]
-    static let browsing: Set<ConsoleState.ScreenKind> = [.routes, .audit, .lifecycle]
+    static let everywhere: Set<ConsoleState.ScreenKind> = [.routes, .audit, .lifecycle, .help, .compare]
+    static let browsing: Set<ConsoleState.ScreenKind> = [.routes, .audit, .lifecycle, .compare]
 
     public static let all: [KeyBinding] = [
         KeyBinding(keys: [.character("R")], display: "R", label: "rollback", screens: [.routes], hintedOn: [.routes], mutating: true) { state, _ in
@@ -54,7 +54,25 @@ public enum KeyRegistry {
         KeyBinding(keys: [.character("w")], display: "w", label: "window 5/15/60 min", screens: [.routes], hintedOn: [], mutating: false) { state, _ in
             state.cycleWindow()
         },
+        KeyBinding(keys: [.character("c")], display: "c", label: "compare a shadow's replies", screens: [.routes], hintedOn: [.routes], mutating: false) { state, _ in
+            state.openCompare()
+        },
+        KeyBinding(keys: [.down, .character("j"), .up, .character("k")], display: "j/k", label: "select a pair", screens: [.compare], hintedOn: [.compare], mutating: false) { state, key in
+            state.moveSample(by: key == .down || key == .character("j") ? 1 : -1)
+            return []
+        },
+        KeyBinding(keys: [.enter], display: "⏎", label: "side by side", screens: [.compare], hintedOn: [.compare], mutating: false) { state, _ in
+            state.sampleOpen.toggle()
+            return []
+        },
+        KeyBinding(keys: [.escape], display: "esc", label: "back", screens: [.compare], hintedOn: [.compare], mutating: false) { state, _ in
+            state.closeCompare()
+        },
         KeyBinding(keys: [.tab], display: "tab", label: "next screen", screens: everywhere, hintedOn: [], mutating: false) { state, _ in
+            if state.screen == .compare {
+                state.sampleOpen = false
+                return state.closeCompare()
+            }
             state.nextScreen()
             return []
         },
@@ -68,7 +86,7 @@ public enum KeyRegistry {
             state.screen = state.screen == .help ? .routes : .help
             return []
         },
-        KeyBinding(keys: [.escape], display: "esc", label: "back", screens: everywhere, hintedOn: [.audit, .lifecycle, .help], mutating: false) { state, _ in
+        KeyBinding(keys: [.escape], display: "esc", label: "back", screens: [.routes, .audit, .lifecycle, .help], hintedOn: [.audit, .lifecycle, .help], mutating: false) { state, _ in
             state.back()
             return []
         },

@@ -13,6 +13,8 @@ public final class ConsoleRuntime: Sendable {
     private let client: ManagementClient
     private let inbox = Mutex<[ConsoleMessage]>([])
     private let windowMinutes = Mutex(5)
+    /// The route whose captured shadow pairs are on screen, fetched with every refresh.
+    private let watchedSamples = Mutex<String?>(nil)
     private let finished = Mutex(false)
     /// Changes sent and not yet answered: while any is, the UI thread looks at
     /// its inbox every few milliseconds, so the confirmation is on screen as
@@ -210,6 +212,13 @@ public final class ConsoleRuntime: Sendable {
                     post(.panelFetchFailed(.metrics, "\(error)"))
                 }
             }
+            if let route = watchedSamples.withLock({ $0 }) {
+                do {
+                    post(.samplesLoaded(try await client.samples(route: route).body))
+                } catch {
+                    post(.panelFetchFailed(.samples, "\(error)"))
+                }
+            }
             do {
                 post(.lifecycleLoaded(try await client.lifecycle().body))
             } catch {
@@ -233,6 +242,9 @@ public final class ConsoleRuntime: Sendable {
                 return  // handled on the UI thread
             case .refresh:
                 await refresh()
+            case .watchSamples(let route):
+                watchedSamples.withLock { $0 = route }
+                if route != nil { await refresh() }
             case .watchWindow(let minutes):
                 windowMinutes.withLock { $0 = minutes }
                 await refresh()

@@ -134,7 +134,11 @@ struct Demo: AsyncParsableCommand {
             ),
             Route(
                 name: "contracts", stable: "gpt4o-contracts",
-                deployments: [deployment("gpt4o-contracts", 100, model: "gpt-4o", version: "2024-11-20", port: ports.stable, system: "Quote clauses exactly.")]
+                deployments: [
+                    deployment("gpt4o-contracts", 100, model: "gpt-4o", version: "2024-11-20", port: ports.stable, system: "Quote clauses exactly."),
+                    // Compared in the shadow before it takes any traffic: `c` on this route opens the pairs.
+                    deployment("gpt4o-contracts-next", 0, model: "gpt-4o", version: "2025-05-13", port: ports.canary, priority: 2, system: "Quote clauses exactly."),
+                ]
             ),
         ]
     }
@@ -182,6 +186,11 @@ struct Demo: AsyncParsableCommand {
             "gates": [["metric": "errorRateDelta", "max": 2.0, "minSamples": 100]],
         ]
         _ = try await control.startRollout("summarize", plan: experiment, actor: "demo")
+        let shadow: JSONValue = [
+            "strategy": "shadow", "shadow": "gpt4o-contracts-next", "sample": 50, "capture": 20, "duration": "1h",
+            "budget": ["tokens": 200_000],
+        ]
+        _ = try await control.startRollout("contracts", plan: shadow, actor: "demo")
     }
 
     /// Steady synthetic clients: about 15 requests a second across the routes;

@@ -157,3 +157,52 @@ struct ConsoleSnapshotTests {
         #expect(state.view().text.hasPrefix("Terminal too small: 60×20. Switchyard needs at least 80×24."))
     }
 }
+
+extension ConsoleSnapshotTests {
+    static func shadowState() throws -> ConsoleState {
+        var state = try loaded(width: 120, height: 40)
+        var shadow = try #require(try rollouts()["chat-prod"])
+        shadow.strategy = "shadow"
+        _ = state.update(.rolloutChanged(shadow))
+        return state
+    }
+
+    static func samples() -> ShadowSamplesView {
+        func sample(_ minute: Int64, _ request: String, _ primary: String, _ shadow: String) -> ShadowSample {
+            ShadowSample(
+                atMilliseconds: 1_795_300_000_000 - minute * 60_000, request: request, primaryDeployment: "stable", shadowDeployment: "canary",
+                comparison: ShadowComparison(
+                    primaryLatency: .milliseconds(420), shadowLatency: .milliseconds(510), primaryTokens: 52, shadowTokens: 61, primaryFinishReason: "stop",
+                    shadowFinishReason: "stop", primaryText: primary, shadowText: shadow
+                )
+            )
+        }
+        return ShadowSamplesView(route: "chat-prod", capture: 20, samples: [
+            sample(1, "Summarise the incident for the status page.", "Between 02:10 and 02:40 UTC some requests failed. The cause was a bad deploy, now rolled back.", "Between 02:10 and 02:40 UTC about 3 % of requests failed. The cause was a faulty deploy; it was rolled back at 02:38."),
+            sample(3, "Is the canary safe to promote?", "Yes: its error rate matches stable.", "Yes: its error rate matches stable."),
+        ])
+    }
+
+    @Test func theCompareScreenListsPairsAndOpensOneSideBySide() throws {
+        var state = try Self.shadowState()
+        #expect(state.update(.key(.character("c"))) == [.watchSamples(route: "chat-prod")])
+        #expect(state.screen == .compare)
+        _ = state.update(.samplesLoaded(Self.samples()))
+        try Self.check(state.view(), "compare-list-120x40")
+        _ = state.update(.key(.enter))
+        try Self.check(state.view(), "compare-pair-120x40")
+        let screen = state.view()
+        let changed = (0..<screen.height).flatMap { y in (0..<screen.width).map { screen[$0, y] } }.filter { $0.style.underline }
+        #expect(changed.contains { $0.style.role == .good } && changed.contains { $0.style.role == .bad }, "words only one reply has are marked on each side")
+        _ = state.update(.key(.escape))
+        #expect(state.screen == .compare && !state.sampleOpen)
+        #expect(state.update(.key(.escape)) == [.watchSamples(route: nil)])
+        #expect(state.screen == .routes)
+    }
+
+    @Test func compareOnARouteWithoutAShadowSaysHowToGetOne() throws {
+        var state = try Self.loaded(width: 120, height: 40)
+        #expect(state.update(.key(.character("c"))).isEmpty)
+        #expect(state.screen == .routes && state.flash?.text.contains("capture") == true)
+    }
+}

@@ -121,6 +121,15 @@ def test_demo_shows_a_live_rollout_and_leaves_nothing_behind(tmp_path):
         assert "chat-prod" in screen and "summarize" in screen and "contracts" in screen
         assert "demo data" in screen, "the demo's catalog is labelled as demo data"
         assert any(path.name.startswith("switchyard-demo-") for path in tmp_path.iterdir()), "state lives in a temporary folder"
+        # The contracts route runs a shadow that keeps its pairs: c opens them, ⏎ one side by side.
+        tmux.keys("j")
+        tmux.keys("c")
+        assert wait_for(lambda: "Compare · contracts" in tmux.screen() and "SIMILAR" in tmux.screen(), timeout=30), tmux.screen()
+        tmux.keys("Enter")
+        assert wait_for(lambda: "gpt4o-contracts-next" in tmux.screen() and "request" in tmux.screen(), timeout=10), tmux.screen()
+        tmux.keys("Escape")
+        tmux.keys("Escape")
+        assert wait_for(lambda: "ROUTE" in tmux.screen(), timeout=5), tmux.screen()
         tmux.keys("q")
         assert wait_for(lambda: not tmux.alive(), timeout=15), "q ends the demo"
         assert wait_for(lambda: not list(tmp_path.iterdir()), timeout=5), list(tmp_path.iterdir())
