@@ -37,8 +37,17 @@ extension Gateway {
         let chat = try ClientRequest(bytes: bytes.readableBytesView, operation: operation, requireModel: routeFromPath == nil)
         // A continued response lives on the deployment that created it.
         var owner: (route: String, deployment: String)?
-        if let previous = chat.previousResponseID, let known = await responseOwner(previous) {
-            owner = (known.route, known.deployment)
+        if let previous = chat.previousResponseID {
+            switch await lookUpResponse(previous, for: clientKey?.name) {
+            case .mine(let known):
+                owner = (known.route, known.deployment)
+            case .anotherKeys:
+                // As the provider answers for an id it does not have: another
+                // client's conversation is not continued with the gateway's key.
+                throw .notFound("Previous response with id '\(previous.prefix(200))' not found.", code: "previous_response_not_found")
+            case .unknown:
+                break
+            }
         }
         let routeName = routeFromPath ?? chat.model ?? owner?.route ?? ""
         guard let route = installedRoute(routeName) else {

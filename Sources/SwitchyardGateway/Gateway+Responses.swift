@@ -73,9 +73,9 @@ extension Gateway {
     }
 
     /// Remembers that `deployment` of `route` created response `id`.
-    func rememberResponse(_ id: String, route: String, deployment: String) async {
+    func rememberResponse(_ id: String, route: String, deployment: String, clientKey: String?) async {
         guard !id.isEmpty, id.utf8.count <= ResponseAffinityPolicy.maximumIDBytes else { return }
-        let owner = ResponseOwner(route: route, deployment: deployment)
+        let owner = ResponseOwner(route: route, deployment: deployment, clientKey: clientKey)
         responseAffinity.remember(id, owner: owner)
         guard let store = responseAffinity.store.withLock({ $0 }) else { return }
         let expires = (clock.now() + ResponseAffinityPolicy.retention).nanoseconds / 1_000_000
@@ -86,8 +86,27 @@ extension Gateway {
         }
     }
 
-    /// Who created response `id`: this replica's memory, else the shared store.
-    func responseOwner(_ id: String) async -> ResponseOwner? {
+    /// Who created response `id`, if `clientKey` may use it: this replica's
+    /// memory, else the shared store. Another key's response is not found —
+    /// upstream, the gateway's own key would reach any of them.
+    func responseOwner(_ id: String, for clientKey: String?) async -> ResponseOwner? {
+        if case .mine(let owner) = await lookUpResponse(id, for: clientKey) { return owner }
+        return nil
+    }
+
+    enum ResponseLookup {
+        case unknown
+        case mine(ResponseOwner)
+        /// Created through this gateway by another client key.
+        case anotherKeys
+    }
+
+    func lookUpResponse(_ id: String, for clientKey: String?) async -> ResponseLookup {
+        guard let owner = await responseOwner(id) else { return .unknown }
+        return owner.clientKey == nil || owner.clientKey == clientKey ? .mine(owner) : .anotherKeys
+    }
+
+    private func responseOwner(_ id: String) async -> ResponseOwner? {
         guard !id.isEmpty, id.utf8.count <= ResponseAffinityPolicy.maximumIDBytes else { return nil }
         if let owner = responseAffinity.local(id) { return owner }
         guard let store = responseAffinity.store.withLock({ $0 }) else { return nil }
@@ -136,13 +155,13 @@ extension Gateway {
     }
 
     private func forwardStoredResponse(_ request: Request, id: String, action: StoredResponseAction, served: inout ServedRoute) async throws(APIError) -> Response {
-        _ = try await authenticate(request)
+        let clientKey = try await authenticate(request)
         guard !id.isEmpty, id.utf8.count <= ResponseAffinityPolicy.maximumIDBytes,
             id.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#") })
         else {
             throw .badRequest("'\(id.prefix(60))' is not a response id", code: "invalid_response_id")
         }
-        guard let owner = await responseOwner(id) else {
+        guard let owner = await responseOwner(id, for: clientKey?.name) else {
             throw .notFound(
                 "no response '\(id)' was created through this gateway in the last 30 days, so it is not known which deployment holds it",
                 code: "response_not_found"

@@ -96,7 +96,7 @@ struct StreamRelay: Sendable {
             }
             if !rememberedResponse, let id = state.responseID {
                 rememberedResponse = true
-                await gateway.rememberResponse(id, route: context.route.plan.route.name, deployment: context.deployment.name)
+                await gateway.rememberResponse(id, route: context.route.plan.route.name, deployment: context.deployment.name, clientKey: context.clientKey?.name)
             }
             if state.sawDone { break }
             let elapsed = gateway.clock.now() - started
@@ -215,7 +215,7 @@ struct StreamRelay: Sendable {
                 case .chunk(let reported, let filtered):
                     if let reported { usage = reported }
                     contentFiltered = contentFiltered || filtered
-                    if watchForResponseID, responseID == nil { responseID = ReplyScan.replyID(event.bytes) }
+                    if watchForResponseID, responseID == nil { responseID = ReplyScan.responsesEventResponseID(event.bytes) }
                 case .other:
                     break
                 }

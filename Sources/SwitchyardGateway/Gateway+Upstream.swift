@@ -148,7 +148,7 @@ extension Gateway {
                 AttemptFailure(deployment: context.deployment.name, kind: .failed("upstream answered \(reply.status) with a body that is not a whole JSON object (\(body.readableBytes) bytes)"))
             )
         }
-        let facts = ReplyFacts(scanning: body.readableBytesView)
+        let facts = context.chat.operation == .responses ? ReplyFacts(responsesReply: body.readableBytesView) : ReplyFacts(scanning: body.readableBytesView)
         recordSuccess(
             context,
             usage: facts.usage,
@@ -161,7 +161,7 @@ extension Gateway {
         if let id = facts.id {
             ledger.record(id, route: routeName, deployment: context.deployment.name)
             if context.chat.operation == .responses {
-                await rememberResponse(id, route: routeName, deployment: context.deployment.name)
+                await rememberResponse(id, route: routeName, deployment: context.deployment.name, clientKey: context.clientKey?.name)
             }
         }
         if context.chat.operation == .chatCompletions, let mirror = shadowMirror(route: routeName), mirror.settings.deployment != context.deployment.name {

@@ -19,7 +19,7 @@ enum HeaderPassThrough {
     /// Upstream reply headers clients rely on (request ids for support
     /// tickets, the provider's own timing and rate-limit budget, when to retry).
     static let fromUpstream: Set<String> = [
-        "x-request-id", "openai-processing-ms", "openai-version", "openai-organization", "retry-after", "retry-after-ms",
+        "x-request-id", "openai-processing-ms", "openai-version", "retry-after", "retry-after-ms",
         "apim-request-id", "x-ms-region", "x-ms-client-request-id", "x-ms-deployment-name",
     ]
     static let fromUpstreamPrefixes = ["x-ratelimit-"]

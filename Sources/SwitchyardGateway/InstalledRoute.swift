@@ -66,12 +66,21 @@ struct UpstreamTarget: Sendable {
         return UpstreamRequest(method: .POST, target: paths[operation] ?? "/", headers: headers, body: ByteBuffer(bytes: body))
     }
 
+    /// The query parameters the stored-response calls document; others
+    /// (an `api-version` of the client's own, say) are not passed on.
+    static let storedResponseQuery: Set<String> = ["after", "before", "limit", "order", "include", "include[]", "stream", "starting_after"]
+
     /// A request about a stored response: `GET`/`DELETE …/responses/{id}`,
-    /// `POST …/{id}/cancel`, `GET …/{id}/input_items`, with the client's query.
+    /// `POST …/{id}/cancel`, `GET …/{id}/input_items`, with the client's
+    /// documented query parameters.
     func storedResponseRequest(method: HTTPMethod, id: String, suffix: String, query: String, forwarding extra: [(String, String)]) -> UpstreamRequest {
         let base = paths[.responses] ?? "/responses"
         let (path, ownQuery) = base.firstIndex(of: "?").map { (String(base[..<$0]), String(base[base.index(after: $0)...])) } ?? (base, "")
-        let queries = [ownQuery, query].filter { !$0.isEmpty }.joined(separator: "&")
+        let clientQuery = query.split(separator: "&").filter { pair in
+            let name = pair.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
+            return Self.storedResponseQuery.contains(name.removingPercentEncoding ?? name)
+        }.joined(separator: "&")
+        let queries = [ownQuery, clientQuery].filter { !$0.isEmpty }.joined(separator: "&")
         var headers = jsonHeaders
         if !extra.isEmpty { headers.add(contentsOf: extra) }
         return UpstreamRequest(

@@ -8,8 +8,10 @@ extension PostgresStateStore: ResponseAffinityStore {
         _ = try await run {
             try await self.client.query(
                 """
-                INSERT INTO response_owners (response_id, route, deployment, expires_ms) VALUES (\(id), \(owner.route), \(owner.deployment), \(expiresAtMilliseconds))
-                ON CONFLICT (response_id) DO UPDATE SET route = excluded.route, deployment = excluded.deployment, expires_ms = excluded.expires_ms
+                INSERT INTO response_owners (response_id, route, deployment, client_key, expires_ms)
+                VALUES (\(id), \(owner.route), \(owner.deployment), \(owner.clientKey), \(expiresAtMilliseconds))
+                ON CONFLICT (response_id) DO UPDATE SET route = excluded.route, deployment = excluded.deployment,
+                  client_key = excluded.client_key, expires_ms = excluded.expires_ms
                 """,
                 logger: self.logger
             )
@@ -28,10 +30,10 @@ extension PostgresStateStore: ResponseAffinityStore {
         try await run {
             var owner: ResponseOwner?
             let rows = try await self.client.query(
-                "SELECT route, deployment FROM response_owners WHERE response_id = \(id) AND expires_ms >= \(nowMilliseconds)", logger: self.logger
+                "SELECT route, deployment, client_key FROM response_owners WHERE response_id = \(id) AND expires_ms >= \(nowMilliseconds)", logger: self.logger
             )
-            for try await (route, deployment) in rows.decode((String, String).self) {
-                owner = ResponseOwner(route: route, deployment: deployment)
+            for try await (route, deployment, clientKey) in rows.decode((String, String, String?).self) {
+                owner = ResponseOwner(route: route, deployment: deployment, clientKey: clientKey)
             }
             return owner
         }

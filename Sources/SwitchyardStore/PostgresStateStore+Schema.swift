@@ -75,5 +75,6 @@ extension PostgresStateStore {
           response_id TEXT PRIMARY KEY, route TEXT NOT NULL, deployment TEXT NOT NULL, expires_ms BIGINT NOT NULL)
         """,
         "CREATE INDEX IF NOT EXISTS response_owners_by_expiry ON response_owners (expires_ms)",
+        "ALTER TABLE response_owners ADD COLUMN IF NOT EXISTS client_key TEXT",
     ]
 }

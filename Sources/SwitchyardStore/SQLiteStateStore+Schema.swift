@@ -99,6 +99,11 @@ extension SQLiteStateStore {
             }
             try db.create(index: "response_owners_by_expiry", on: "response_owners", columns: ["expires_ms"])
         }
+        migrator.registerMigration("v8: response owners' client keys") { db in
+            try db.alter(table: "response_owners") { table in
+                table.add(column: "client_key", .text)
+            }
+        }
         return migrator
     }
 

@@ -1,6 +1,8 @@
 import Foundation
+import NIOHTTP1
 import SwitchyardClock
 import SwitchyardCore
+import SwitchyardSecrets
 import SwitchyardSimulator
 import SwitchyardTesting
 import Testing
@@ -116,5 +118,35 @@ extension OperationsTests {
             #expect(final.similaritySum > 0, "the streamed text was reassembled and compared")
             #expect(cluster.simulators[1].lastRequest?["stream"] == nil, "the shadow call itself is not streamed")
         }
+    }
+}
+
+extension OperationsTests {
+    /// A stored response belongs to the client key that created it: upstream,
+    /// the gateway's own key would reach anyone's, so the gateway checks.
+    @Test func anotherClientKeyCannotReadOrContinueAResponse() async throws {
+        let access = AccessConfig(clientKeys: [
+            ClientKey(name: "alice-app", digest: SecretDigest.sha256("alice-key")), ClientKey(name: "bob-app", digest: SecretDigest.sha256("bob-key")),
+        ])
+        try await LiveCluster.run(simulators: [SimulatorConfiguration()], access: access, routes: ResilienceTests.single()) { cluster in
+            let alice = [("authorization", "Bearer alice-key")]
+            let bob = [("authorization", "Bearer bob-key")]
+            let created = try await cluster.post("/v1/responses", body: #"{"model":"solo","input":"secret plans"}"#, headers: alice)
+            let id = try #require(created.json?["id"]?.stringValue)
+            #expect(try await cluster.get("/v1/responses/\(id)", headers: alice).status == 200)
+            let stolen = try await cluster.get("/v1/responses/\(id)", headers: bob)
+            #expect(stolen.status == 404 && stolen.errorCode == "response_not_found")
+            let continued = try await cluster.post("/v1/responses", body: #"{"model":"solo","input":"and?","previous_response_id":"\#(id)"}"#, headers: bob)
+            #expect(continued.status == 404 && continued.errorCode == "previous_response_not_found", "\(continued.body)")
+            #expect(try await cluster.post("/v1/responses", body: #"{"model":"solo","input":"and?","previous_response_id":"\#(id)"}"#, headers: alice).status == 200)
+        }
+    }
+
+    @Test func aStoredResponseCallPassesOnlyTheDocumentedQueryAndOneAPIVersion() throws {
+        var deployment = LiveCluster.deployment("azure", percent: 100, port: 9)
+        deployment.upstream = Upstream(kind: .azure, url: "http://127.0.0.1:9", deployment: "gpt-4o-1120", apiVersion: "2025-04-01-preview")
+        let target = UpstreamTarget(deployment: deployment, environment: [:], clients: UpstreamClients(connectionsPerHost: 1))
+        let request = target.storedResponseRequest(method: .GET, id: "resp_1", suffix: "/input_items", query: "limit=5&api-version=1999-01-01&evil=1&order=asc", forwarding: [])
+        #expect(request.target == "/openai/responses/resp_1/input_items?api-version=2025-04-01-preview&limit=5&order=asc")
     }
 }

@@ -199,7 +199,7 @@ struct StateStoreContractTests {
     func responseOwnersAreKeptUntilTheyExpire(_ kind: StoreKind) async throws {
         try await kind.withStore { store, _ in
             let affinity = try #require(store as? any ResponseAffinityStore)
-            let owner = ResponseOwner(route: "chat-prod", deployment: "canary")
+            let owner = ResponseOwner(route: "chat-prod", deployment: "canary", clientKey: "alice-app")
             try await affinity.rememberResponse("resp_1", owner: owner, expiresAtMilliseconds: Self.t0 + 1000)
             #expect(try await affinity.responseOwner("resp_1", nowMilliseconds: Self.t0) == owner)
             #expect(try await affinity.responseOwner("resp_1", nowMilliseconds: Self.t0 + 1001) == nil, "an expired id is forgotten")

@@ -2,10 +2,14 @@
 public struct ResponseOwner: Hashable, Sendable, Codable {
     public var route: String
     public var deployment: String
+    /// The client key that created it (nil on an open gateway): only that
+    /// key may read, delete, cancel or continue it.
+    public var clientKey: String?
 
-    public init(route: String, deployment: String) {
+    public init(route: String, deployment: String, clientKey: String? = nil) {
         self.route = route
         self.deployment = deployment
+        self.clientKey = clientKey
     }
 }
 

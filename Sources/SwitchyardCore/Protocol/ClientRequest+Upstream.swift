@@ -30,10 +30,13 @@ extension ClientRequest {
         if let prompt = deployment.prompt, let system = prompt.system, operation.generates {
             placePrompt(system, placement: prompt.placement, into: &edits)
         }
-        let clientCap = OpenAIOperation.outputCapKeys.sorted().first { sent($0) }
+        // The client's own cap: only under a name this call reads (a cap sent
+        // under another name is not a cap here, and must not slip past `enforce`).
+        let readNames = capNamesRead
+        let clientCapName = readNames.first { sent($0) }
         for (key, value) in deployment.params.sorted(by: { $0.key < $1.key }) {
             if OpenAIOperation.outputCapKeys.contains(key) {
-                guard clientCap == nil, let name = capName(configured: key), edits[name] == nil else { continue }
+                guard clientCapName == nil, let name = capName(configured: key), edits[name] == nil else { continue }
                 edits[name] = .value(value)
             } else if operation.accepts(parameter: key), !sent(key) {
                 edits[key] = .value(value)
@@ -41,10 +44,13 @@ extension ClientRequest {
         }
         for (key, value) in deployment.enforce.sorted(by: { $0.key < $1.key }) {
             if OpenAIOperation.outputCapKeys.contains(key) {
-                guard let cap = value.doubleValue, let name = clientCap ?? capName(configured: key) else { continue }
-                if let asked = clientCap.flatMap({ body[$0]?.doubleValue }), asked <= cap { continue }
-                edits[name] = .value(value)
-                for other in OpenAIOperation.outputCapKeys where other != name && sent(other) { edits[other] = .remove }
+                guard let cap = value.doubleValue, let name = clientCapName ?? capName(configured: key) else { continue }
+                let asks = readNames.filter { sent($0) }.compactMap { body[$0]?.doubleValue }
+                let strays = OpenAIOperation.outputCapKeys.filter { $0 != name && sent($0) }
+                // A smaller ask under the one name this call reads stands; anything else is imposed.
+                if let asked = asks.min(), asked <= cap, asks.count == 1, strays.isEmpty { continue }
+                edits[name] = .value(asks.min().map { $0 <= cap ? .number($0) : value } ?? value)
+                for other in strays { edits[other] = .remove }
                 enforced.append(name)
             } else if operation.accepts(parameter: key), body[key] != value {
                 edits[key] = .value(value)
@@ -63,6 +69,16 @@ extension ClientRequest {
     private func sent(_ key: String) -> Bool {
         guard let value = body[key] else { return false }
         return value != .null
+    }
+
+    /// The names of an output-token cap this call reads (chat: its preferred name first).
+    private var capNamesRead: [String] {
+        switch operation {
+        case .chatCompletions: ["max_completion_tokens", "max_tokens"]
+        case .completions: ["max_tokens"]
+        case .responses: ["max_output_tokens"]
+        case .embeddings: []
+        }
     }
 
     /// The name this call gives an output-token cap configured as `key`.
@@ -99,15 +115,31 @@ extension ClientRequest {
             edits["messages"] = .set(array)
         case .responses:
             let existing = body["instructions"]?.stringValue
-            let ownInInput = body["input"]?.arrayValue?.contains { ["system", "developer"].contains($0["role"]?.stringValue ?? "") } ?? false
+            let items = body["input"]?.arrayValue ?? []
+            let own = items.map { ["system", "developer"].contains($0["role"]?.stringValue ?? "") }
             switch placement {
             case .ifAbsent:
-                guard existing == nil, !ownInInput else { return }
+                guard existing == nil, !own.contains(true) else { return }
                 edits["instructions"] = .value(.string(system))
             case .prepend:
                 edits["instructions"] = .value(.string(existing.map { system + "\n\n" + $0 } ?? system))
             case .replace:
                 edits["instructions"] = .value(.string(system))
+                // The client's own system and developer items go too, as in chat.
+                guard own.contains(true) else { return }
+                if let member = members.last(where: { $0.key == "input" }),
+                    let ranges = JSONSlices.elements(of: bytes, in: member.valueRange), ranges.count == items.count
+                {
+                    var array: [UInt8] = [UInt8(ascii: "[")]
+                    for (range, isOwn) in zip(ranges, own) where !isOwn {
+                        if array.count > 1 { array.append(UInt8(ascii: ",")) }
+                        array += bytes[range]
+                    }
+                    array.append(UInt8(ascii: "]"))
+                    edits["input"] = .set(array)
+                } else {
+                    edits["input"] = .value(.array(zip(items, own).filter { !$0.1 }.map(\.0)))
+                }
             }
         case .completions, .embeddings:
             // A bare prompt has no place for a system message.

@@ -86,7 +86,10 @@ public struct ServerSentEventSplitter: Sendable {
             let name = event[(event.startIndex + ByteSearch.eventPrefix.count)...].prefix { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") }
             let trimmed = name.drop { $0 == UInt8(ascii: " ") }
             if ByteSearch.responsesFinished.contains(where: { trimmed.elementsEqual($0) }) {
-                return .finished(usage: TokenUsage(scanning: payload))
+                // Parsed, not scanned: the response repeats the client's tools
+                // and schemas before its usage, and a client must not be able
+                // to plant the counts it is charged for.
+                return .finished(usage: TokenUsage(responsesReply: try? JSONText.decode(payload)))
             }
             if ByteSearch.responsesFailed.contains(where: { trimmed.elementsEqual($0) }) { return .error }
         }
@@ -134,6 +137,14 @@ public struct TokenUsage: Hashable, Sendable {
         } else {
             return nil
         }
+    }
+
+    /// The usage of a Responses API reply — a response object, or an event
+    /// carrying one under `response` — read from its own top-level `usage`.
+    public init?(responsesReply value: JSONValue?) {
+        let usage = value?["response"]?["usage"] ?? value?["usage"]
+        guard let input = Self.count(usage?["input_tokens"]), let output = Self.count(usage?["output_tokens"]) else { return nil }
+        self.init(promptTokens: input, completionTokens: output)
     }
 
     /// A token count from JSON: a whole number from 0 to ``maximumPerReply``.
@@ -192,6 +203,15 @@ public struct ReplyFacts: Sendable {
         finishedByContentFilter = ByteSearch.containsAny(ByteSearch.contentFilterFinish, in: array)
         id = ReplyScan.replyID(array)
     }
+
+    /// A Responses API reply, parsed: it echoes the request's tools, schemas
+    /// and metadata, so scanning could read counts the client wrote.
+    public init(responsesReply bytes: some Collection<UInt8>) {
+        let reply = try? JSONText.decode(bytes)
+        usage = TokenUsage(responsesReply: reply)
+        finishedByContentFilter = false
+        id = reply?["id"]?.stringValue
+    }
 }
 
 /// Facts read from a reply's raw bytes without parsing it.
@@ -239,6 +259,18 @@ public enum ReplyScan {
     @inlinable
     static func isJSONWhitespace(_ byte: UInt8) -> Bool {
         byte == 0x20 || byte == 0x0A || byte == 0x0D || byte == 0x09
+    }
+
+    /// The response id a Responses API event carries (`response.created` and
+    /// the like: `{"response": {"id": …}}`), parsed from the event's data —
+    /// the response echoes the client's own JSON, which could hold an `"id"`.
+    public static func responsesEventResponseID(_ event: some Collection<UInt8>) -> String? {
+        let bytes = ArraySlice(event)
+        guard let data = ByteSearch.firstIndex(of: ByteSearch.dataPrefix, in: bytes) else { return nil }
+        var end = data + ByteSearch.dataPrefix.count
+        while end < bytes.endIndex, bytes[end] != UInt8(ascii: "\n"), bytes[end] != UInt8(ascii: "\r") { end += 1 }
+        let payload = bytes[(data + ByteSearch.dataPrefix.count)..<end]
+        return (try? JSONText.decode(payload))?["response"]?["id"]?.stringValue
     }
 
     /// An error body whose code is `content_filter` (Azure's refusal of a prompt).
