@@ -18,7 +18,7 @@ extension ConsoleState {
     static func stateMark(_ state: Rollout.State, glyphs: Glyphs) -> (String, StyleRole) {
         switch state {
         case .progressing: (glyphs.pointer, .accent)
-        case .paused: (glyphs.braille ? "‖" : "=", .warning)
+        case .paused: (glyphs.unicode ? "‖" : "=", .warning)
         case .promoted, .completed: (glyphs.ok, .good)
         case .rolledBack, .aborted: (glyphs.fail, .bad)
         }
@@ -156,7 +156,7 @@ extension ConsoleState {
             text += " [" + interval.endsText(ratio: verdict.comparesRatio, separator: "…") { verdict.intervalEndText($0, isLow: $1) } + "]"
         }
         text += " n=\(verdict.candidateSamples)/\(verdict.baselineSamples)"
-        guard !glyphs.braille else { return text }
+        guard !glyphs.unicode else { return text }
         // The ASCII glyph set is for terminals that cannot show the rest.
         for (symbol, plain) in [("−", "-"), ("∞", "inf"), ("…", ".."), ("×", "x"), ("Δ", "d")] {
             text = text.replacingOccurrences(of: symbol, with: plain)

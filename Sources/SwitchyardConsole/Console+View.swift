@@ -304,7 +304,7 @@ extension ConsoleState {
             let latencyRows = chartHeight >= 14 ? chartHeight * 2 / 5 : 0
             let errorRows = chartHeight - latencyRows
             let errorRule = errorRateRule(route: route.name)
-            let atMost = glyphs.braille ? "Δ ≤" : "d <="
+            let atMost = glyphs.unicode ? "Δ ≤" : "d <="
             let threshold = stableRate.map { (value: $0 + errorRule.limit, label: "\(errorRule.source) \(atMost) +\(Self.compact(errorRule.limit)) pp") }
             chart(for: route, canary: canary, view: view, title: "error rate", floor: 2, threshold: threshold, unit: "%") { point in
                 point.requests > 0 ? Double(point.failures) * 100 / Double(point.requests) : nil

@@ -105,13 +105,13 @@ public struct LineChart: Sendable {
             buffer.write(String(text.prefix(Self.axisWidth - 1)), x: area.x + max(0, Self.axisWidth - 1 - text.count), y: row, style: Style(.dim))
         }
         for y in plot.y..<plot.maxY where buffer[plot.x - 1, y].symbol == " " {
-            buffer[plot.x - 1, y] = Cell(glyphs.braille ? "┤" : "|", style: Style(.dim))
+            buffer[plot.x - 1, y] = Cell(glyphs.unicode ? "┤" : "|", style: Style(.dim))
         }
         renderTimeAxis(into: &buffer, plot: plot, glyphs: glyphs)
         let thresholdRow = threshold.map { plot.maxY - 1 - Int((min($0.value, top) / top * Double(plot.height - 1)).rounded()) }
         if let thresholdRow {
             for x in plot.x..<plot.maxX {
-                buffer[x, thresholdRow] = Cell(glyphs.braille ? "┄" : "-", style: Style(.threshold))
+                buffer[x, thresholdRow] = Cell(glyphs.unicode ? "┄" : "-", style: Style(.threshold))
             }
         }
         if let collecting, visible.count < 2 {
@@ -119,10 +119,10 @@ public struct LineChart: Sendable {
             buffer.write(collecting, x: plot.x + max(0, (plot.width - width) / 2), y: plot.y + plot.height / 2, style: Style(.dim), clip: plot)
         } else {
             for line in series {
-                if glyphs.braille {
-                    renderBraille(line, into: &buffer, plot: plot, top: top)
-                } else {
-                    renderASCII(line, into: &buffer, plot: plot, top: top)
+                switch glyphs.chart {
+                case .braille: renderBraille(line, into: &buffer, plot: plot, top: top)
+                case .halfBlocks: renderHalfBlocks(line, into: &buffer, plot: plot, top: top)
+                case .ascii: renderASCII(line, into: &buffer, plot: plot, top: top)
                 }
             }
         }
@@ -141,7 +141,7 @@ public struct LineChart: Sendable {
             x = buffer.write(title, x: x, y: area.y, style: Style(.header, bold: true), clip: area) + 2
         }
         for line in series where !line.label.isEmpty {
-            let entry = (glyphs.braille ? "━ " : "- ") + line.label
+            let entry = (glyphs.unicode ? "━ " : "- ") + line.label
             guard x + CharacterWidth.of(entry) <= area.maxX else {
                 buffer.write(CharacterWidth.truncate(entry, to: area.maxX - x), x: x, y: area.y, style: line.style)
                 break
@@ -169,7 +169,7 @@ public struct LineChart: Sendable {
         }
         // Markers first: what was done matters more than where a tick falls.
         for marker in markers where (0..<points).contains(marker.point) {
-            place((glyphs.braille ? "▲" : "^") + marker.label, at: marker.point, style: Style(.accent, bold: true))
+            place((glyphs.unicode ? "▲" : "^") + marker.label, at: marker.point, style: Style(.accent, bold: true))
         }
         for tick in ticks {
             place(tick.text, at: tick.point, style: Style(.dim))
@@ -193,7 +193,7 @@ public struct LineChart: Sendable {
         var bits = [UInt8](repeating: 0, count: plot.width * plot.height)
         func dot(_ x: Int, _ y: Int) {
             guard x >= 0, x < dotColumns, y >= 0, y < dotRows else { return }
-            bits[(y / 4) * plot.width + x / 2] |= ChartWidget.brailleBit(column: x % 2, row: y % 4)
+            bits[(y / 4) * plot.width + x / 2] |= Self.brailleBit(column: x % 2, row: y % 4)
         }
         func position(_ sample: (point: Int, value: Double)) -> (Int, Int) {
             let level = Int((min(max(sample.value, 0), top) / top * Double(dotRows - 1)).rounded())
@@ -226,6 +226,39 @@ public struct LineChart: Sendable {
             let existing = buffer[x, y].symbol.unicodeScalars.first.map { $0.value >= 0x2800 && $0.value <= 0x28FF ? UInt8($0.value - 0x2800) : 0 } ?? 0
             guard let scalar = UnicodeScalar(0x2800 + UInt32(pattern | existing)) else { continue }
             buffer[x, y] = Cell(String(scalar), style: line.style)
+        }
+    }
+
+    static func brailleBit(column: Int, row: Int) -> UInt8 {
+        // Dot numbering: left column 1,2,3,7; right column 4,5,6,8.
+        let left: [UInt8] = [0x01, 0x02, 0x04, 0x40]
+        let right: [UInt8] = [0x08, 0x10, 0x20, 0x80]
+        return column == 0 ? left[row] : right[row]
+    }
+
+    /// Half blocks: each cell is one column by two rows (▀ ▄ █); a rise or
+    /// fall to the next sample is filled, so the line stays joined.
+    private func renderHalfBlocks(_ line: Series, into buffer: inout Buffer, plot: Rect, top: Double) {
+        let rows = plot.height * 2
+        var halves = [UInt8](repeating: 0, count: plot.width * plot.height)  // bit 1: top half, bit 2: bottom half
+        func mark(_ x: Int, _ y: Int) {
+            guard x >= 0, x < plot.width, y >= 0, y < rows else { return }
+            halves[(y / 2) * plot.width + x] |= y % 2 == 0 ? 1 : 2
+        }
+        var previous: (point: Int, x: Int, y: Int)?
+        for sample in values(of: line) {
+            let x = column(ofPoint: sample.point, columns: plot.width)
+            let y = rows - 1 - Int((min(max(sample.value, 0), top) / top * Double(rows - 1)).rounded())
+            if let previous, previous.point == sample.point - 1 {
+                for fill in min(previous.y, y)...max(previous.y, y) { mark(x, fill) }
+                for between in (min(previous.x, x))..<max(previous.x, x) { mark(between, previous.y) }
+            }
+            mark(x, y)
+            previous = (sample.point, x, y)
+        }
+        for (cell, pattern) in halves.enumerated() where pattern != 0 {
+            let symbol = pattern == 3 ? "█" : pattern == 1 ? "▀" : "▄"
+            buffer[plot.x + cell % plot.width, plot.y + cell / plot.width] = Cell(symbol, style: line.style)
         }
     }
 

@@ -5,17 +5,30 @@ public struct Glyphs: Hashable, Sendable {
     public var horizontal, vertical, topLeft, topRight, bottomLeft, bottomRight, teeLeft, teeRight: String
     public var barFull, barEmpty, sliderKnob, sliderTrack, sliderFilled, pointer: String
     public var ok, warn, fail, pending, live, stale: String
-    public var braille: Bool
+    /// Text glyphs beyond ASCII (arrows, Δ, ‖, box lines).
+    public var unicode: Bool
+    /// How charts draw their lines.
+    public var chart: ChartDots
+
+    /// Braille dots (2×4 a cell) where the font has them; half blocks (1×2 a
+    /// cell) where it does not; ASCII `*` and `|` where nothing else shows.
+    public enum ChartDots: Hashable, Sendable { case braille, halfBlocks, ascii }
 
     public static let unicode = Glyphs(
         horizontal: "─", vertical: "│", topLeft: "┌", topRight: "┐", bottomLeft: "└", bottomRight: "┘", teeLeft: "├", teeRight: "┤",
         barFull: "█", barEmpty: "░", sliderKnob: "●", sliderTrack: "─", sliderFilled: "━", pointer: "▶",
-        ok: "✔", warn: "▲", fail: "✖", pending: "…", live: "●", stale: "○", braille: true
+        ok: "✔", warn: "▲", fail: "✖", pending: "…", live: "●", stale: "○", unicode: true, chart: .braille
     )
+    /// Unicode, with charts in half blocks: for fonts without braille.
+    public static let blocks: Glyphs = {
+        var glyphs = Glyphs.unicode
+        glyphs.chart = .halfBlocks
+        return glyphs
+    }()
     public static let ascii = Glyphs(
         horizontal: "-", vertical: "|", topLeft: "+", topRight: "+", bottomLeft: "+", bottomRight: "+", teeLeft: "+", teeRight: "+",
         barFull: "#", barEmpty: ".", sliderKnob: "O", sliderTrack: "-", sliderFilled: "=", pointer: ">",
-        ok: "v", warn: "!", fail: "x", pending: "~", live: "*", stale: "o", braille: false
+        ok: "v", warn: "!", fail: "x", pending: "~", live: "*", stale: "o", unicode: false, chart: .ascii
     )
 }
 
@@ -151,7 +164,7 @@ public struct SliderWidget: Sendable {
     public func render(into buffer: inout Buffer, area: Rect, glyphs: Glyphs) {
         let track = Self.track(in: area)
         guard track.width > 2 else { return }
-        buffer.write(glyphs.braille ? "◀" : "<", x: area.x, y: area.y, style: Style(.dim))
+        buffer.write(glyphs.unicode ? "◀" : "<", x: area.x, y: area.y, style: Style(.dim))
         let knob = track.x + Int((value / 100 * Double(track.width - 1)).rounded())
         for x in track.x..<track.maxX {
             if x < knob {
@@ -162,104 +175,9 @@ public struct SliderWidget: Sendable {
                 buffer[x, track.y] = Cell(glyphs.sliderTrack, style: Style(.dim))
             }
         }
-        buffer.write(glyphs.braille ? "▶" : ">", x: track.maxX, y: area.y, style: Style(.dim))
+        buffer.write(glyphs.unicode ? "▶" : ">", x: track.maxX, y: area.y, style: Style(.dim))
         let label = String(format: "%3.0f %%", value) + (pending ? " " + glyphs.pending : "")
         buffer.write(label, x: track.maxX + 2, y: area.y, style: Style(pending ? .warning : .text, bold: true))
-    }
-}
-
-/// A line chart of one or more series in braille dots (2×4 per cell), with
-/// block and ASCII fallbacks, and an optional threshold line.
-public struct ChartWidget: Sendable {
-    public struct Series: Sendable {
-        public var values: [Double?]
-        public var style: Style
-
-        public init(values: [Double?], style: Style) {
-            self.values = values
-            self.style = style
-        }
-    }
-
-    public var series: [Series]
-    public var maximum: Double
-    public var threshold: Double?
-    public var unit: String
-
-    public init(series: [Series], maximum: Double, threshold: Double? = nil, unit: String = "") {
-        self.series = series
-        self.maximum = maximum
-        self.threshold = threshold
-        self.unit = unit
-    }
-
-    static func label(_ value: Double, unit: String) -> String {
-        (value >= 10 || value == value.rounded() ? String(format: "%.0f", value) : String(format: "%.1f", value)) + unit
-    }
-
-    public func render(into buffer: inout Buffer, area: Rect, glyphs: Glyphs) {
-        let labelWidth = 6
-        guard area.width > labelWidth + 2, area.height >= 2 else { return }
-        let plot = Rect(x: area.x + labelWidth, y: area.y, width: area.width - labelWidth, height: area.height)
-        // A fifth of headroom above the highest value, so a flat line is not glued to the top.
-        let top = max(maximum, threshold ?? 0) > 0 ? max(maximum * 1.2, (threshold ?? 0) * 1.25) : 1
-        buffer.write(Self.label(top, unit: unit).padding(toLength: labelWidth - 1, withPad: " ", startingAt: 0), x: area.x, y: area.y, style: Style(.dim))
-        buffer.write(Self.label(0, unit: unit), x: area.x, y: area.maxY - 1, style: Style(.dim))
-        if let threshold {
-            let row = plot.maxY - 1 - Int((threshold / top * Double(plot.height - 1)).rounded())
-            for x in plot.x..<plot.maxX where buffer[x, row].symbol == " " {
-                buffer[x, row] = Cell(glyphs.braille ? "┄" : "-", style: Style(.threshold))
-            }
-        }
-        if glyphs.braille {
-            renderBraille(into: &buffer, plot: plot, top: top)
-        } else {
-            renderASCII(into: &buffer, plot: plot, top: top)
-        }
-    }
-
-    /// Braille: each cell is 2 columns × 4 rows of dots.
-    private func renderBraille(into buffer: inout Buffer, plot: Rect, top: Double) {
-        let dotRows = plot.height * 4
-        let dotColumns = plot.width * 2
-        for series in series {
-            var bits = [UInt8](repeating: 0, count: plot.width * plot.height)
-            let values = Array(series.values.suffix(dotColumns))
-            let start = dotColumns - values.count
-            for (index, value) in values.enumerated() {
-                guard let value else { continue }
-                let column = start + index
-                let level = Int((min(max(value, 0), top) / top * Double(dotRows - 1)).rounded())
-                let dotRow = dotRows - 1 - level
-                let cell = (dotRow / 4) * plot.width + column / 2
-                bits[cell] |= Self.brailleBit(column: column % 2, row: dotRow % 4)
-            }
-            for (cell, pattern) in bits.enumerated() where pattern != 0 {
-                let x = plot.x + cell % plot.width
-                let y = plot.y + cell / plot.width
-                let existing = buffer[x, y].symbol.unicodeScalars.first.map { $0.value >= 0x2800 && $0.value <= 0x28FF ? UInt8($0.value - 0x2800) : 0 } ?? 0
-                buffer[x, y] = Cell(String(UnicodeScalar(0x2800 + UInt32(pattern | existing))!), style: series.style)
-            }
-        }
-    }
-
-    static func brailleBit(column: Int, row: Int) -> UInt8 {
-        // Dot numbering: left column 1,2,3,7; right column 4,5,6,8.
-        let left: [UInt8] = [0x01, 0x02, 0x04, 0x40]
-        let right: [UInt8] = [0x08, 0x10, 0x20, 0x80]
-        return column == 0 ? left[row] : right[row]
-    }
-
-    private func renderASCII(into buffer: inout Buffer, plot: Rect, top: Double) {
-        for series in series {
-            let values = Array(series.values.suffix(plot.width))
-            let start = plot.width - values.count
-            for (index, value) in values.enumerated() {
-                guard let value else { continue }
-                let level = Int((min(max(value, 0), top) / top * Double(plot.height - 1)).rounded())
-                buffer[plot.x + start + index, plot.maxY - 1 - level] = Cell("*", style: series.style)
-            }
-        }
     }
 }
 
@@ -301,7 +219,7 @@ public enum SparklineWidget {
 
     /// The trend as text `width` cells wide, right-aligned.
     public static func text(_ values: [Double?], width: Int, glyphs: Glyphs) -> String {
-        let levels = glyphs.braille ? ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"] : ["_", "_", ".", ".", "-", "-", "=", "#"]
+        let levels = glyphs.unicode ? ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"] : ["_", "_", ".", ".", "-", "-", "=", "#"]
         let shown = fold(values, into: width).suffix(width)
         let maximum = shown.compactMap { $0 }.max() ?? 0
         let cells = shown.map { value -> String in

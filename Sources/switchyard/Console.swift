@@ -25,10 +25,13 @@ struct Console: AsyncParsableCommand {
     @Flag(name: .long, help: "ASCII glyphs only (the default when the locale is not UTF-8).")
     var ascii = false
 
+    @Flag(name: .long, help: "Charts in half blocks instead of braille, for fonts without braille.")
+    var noBraille = false
+
     func run() async throws {
         let token = token ?? ProcessInfo.processInfo.environment["SWITCHYARD_TOKEN"]
         let chosen = try Themes.load(theme)
-        let glyphs = GlyphChoice.glyphs(environment: ProcessInfo.processInfo.environment, ascii: ascii)
+        let glyphs = GlyphChoice.glyphs(environment: ProcessInfo.processInfo.environment, ascii: ascii, braille: !noBraille)
         await ConsoleRuntime(apiURL: api, token: token, readOnly: readOnly, mouse: !noMouse, theme: chosen, glyphs: glyphs).run()
     }
 }

@@ -38,6 +38,9 @@ struct Demo: AsyncParsableCommand {
     @Flag(name: .long, help: "ASCII glyphs only (the default when the locale is not UTF-8).")
     var ascii = false
 
+    @Flag(name: .long, help: "Charts in half blocks instead of braille, for fonts without braille.")
+    var noBraille = false
+
     @Option(name: .long, help: "A shipped theme (default, light, high-contrast, deuteranopia, monochrome) or a theme file.")
     var theme: String?
 
@@ -91,7 +94,7 @@ struct Demo: AsyncParsableCommand {
                 try? await Task.sleep(for: .seconds(30))
                 canary.configuration.errorRate = 0.12
             }
-            let glyphs = GlyphChoice.glyphs(environment: ProcessInfo.processInfo.environment, ascii: ascii)
+            let glyphs = GlyphChoice.glyphs(environment: ProcessInfo.processInfo.environment, ascii: ascii, braille: !noBraille)
             await ConsoleRuntime(apiURL: "http://127.0.0.1:\(adminPort)", token: token, readOnly: false, mouse: !noMouse, theme: chosenTheme, glyphs: glyphs).run()
             traffic.cancel()
             trouble.cancel()

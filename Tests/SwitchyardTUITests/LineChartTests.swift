@@ -61,4 +61,15 @@ struct LineChartTests {
         let marks = (1..<7).map { buffer[lastColumn, $0].symbol }
         #expect(marks.contains("*") && marks.contains("|"), "the jump to 9 % is a bar, not two lone stars: \(marks)")
     }
+
+    @Test func theHalfBlockFallbackJoinsSamplesWithoutBraille() {
+        var buffer = Buffer(width: 40, height: 8)
+        Self.chart([1, 1, 1, 1, 1, 1, 1, 1, 1, 1], [0, 0, 0, 0, 0, 0, 0, 0, 0, 9]).render(into: &buffer, area: buffer.area, glyphs: .blocks)
+        let text = buffer.text
+        #expect(!text.unicodeScalars.contains { (0x2800...0x28FF).contains($0.value) }, "no braille")
+        #expect(text.contains("━ stable"), "the legend stays Unicode")
+        let lastColumn = buffer.width - 1
+        let cells = (1..<7).map { buffer[lastColumn, $0].symbol }
+        #expect(cells.filter { ["█", "▀", "▄"].contains($0) }.count >= 3, "the jump to 9 % is a joined bar of half blocks: \(cells)")
+    }
 }

@@ -88,5 +88,6 @@ struct GlyphChoiceTests {
         #expect(GlyphChoice.glyphs(environment: [:], ascii: false) == .ascii, "POSIX locale: ASCII")
         #expect(GlyphChoice.glyphs(environment: ["LC_ALL": "C", "LANG": "en_US.UTF-8"], ascii: false) == .ascii, "LC_ALL wins, as in the C library")
         #expect(GlyphChoice.glyphs(environment: ["LC_ALL": "", "LC_CTYPE": "de_DE.UTF-8"], ascii: false) == .unicode)
+        #expect(GlyphChoice.glyphs(environment: ["LANG": "C.UTF-8"], ascii: false, braille: false) == .blocks)
     }
 }
