@@ -153,8 +153,8 @@ extension ConsoleState {
     /// Opens the compare screen for the selected route's shadow.
     mutating func openCompare() -> [ConsoleEffect] {
         guard let route = selected else { return [] }
-        guard let rollout = rollouts[route.name], rollout.strategy == "shadow" else {
-            flash("compare reads a shadow rollout's captured pairs; \(route.name) has no shadow (start one with \"capture\": N)", role: .warning)
+        guard let rollout = rollouts[route.name], rollout.strategy == "shadow" || rollout.strategy == "ab" else {
+            flash("compare reads the pairs a shadow or A/B rollout captured; \(route.name) has neither (start one with \"capture\": N)", role: .warning)
             return []
         }
         screen = .compare

@@ -74,8 +74,8 @@ extension ControlPlane {
                 event = .evaluated(await evaluateGates(name))
             case .healthCheck(let deployment, let check):
                 startHealthCheck(name, deployment: deployment, check: check)
-            case .startShadow(let deployment, let sample, let budget, let capture):
-                dataPlane?.setShadow(route: name, ShadowSettings(deployment: deployment, sample: sample, budget: budget, capture: capture))
+            case .startShadow(let deployment, let sample, let budget, let capture, let pairs):
+                dataPlane?.setShadow(route: name, ShadowSettings(deployment: deployment, sample: sample, budget: budget, capture: capture, pairs: pairs))
             case .stopShadow:
                 dataPlane?.setShadow(route: name, nil)
             case .record(let transition):

@@ -40,7 +40,7 @@ extension ControlPlane {
             logger.notice("driving the rollout on \(name) (replica \(replicaID))")
         } else if !held, drivenHere.contains(name) {
             drivenHere.remove(name)
-            if rollouts[name]?.plan.strategy == .shadow { dataPlane?.setShadow(route: name, nil) }
+            if rollouts[name]?.plan.strategy == .shadow || rollouts[name]?.plan.capture != nil { dataPlane?.setShadow(route: name, nil) }
             logger.notice("another replica drives the rollout on \(name) now")
         }
         return held

@@ -61,6 +61,12 @@ extension ControlPlane {
             if let candidate = rollout.candidate {
                 dataPlane?.setShadow(route: name, ShadowSettings(deployment: candidate, sample: rollout.plan.sample ?? .full, budget: rollout.plan.budget, capture: rollout.plan.capture ?? 0))
             }
+        case .ab where rollout.plan.capture != nil:
+            let variants = rollout.plan.split?.entries.filter { $0.weight > .zero }.map(\.deployment) ?? []
+            dataPlane?.setShadow(
+                route: name,
+                ShadowSettings(deployment: "", sample: rollout.plan.sample ?? .zero, budget: rollout.plan.budget, capture: rollout.plan.capture ?? 0, pairs: variants)
+            )
         case .bluegreen where rollout.switchedAt == nil:
             if let candidate = rollout.candidate { startHealthCheck(name, deployment: candidate, check: rollout.plan.healthCheck) }
         default:

@@ -93,7 +93,7 @@ extension ControlPlane {
     public func shadowSamples(_ name: String) throws(ControlError) -> ShadowSamplesView {
         guard plan(name) != nil else { throw .unknownRoute(name, known: currentPlans.map(\.route.name)) }
         guard let rollout = rollouts[name] else { throw .noRollout(route: name, action: "show the samples of") }
-        let capture = rollout.plan.strategy == .shadow ? rollout.plan.capture ?? 0 : 0
+        let capture = rollout.plan.strategy == .shadow || rollout.plan.strategy == .ab ? rollout.plan.capture ?? 0 : 0
         return ShadowSamplesView(route: name, capture: capture, samples: capture > 0 ? dataPlane?.shadowSamples(route: name) ?? [] : [])
     }
 

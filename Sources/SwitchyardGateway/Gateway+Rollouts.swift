@@ -45,11 +45,12 @@ extension Gateway: RolloutDataPlane {
     public func setShadow(route: String, _ settings: ShadowSettings?) {
         let previous = shadows.withLock { mirrors -> ShadowMirror? in
             let previous = mirrors.removeValue(forKey: route)
-            guard let settings, let deployment = table.withLock({ $0[route] })?.plan.route.deployment(named: settings.deployment) else {
-                return previous
-            }
+            guard let settings, let installed = table.withLock({ $0[route] })?.plan.route else { return previous }
+            let names = settings.pairs.isEmpty ? [settings.deployment] : settings.pairs
+            let deployments = names.compactMap { installed.deployment(named: $0) }
+            guard !deployments.isEmpty, deployments.count == names.count else { return previous }
             mirrors[route] = ShadowMirror(
-                settings: settings, deployment: deployment, environment: options.environment, clients: clients, clock: clock, logger: logger
+                settings: settings, deployments: deployments, environment: options.environment, clients: clients, clock: clock, logger: logger
             )
             return previous
         }

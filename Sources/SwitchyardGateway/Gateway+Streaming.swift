@@ -33,11 +33,11 @@ extension Gateway {
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
         // A sampled stream on a shadowed route keeps its events, to be compared once it has ended.
-        var mirror: ShadowMirror?
+        var mirror: (mirror: ShadowMirror, shadow: String)?
         if context.chat.operation == .chatCompletions, let candidate = shadowMirror(route: context.route.plan.route.name),
-            candidate.settings.deployment != context.deployment.name, candidate.admit()
+            let shadow = candidate.counterpart(of: context.deployment.name), candidate.admit()
         {
-            mirror = candidate
+            mirror = (candidate, shadow)
         }
         let relay = StreamRelay(gateway: self, context: context, reply: reply, started: started, firstChunkAt: firstAt, mirror: mirror)
         return .response(
@@ -61,8 +61,8 @@ struct StreamRelay: Sendable {
     let reply: any UpstreamReply
     let started: Moment
     let firstChunkAt: Moment
-    /// Set when this stream is mirrored to a shadow once it ends.
-    let mirror: ShadowMirror?
+    /// Set when this stream is copied to a shadow (or the other A/B variant) once it ends.
+    let mirror: (mirror: ShadowMirror, shadow: String)?
 
     func run(first: ByteBuffer, writer: inout any ResponseBodyWriter) async throws {
         var state = State(forwardUsage: context.chat.clientWantsStreamUsage, watchForResponseID: context.chat.operation == .responses)
@@ -151,7 +151,12 @@ struct StreamRelay: Sendable {
         try await writer.finish(nil)
         // The client has its whole reply; only now is the shadow's copy queued.
         if failure == nil, let mirror, let kept {
-            mirror.enqueue(ShadowMirror.Job(chat: context.chat, primaryDeployment: context.deployment.name, primaryBody: kept, primaryStreamed: true, primaryLatency: now - started))
+            mirror.mirror.enqueue(
+                ShadowMirror.Job(
+                    chat: context.chat, primaryDeployment: context.deployment.name, shadowDeployment: mirror.shadow, primaryBody: kept,
+                    primaryStreamed: true, primaryLatency: now - started
+                )
+            )
         }
     }
 

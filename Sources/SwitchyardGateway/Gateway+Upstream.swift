@@ -164,7 +164,7 @@ extension Gateway {
                 await rememberResponse(id, route: routeName, deployment: context.deployment.name, clientKey: context.clientKey?.name)
             }
         }
-        if context.chat.operation == .chatCompletions, let mirror = shadowMirror(route: routeName), mirror.settings.deployment != context.deployment.name {
+        if context.chat.operation == .chatCompletions, let mirror = shadowMirror(route: routeName) {
             mirror.offer(context.chat, primaryDeployment: context.deployment.name, primaryBody: body, primaryLatency: now - started)
         }
         var headers = replyHeaders(context, upstream: reply.headers)

@@ -15,6 +15,8 @@ final class ShadowMirror: Sendable {
         let chat: ClientRequest
         /// The deployment that answered the client.
         var primaryDeployment = ""
+        /// Where the copy goes: the shadow, or the A/B variant that did not answer.
+        var shadowDeployment = ""
         /// The primary's reply: a whole completion, or a stream's events.
         let primaryBody: ByteBuffer
         let primaryStreamed: Bool
@@ -43,18 +45,22 @@ final class ShadowMirror: Sendable {
     }
 
     let settings: ShadowSettings
-    private let target: UpstreamTarget
+    /// The shadow deployment, or an A/B experiment's two variants.
+    private let targets: [String: UpstreamTarget]
     private let shared: Shared
     private let jobs: AsyncStream<Job>.Continuation
     private let worker: Task<Void, Never>
     private let clock: any MomentClock
 
-    init(settings: ShadowSettings, deployment: Deployment, environment: [String: String], clients: UpstreamClients, clock: any MomentClock, logger: Logger) {
+    /// - Parameter deployments: the shadow, or (pair mode, `settings.pairs`) both variants.
+    init(settings: ShadowSettings, deployments: [Deployment], environment: [String: String], clients: UpstreamClients, clock: any MomentClock, logger: Logger) {
         self.settings = settings
         self.clock = clock
-        let target = UpstreamTarget(deployment: deployment, environment: environment, clients: clients)
-        self.target = target
-        let shared = Shared(State(report: ShadowReport(deployment: deployment.name)))
+        let targets = Dictionary(
+            deployments.map { ($0.name, UpstreamTarget(deployment: $0, environment: environment, clients: clients)) }, uniquingKeysWith: { first, _ in first }
+        )
+        self.targets = targets
+        let shared = Shared(State(report: ShadowReport(deployment: settings.pairs.isEmpty ? settings.deployment : settings.pairs.joined(separator: "↔"))))
         self.shared = shared
         let (stream, continuation) = AsyncStream<Job>.makeStream(bufferingPolicy: .bufferingOldest(settings.queueCapacity))
         self.jobs = continuation
@@ -68,12 +74,13 @@ final class ShadowMirror: Sendable {
                         running -= 1
                     }
                     running += 1
+                    guard let target = targets[job.shadowDeployment] else { continue }
                     group.addTask {
                         let comparison = await Self.run(job, target: target, clock: clock)
                         let sample = settings.capture > 0
                             ? ShadowSample(
                                 atMilliseconds: clock.now().nanoseconds / 1_000_000, request: Self.requestExcerpt(job.chat),
-                                primaryDeployment: job.primaryDeployment, shadowDeployment: deployment.name, comparison: comparison
+                                primaryDeployment: job.primaryDeployment, shadowDeployment: job.shadowDeployment, comparison: comparison
                             )
                             : nil
                         shared.mutex.withLock { state in
@@ -86,7 +93,7 @@ final class ShadowMirror: Sendable {
                             state.spentCost += comparison.shadowCost
                         }
                         if let error = comparison.shadowError {
-                            logger.debug("shadow request failed", metadata: ["deployment": "\(deployment.name)", "error": "\(error)"])
+                            logger.debug("shadow request failed", metadata: ["deployment": "\(job.shadowDeployment)", "error": "\(error)"])
                         }
                     }
                 }
@@ -96,8 +103,16 @@ final class ShadowMirror: Sendable {
 
     /// Offers one finished exchange for mirroring; returns at once.
     func offer(_ chat: ClientRequest, primaryDeployment: String, primaryBody: ByteBuffer, primaryLatency: Duration) {
-        guard admit() else { return }
-        enqueue(Job(chat: chat, primaryDeployment: primaryDeployment, primaryBody: primaryBody, primaryStreamed: false, primaryLatency: primaryLatency))
+        guard let shadow = counterpart(of: primaryDeployment), admit() else { return }
+        enqueue(Job(chat: chat, primaryDeployment: primaryDeployment, shadowDeployment: shadow, primaryBody: primaryBody, primaryStreamed: false, primaryLatency: primaryLatency))
+    }
+
+    /// Where a request `primary` answered is copied: the shadow (unless it
+    /// answered itself), or in pair mode the other variant; nil for none.
+    func counterpart(of primary: String) -> String? {
+        guard !settings.pairs.isEmpty else { return settings.deployment == primary ? nil : settings.deployment }
+        guard settings.pairs.contains(primary) else { return nil }
+        return settings.pairs.first { $0 != primary }
     }
 
     /// Whether the next request is sampled and within budget. A stream asks

@@ -186,6 +186,8 @@ struct Demo: AsyncParsableCommand {
         _ = try await control.startRollout("chat-prod", plan: canary, actor: "demo")
         let experiment: JSONValue = [
             "strategy": "ab", "variants": ["gpt4o-sum", "mini-sum"], "split": ["gpt4o-sum": 50, "mini-sum": 50], "duration": "30m",
+            // A tenth of the summaries are also asked of the other variant, for the compare screen.
+            "capture": 20, "sample": 10, "budget": ["tokens": 100_000],
             "gates": [["metric": "errorRateDelta", "max": 2.0, "minSamples": 100]],
         ]
         _ = try await control.startRollout("summarize", plan: experiment, actor: "demo")

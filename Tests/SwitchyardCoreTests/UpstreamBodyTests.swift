@@ -155,7 +155,17 @@ struct CaptureTests {
         #expect(plan.capture == 50)
         #expect(try RolloutPlan(json: ["strategy": "shadow", "shadow": "b"], route: Self.route).capture == nil, "off unless asked for")
         #expect(throws: RolloutPlanError.self) { _ = try RolloutPlan(json: ["strategy": "shadow", "shadow": "b", "capture": 5000], route: Self.route) }
-        #expect(throws: RolloutPlanError.self) { _ = try RolloutPlan(json: ["strategy": "ab", "variants": ["a", "b"], "capture": 5], route: Self.route) }
+        #expect(throws: RolloutPlanError.self) { _ = try RolloutPlan(json: ["strategy": "canary", "canary": "b", "steps": [["setWeight": 10]], "capture": 5], route: Self.route) }
+        #expect(throws: RolloutPlanError.self) { _ = try RolloutPlan(json: ["strategy": "ab", "variants": ["a", "b"], "sample": 20], route: Self.route) }
+    }
+
+    @Test func anABPlanWithCapturePairsEachSampledRequestWithTheOtherVariant() throws {
+        let plan = try RolloutPlan(json: ["strategy": "ab", "variants": ["a", "b"], "capture": 5, "sample": 20, "duration": "1h"], route: Self.route)
+        #expect(plan.capture == 5 && plan.sample?.percent == 20)
+        let (rollout, actions) = RolloutMachine.start(id: "ab1", route: Self.route, plan: plan, actor: "alice", now: Moment(seconds: 1_800_000_000))
+        #expect(actions.contains(.startShadow(deployment: "", sample: try Weight(percent: 20), budget: .init(), capture: 5, pairs: ["a", "b"])))
+        let (_, stopped) = try RolloutMachine.handle(rollout, .abort(actor: "alice", reason: "done"), now: Moment(seconds: 1_800_000_060))
+        #expect(stopped.contains(.stopShadow), "the pairing stops with the experiment")
     }
 
     @Test func theWordDiffMarksWhatEachReplySaysDifferently() {

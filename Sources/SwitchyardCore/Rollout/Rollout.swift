@@ -132,7 +132,10 @@ public enum RolloutAction: Hashable, Sendable {
     case evaluate
     /// Send real requests to `deployment`'s upstream and answer with `.healthChecked`.
     case healthCheck(deployment: String, RolloutPlan.HealthCheck)
-    case startShadow(deployment: String, sample: Weight, budget: RolloutPlan.Budget, capture: Int = 0)
+    /// Mirrors `sample` of the route's traffic to `deployment`; with `pairs`
+    /// (an A/B experiment's two variants) each sampled request goes to the
+    /// variant that did not answer it instead.
+    case startShadow(deployment: String, sample: Weight, budget: RolloutPlan.Budget, capture: Int = 0, pairs: [String] = [])
     case stopShadow
     /// Audit and announce a transition.
     case record(Rollout.Transition)

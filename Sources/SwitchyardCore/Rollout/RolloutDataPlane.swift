@@ -35,9 +35,15 @@ public struct ShadowSettings: Hashable, Sendable {
     public var concurrency: Int
     /// How many compared pairs to keep for operators (0: none).
     public var capture: Int
+    /// An A/B experiment's two variants: each sampled request is sent to the
+    /// one that did not answer it (and `deployment` is unused).
+    public var pairs: [String]
 
-    public init(deployment: String, sample: Weight, budget: RolloutPlan.Budget, queueCapacity: Int = 256, concurrency: Int = 4, capture: Int = 0) {
+    public init(
+        deployment: String, sample: Weight, budget: RolloutPlan.Budget, queueCapacity: Int = 256, concurrency: Int = 4, capture: Int = 0, pairs: [String] = []
+    ) {
         self.capture = capture
+        self.pairs = pairs
         self.deployment = deployment
         self.sample = sample
         self.budget = budget

@@ -23,6 +23,10 @@ public enum RolloutMachine {
             run.actions.append(.healthCheck(deployment: target, plan.healthCheck))
         case .ab:
             if let split = plan.split { run.actions.append(.setWeights(run.table { split[$0] ?? .zero })) }
+            if let capture = plan.capture, let split = plan.split {
+                let variants = split.entries.filter { $0.weight > .zero }.map(\.deployment)
+                run.actions.append(.startShadow(deployment: "", sample: plan.sample ?? Weight(unchecked: 1_000), budget: plan.budget, capture: capture, pairs: variants))
+            }
             if !plan.gates.isEmpty { run.rollout.nextEvaluationAt = now + plan.interval }
             run.rollout.reason = "experiment running" + (plan.duration.map { " for \(DurationText.format($0))" } ?? " until stopped")
         case .shadow:
@@ -90,6 +94,7 @@ private struct Run {
         switch plan.strategy {
         case .canary, .ab:
             actions.append(.rollback(reason: reason))
+            if plan.strategy == .ab, plan.capture != nil { actions.append(.stopShadow) }
         case .bluegreen:
             if rollout.switchedAt != nil { actions.append(.promote(deployment: rollout.stable, reason: reason)) }
         case .shadow:
@@ -194,7 +199,7 @@ private struct Run {
             }
         case .ab, .shadow:
             if let duration = plan.duration, now >= rollout.startedAt + duration {
-                if plan.strategy == .shadow { actions.append(.stopShadow) }
+                if plan.strategy == .shadow || plan.capture != nil { actions.append(.stopShadow) }
                 finish(.completed, "rollout.complete", actor: "rollout", reason: "\(plan.strategy == .ab ? "experiment" : "shadow") ran its \(DurationText.format(duration)); see the report")
             }
         }

@@ -94,10 +94,13 @@ public struct RolloutPlan: Hashable, Sendable, Codable {
     /// ab: the variants and their split.
     public var split: WeightTable?
     public var duration: Duration?
-    /// shadow: percent of traffic mirrored.
+    /// shadow: percent of traffic mirrored; ab with `capture`: percent of
+    /// requests also sent to the other variant to make a pair.
     public var sample: Weight?
-    /// shadow: keep up to this many sampled request/reply pairs (the newest)
-    /// for the compare screen. Off unless asked for: it holds user content.
+    /// shadow, ab: keep up to this many sampled request/reply pairs (the
+    /// newest) for the compare screen. Off unless asked for: it holds user
+    /// content. On an A/B plan each paired request is also answered by the
+    /// other variant (off the request path, within `budget`).
     public var capture: Int?
 
     /// Validates a plan for `route`, naming the first problem found.
@@ -133,8 +136,8 @@ public struct RolloutPlan: Hashable, Sendable, Codable {
         duration = nil
         sample = nil
         capture = nil
-        if body["capture"] != nil, strategy != .shadow {
-            throw .invalid("'capture' keeps pairs of one request's two replies, so it is for shadow plans (A/B variants answer different requests)")
+        if body["capture"] != nil, strategy != .shadow, strategy != .ab {
+            throw .invalid("'capture' keeps pairs of one request's two replies, so it is for shadow and ab plans")
         }
         switch strategy {
         case .canary:
@@ -154,6 +157,16 @@ public struct RolloutPlan: Hashable, Sendable, Codable {
         case .ab:
             split = try reader.split()
             duration = try reader.duration("duration")
+            capture = try reader.wholeNumber("capture", range: 0...1000).flatMap { $0 == 0 ? nil : $0 }
+            if capture != nil {
+                guard (split?.entries.filter { $0.weight > .zero }.count ?? 0) == 2 else {
+                    throw .invalid("'capture' on an ab plan pairs each sampled request with the other variant's reply, so it needs exactly two variants with traffic")
+                }
+                sample = try reader.percent("sample") ?? Weight(unchecked: 1_000)
+                budget = try reader.budget()
+            } else if body["sample"] != nil || body["budget"] != nil {
+                throw .invalid("'sample' and 'budget' on an ab plan go with 'capture' (they bound the pairing calls)")
+            }
         }
     }
 }
