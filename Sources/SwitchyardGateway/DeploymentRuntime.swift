@@ -10,7 +10,11 @@ public final class DeploymentRuntime: Sendable {
     public let deployment: String
     private let breaker: Mutex<CircuitBreaker>
     private let window: Mutex<MetricsWindow>
-    private let instruments: Instruments
+    /// Made at the first request: registering a deployment's series copies
+    /// the registry's families (swift-prometheus), so making them for every
+    /// idle deployment at install made starting with 1,000 routes quadratic.
+    private let instruments = Mutex<Instruments?>(nil)
+    private let registry: PrometheusCollectorRegistry
 
     struct Instruments: Sendable {
         let outcomes: [Counter]
@@ -27,19 +31,29 @@ public final class DeploymentRuntime: Sendable {
         self.deployment = deployment
         self.breaker = Mutex(CircuitBreaker(policy: policy))
         self.window = Mutex(MetricsWindow())
-        let labels = [("route", route), ("deployment", deployment)]
-        let latencyBuckets: [Duration] = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000].map { .milliseconds($0) }
-        self.instruments = Instruments(
-            outcomes: RequestOutcome.allCases.map { outcome in
-                registry.makeCounter(descriptor: MetricNames.upstreamRequests, labels: labels + [("outcome", outcome.label)])
-            },
-            latency: registry.makeDurationHistogram(descriptor: MetricNames.upstreamLatency, labels: labels, buckets: latencyBuckets),
-            timeToFirstToken: registry.makeDurationHistogram(descriptor: MetricNames.upstreamTimeToFirstToken, labels: labels, buckets: latencyBuckets),
-            promptTokens: registry.makeCounter(descriptor: MetricNames.tokens, labels: labels + [("direction", "input")]),
-            completionTokens: registry.makeCounter(descriptor: MetricNames.tokens, labels: labels + [("direction", "output")]),
-            cost: registry.makeCounter(descriptor: MetricNames.cost, labels: labels),
-            breakerState: registry.makeGauge(descriptor: MetricNames.breakerState, labels: labels)
-        )
+        self.registry = registry
+    }
+
+    /// This deployment's Prometheus series, made the first time they are needed.
+    private func series() -> Instruments {
+        instruments.withLock { made in
+            if let made { return made }
+            let labels = [("route", route), ("deployment", deployment)]
+            let latencyBuckets: [Duration] = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000].map { .milliseconds($0) }
+            let created = Instruments(
+                outcomes: RequestOutcome.allCases.map { outcome in
+                    registry.makeCounter(descriptor: MetricNames.upstreamRequests, labels: labels + [("outcome", outcome.label)])
+                },
+                latency: registry.makeDurationHistogram(descriptor: MetricNames.upstreamLatency, labels: labels, buckets: latencyBuckets),
+                timeToFirstToken: registry.makeDurationHistogram(descriptor: MetricNames.upstreamTimeToFirstToken, labels: labels, buckets: latencyBuckets),
+                promptTokens: registry.makeCounter(descriptor: MetricNames.tokens, labels: labels + [("direction", "input")]),
+                completionTokens: registry.makeCounter(descriptor: MetricNames.tokens, labels: labels + [("direction", "output")]),
+                cost: registry.makeCounter(descriptor: MetricNames.cost, labels: labels),
+                breakerState: registry.makeGauge(descriptor: MetricNames.breakerState, labels: labels)
+            )
+            made = created
+            return created
+        }
     }
 
     /// Asks the breaker whether an attempt may go to this deployment now.
@@ -51,6 +65,7 @@ public final class DeploymentRuntime: Sendable {
     func record(_ sample: MetricsWindow.Sample, breakerOutcome: CircuitBreaker.Outcome, probe: Bool, now: Moment) {
         let newState = breaker.withLock { $0.record(breakerOutcome, probe: probe, now: now) }
         window.withLock { $0.record(sample, at: now) }
+        let instruments = series()
         instruments.outcomes[sample.outcome.rawValue].increment()
         if let latency = sample.latency { instruments.latency.record(latency) }
         if let ttft = sample.timeToFirstToken { instruments.timeToFirstToken.record(ttft) }

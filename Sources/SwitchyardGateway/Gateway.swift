@@ -111,22 +111,33 @@ public final class Gateway: Sendable {
         lastPlans.withLock { $0 = plans }
         warnAboutMissingKeys(plans)
         let retiredNow = retired.withLock { $0 }
+        let previous = table.withLock { $0 }
         var next: [String: InstalledRoute] = [:]
+        next.reserveCapacity(plans.count)
+        var changed: [Route] = []
         for plan in plans {
             let route = plan.route
             let retiredHere = retiredNow[route.name] ?? [:]
+            let retiredFlags = route.deployments.map { retiredHere[$0.name] != nil }
+            // A route whose revision and retirements are unchanged keeps its
+            // compiled form: one change to one route of thousands costs one route.
+            if let kept = previous[route.name], kept.plan.route == route, kept.retired == retiredFlags {
+                next[route.name] = kept
+                continue
+            }
+            changed.append(route)
             next[route.name] = InstalledRoute(
                 plan: plan,
                 targets: route.deployments.map { UpstreamTarget(deployment: $0, environment: options.environment, clients: clients) },
                 runtimes: route.deployments.map { runtime(route: route.name, deployment: $0.name) },
                 revisionHeader: String(route.revision),
-                retired: route.deployments.map { retiredHere[$0.name] != nil },
+                retired: retiredFlags,
                 replacement: route.deployments.map { deployment in
                     (retiredHere[deployment.name] ?? nil).flatMap { name in route.deployments.firstIndex { $0.name == name } }
                 }
             )
         }
-        for route in plans.map(\.route) {
+        for route in changed {
             for deployment in route.deployments {
                 registry.makeGauge(descriptor: MetricNames.routeWeight, labels: [("route", route.name), ("deployment", deployment.name)])
                     .set(deployment.weight.percent)

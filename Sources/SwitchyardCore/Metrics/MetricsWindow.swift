@@ -110,11 +110,12 @@ public struct MetricsWindow: Sendable {
         }
     }
 
-    private var buckets: [Bucket]
+    /// The ring, allocated at the first request: a deployment that has had
+    /// no traffic costs nothing here (a thousand routes of four idle
+    /// deployments were 1.8 GB when every window was allocated up front).
+    private var buckets: [Bucket] = []
 
-    public init() {
-        buckets = (0..<Self.bucketsKept).map { _ in Bucket(start: .min) }
-    }
+    public init() {}
 
     private static func bucketStart(_ moment: Moment) -> Int64 {
         let seconds = moment.nanoseconds / 1_000_000_000
@@ -128,6 +129,7 @@ public struct MetricsWindow: Sendable {
     public mutating func record(_ sample: Sample, at now: Moment) {
         let start = Self.bucketStart(now)
         let slot = Self.slot(ofStart: start)
+        if buckets.isEmpty { buckets = (0..<Self.bucketsKept).map { _ in Bucket(start: .min) } }
         if buckets[slot].start != start {
             guard start > buckets[slot].start else { return }  // older than an hour: dropped
             buckets[slot] = Bucket(start: start)
@@ -168,8 +170,11 @@ public struct MetricsWindow: Sendable {
         result.reserveCapacity(Int(windowBuckets))
         var start = newest - (windowBuckets - 1) * Self.bucketSeconds
         while start <= newest {
-            let bucket = buckets[Self.slot(ofStart: start)]
-            result.append(bucket.start == start ? bucket : Bucket(start: start))
+            if !buckets.isEmpty, buckets[Self.slot(ofStart: start)].start == start {
+                result.append(buckets[Self.slot(ofStart: start)])
+            } else {
+                result.append(Bucket(start: start))
+            }
             start += Self.bucketSeconds
         }
         return result
