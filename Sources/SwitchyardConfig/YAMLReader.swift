@@ -12,7 +12,10 @@ public struct YAMLReader {
         self.file = file
     }
 
-    /// The most nodes a document may expand to, aliases counted at every use.
+    /// The most nodes a document may expand to, aliases counted at every use —
+    /// or as many as it has bytes, if more: every node takes at least a byte
+    /// of text, so only alias expansion can go past that (10,000 routes are
+    /// 400,000 plain nodes; a "billion laughs" is a kilobyte).
     static let maximumNodes = 100_000
     /// The deepest nesting of collections a document may have.
     static let maximumDepth = 64
@@ -34,11 +37,12 @@ public struct YAMLReader {
             throw ConfigError(file: file, line: nil, key: "", reason: "not valid YAML: \(error)")
         }
         if let node {
-            var budget = Self.maximumNodes
+            let limit = max(Self.maximumNodes, text.utf8.count)
+            var budget = limit
             guard Self.fits(node, depth: 0, budget: &budget) else {
                 var error = ConfigError(
                     file: file, line: nil, key: "",
-                    reason: "the document expands to more than \(Self.maximumNodes) nodes or nests deeper than \(Self.maximumDepth) levels (aliases count at every use)"
+                    reason: "the document expands to more than \(limit) nodes or nests deeper than \(Self.maximumDepth) levels (aliases count at every use)"
                 )
                 error.exceedsLimits = true
                 throw error

@@ -22,4 +22,9 @@ extension Gateway: MetricsSource {
     public func install(plans: [RoutePlan]) {
         installPlans(plans)
     }
+
+    /// Installs one route's new plan; every other route stays as it is.
+    public func install(plan: RoutePlan) {
+        installPlan(plan)
+    }
 }

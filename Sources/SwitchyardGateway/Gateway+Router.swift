@@ -1,3 +1,4 @@
+import Foundation
 import HTTPTypes
 public import Hummingbird
 import Logging
@@ -78,6 +79,7 @@ extension Gateway {
             var buffer: [UInt8] = []
             buffer.reserveCapacity(16 << 10)
             self.registry.emit(into: &buffer)
+            self.emitRouteGauges(into: &buffer)
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -85,6 +87,33 @@ extension Gateway {
             )
         }
         return router
+    }
+
+    /// Each route's weights and revision, written from the installed table at
+    /// scrape time rather than kept as registry gauges: registering a series
+    /// copies its family in swift-prometheus, which made installing 10,000
+    /// routes quadratic.
+    func emitRouteGauges(into buffer: inout [UInt8]) {
+        let routes = table.withLock { $0 }.values.map(\.plan.route).sorted { $0.name < $1.name }
+        func label(_ value: String) -> String {
+            value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
+        }
+        var text = "# HELP switchyard_route_weight_percent Current share of a route's traffic per deployment.\n# TYPE switchyard_route_weight_percent gauge\n"
+        for route in routes {
+            for deployment in route.deployments {
+                text += "switchyard_route_weight_percent{route=\"\(label(route.name))\",deployment=\"\(label(deployment.name))\"} \(Self.number(deployment.weight.percent))\n"
+            }
+        }
+        text += "# HELP switchyard_route_revision Current revision of each route.\n# TYPE switchyard_route_revision gauge\n"
+        for route in routes {
+            text += "switchyard_route_revision{route=\"\(label(route.name))\"} \(route.revision)\n"
+        }
+        buffer += Array(text.utf8)
+    }
+
+    /// `90`, or `12.5`: weights are percentages from 0 to 100.
+    static func number(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : String(value)
     }
 
     /// Azure OpenAI paths carry `api-version`; without it Azure answers 400, and so does the gateway.

@@ -53,7 +53,7 @@ public final class Gateway: Sendable {
     let table = Mutex<[String: InstalledRoute]>([:])
     /// Per route: retired deployments and the deployment replacing each (if any).
     private let retired = Mutex<[String: [String: String?]]>([:])
-    private let lastPlans = Mutex<[RoutePlan]>([])
+    private let lastPlans = Mutex<[String: RoutePlan]>([:])
     /// `route/deployment/variable` already warned about, so a weight change does not repeat it.
     private let warnedMissingKeys = Mutex<Set<String>>([])
     /// `switchyard_responses_total` counters by route and status, made once:
@@ -108,24 +108,24 @@ public final class Gateway: Sendable {
     }
 
     func installPlans(_ plans: [RoutePlan]) {
-        lastPlans.withLock { $0 = plans }
-        warnAboutMissingKeys(plans)
+        lastPlans.withLock { $0 = Dictionary(plans.map { ($0.route.name, $0) }, uniquingKeysWith: { _, last in last }) }
         let retiredNow = retired.withLock { $0 }
         let previous = table.withLock { $0 }
         var next: [String: InstalledRoute] = [:]
         next.reserveCapacity(plans.count)
-        var changed: [Route] = []
         for plan in plans {
             let route = plan.route
             let retiredHere = retiredNow[route.name] ?? [:]
             let retiredFlags = route.deployments.map { retiredHere[$0.name] != nil }
             // A route whose revision and retirements are unchanged keeps its
-            // compiled form: one change to one route of thousands costs one route.
-            if let kept = previous[route.name], kept.plan.route == route, kept.retired == retiredFlags {
+            // compiled form: one change to one route of thousands costs one
+            // route. (A revision is one declaration: the store refuses a second
+            // write of the same revision.)
+            if let kept = previous[route.name], kept.plan.route.revision == route.revision, kept.retired == retiredFlags {
                 next[route.name] = kept
                 continue
             }
-            changed.append(route)
+            warnAboutMissingKeys(plan)
             next[route.name] = InstalledRoute(
                 plan: plan,
                 targets: route.deployments.map { UpstreamTarget(deployment: $0, environment: options.environment, clients: clients) },
@@ -137,21 +137,34 @@ public final class Gateway: Sendable {
                 }
             )
         }
-        for route in changed {
-            for deployment in route.deployments {
-                registry.makeGauge(descriptor: MetricNames.routeWeight, labels: [("route", route.name), ("deployment", deployment.name)])
-                    .set(deployment.weight.percent)
-            }
-            registry.makeGauge(descriptor: MetricNames.routeRevision, labels: [("route", route.name)]).set(Int64(route.revision))
-        }
         table.withLock { $0 = next }
         installed.store(true, ordering: .releasing)
     }
 
+    /// Replaces one route's plan and leaves every other route as it is.
+    func installPlan(_ plan: RoutePlan) {
+        lastPlans.withLock { $0[plan.route.name] = plan }
+        let retiredHere = retired.withLock { $0[plan.route.name] } ?? [:]
+        let route = plan.route
+        warnAboutMissingKeys(plan)
+        let installedRoute = InstalledRoute(
+            plan: plan,
+            targets: route.deployments.map { UpstreamTarget(deployment: $0, environment: options.environment, clients: clients) },
+            runtimes: route.deployments.map { runtime(route: route.name, deployment: $0.name) },
+            revisionHeader: String(route.revision),
+            retired: route.deployments.map { retiredHere[$0.name] != nil },
+            replacement: route.deployments.map { deployment in
+                (retiredHere[deployment.name] ?? nil).flatMap { name in route.deployments.firstIndex { $0.name == name } }
+            }
+        )
+        table.withLock { $0[route.name] = installedRoute }
+    }
+
     /// Says once per deployment when its `apiKeyEnv` names a variable that is
     /// unset, empty or not sendable: its requests would go out without a key.
-    private func warnAboutMissingKeys(_ plans: [RoutePlan]) {
-        for route in plans.map(\.route) {
+    private func warnAboutMissingKeys(_ plan: RoutePlan) {
+        let route = plan.route
+        do {
             for deployment in route.deployments {
                 guard let variable = deployment.upstream.apiKeyEnv else { continue }
                 let value = options.environment[variable]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
@@ -170,7 +183,7 @@ public final class Gateway: Sendable {
     /// and the retirement countdowns become Prometheus gauges.
     public func applyLifecycle(_ state: LifecycleState) {
         retired.withLock { $0 = state.retired }
-        installPlans(lastPlans.withLock { $0 })
+        installPlans(Array(lastPlans.withLock { $0 }.values))
         for item in state.report.items {
             guard let timeLeft = item.timeLeft else { continue }
             registry.makeGauge(

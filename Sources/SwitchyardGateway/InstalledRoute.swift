@@ -5,7 +5,9 @@ import SwitchyardCore
 
 /// A route as the gateway serves it: the core's plan plus, per deployment,
 /// the resolved upstream target and the long-lived runtime state.
-struct InstalledRoute: Sendable {
+///
+/// A class, so a table of thousands is copied by reference when one route changes.
+final class InstalledRoute: Sendable {
     let plan: RoutePlan
     let targets: [UpstreamTarget]
     let runtimes: [DeploymentRuntime]
@@ -15,6 +17,15 @@ struct InstalledRoute: Sendable {
     let retired: [Bool]
     /// Per deployment: the deployment that takes a retired one's traffic.
     let replacement: [Int?]
+
+    init(plan: RoutePlan, targets: [UpstreamTarget], runtimes: [DeploymentRuntime], revisionHeader: String, retired: [Bool], replacement: [Int?]) {
+        self.plan = plan
+        self.targets = targets
+        self.runtimes = runtimes
+        self.revisionHeader = revisionHeader
+        self.retired = retired
+        self.replacement = replacement
+    }
 }
 
 /// Everything needed to send a request to one deployment, computed when the

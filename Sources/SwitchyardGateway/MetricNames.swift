@@ -39,18 +39,6 @@ enum MetricNames {
             helpText: "Circuit breaker per deployment: 0 closed, 1 half-open, 2 open."
         )
     }
-    static var routeWeight: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "switchyard", metricName: "route_weight", unitName: "percent",
-            helpText: "Current share of a route's traffic per deployment."
-        )
-    }
-    static var routeRevision: MetricNameDescriptor {
-        MetricNameDescriptor(
-            namespace: "switchyard", metricName: "route", unitName: "revision",
-            helpText: "Current revision of each route."
-        )
-    }
     static var responses: MetricNameDescriptor {
         MetricNameDescriptor(
             namespace: "switchyard", metricName: "responses", unitName: "total",

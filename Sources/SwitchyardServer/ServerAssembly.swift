@@ -98,6 +98,7 @@ public struct ServerAssembly: Sendable {
             catalog: settings.catalog,
             logger: logger,
             lifecycle: { state in gateway.applyLifecycle(state) },
+            installOne: { plan in gateway.install(plan: plan) },
             install: { plans in gateway.install(plans: plans) }
         )
         // In a fleet the API and the gates see every replica's traffic; alone, this gateway's.
