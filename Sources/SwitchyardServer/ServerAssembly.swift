@@ -37,6 +37,9 @@ public struct ServerAssembly: Sendable {
         /// Client connection caps and timeouts of the gateway and the management API.
         public var gatewayLimits = ConnectionLimits()
         public var adminLimits = ConnectionLimits(maxConnections: 256)
+        /// The most connections to one upstream host, across the event loops
+        /// (streams hold theirs for their whole length).
+        public var upstreamConnectionsPerHost = 4096
         public var rolloutLease: Duration = .seconds(10)
         /// Fleet mode: how often each replica publishes its figures and reads the fleet's.
         public var fleetMetricsInterval: Duration = .seconds(10)
@@ -52,6 +55,7 @@ public struct ServerAssembly: Sendable {
             maxBodyBytes: Int = Gateway.Options.defaultMaxRequestBytes,
             gatewayLimits: ConnectionLimits = ConnectionLimits(),
             adminLimits: ConnectionLimits = ConnectionLimits(maxConnections: 256),
+            upstreamConnectionsPerHost: Int = 4096,
             rolloutLease: Duration = .seconds(10),
             fleetMetricsInterval: Duration = .seconds(10)
         ) {
@@ -65,6 +69,7 @@ public struct ServerAssembly: Sendable {
             self.maxBodyBytes = maxBodyBytes
             self.gatewayLimits = gatewayLimits
             self.adminLimits = adminLimits
+            self.upstreamConnectionsPerHost = upstreamConnectionsPerHost
             self.rolloutLease = rolloutLease
             self.fleetMetricsInterval = fleetMetricsInterval
         }
@@ -79,7 +84,10 @@ public struct ServerAssembly: Sendable {
         onGateway: @escaping @Sendable (Int) async -> Void,
         onAdmin: @escaping @Sendable (Int) async -> Void
     ) async throws -> ServerAssembly {
-        let gateway = Gateway(options: .init(maxRequestBytes: settings.maxBodyBytes), access: settings.access, logger: logger)
+        // The pool's cap is per event loop; requests spread over the loops.
+        let loops = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let perLoop = max(1, settings.upstreamConnectionsPerHost / loops)
+        let gateway = Gateway(options: .init(maxRequestBytes: settings.maxBodyBytes, connectionsPerHost: perLoop), access: settings.access, logger: logger)
         let store: any StateStore
         switch settings.state {
         case .sqlite(let path):

@@ -15,6 +15,8 @@ struct DescriptorBudget: Equatable {
     /// Client connections the gateway and the management API may hold.
     var gatewayConnections: Int
     var adminConnections: Int
+    /// Connections to upstreams: the other half of what client connections get.
+    var upstreamConnections: Int
 
     /// Descriptors kept for everything that is not a client connection:
     /// listeners, the state store, log files, event loops, health checks.
@@ -30,7 +32,7 @@ struct DescriptorBudget: Equatable {
         let admin = max(4, min(256, usable / 8))
         let gatewayCeiling = max(4, (usable - admin) / 2)
         let gateway = min(requested ?? defaultCeiling, gatewayCeiling)
-        return DescriptorBudget(limit: limit, previousLimit: previousLimit, gatewayConnections: gateway, adminConnections: admin)
+        return DescriptorBudget(limit: limit, previousLimit: previousLimit, gatewayConnections: gateway, adminConnections: admin, upstreamConnections: gatewayCeiling)
     }
 
     /// Raises the soft limit to the hard one and splits it.

@@ -46,6 +46,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Most client connections the gateway holds at once (default: what the open-file limit allows, up to 100000). At the limit the longest-idle connection makes room.")
     var maxConnections: Int?
 
+    @Option(name: .long, help: "Most connections to one upstream host at once, streams included (default: what the open-file limit leaves for upstream connections, at least 1024). Past it, requests wait for a free connection within their first-token deadline.")
+    var upstreamConnections: Int?
+
     @Option(name: .long, help: "Close a client connection after this long with no request in progress (both servers).")
     var idleTimeout = "60s"
 
@@ -56,6 +59,9 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         guard maxBodyBytes > 0, maxBodyBytes <= 1 << 30 else { throw ValidationError("--max-body-bytes \(maxBodyBytes) must be from 1 to 1073741824 (1 GiB)") }
+        if let upstreamConnections, !(1...1_000_000).contains(upstreamConnections) {
+            throw ValidationError("--upstream-connections \(upstreamConnections) must be from 1 to 1000000")
+        }
         if let maxConnections, !(1...1_000_000).contains(maxConnections) {
             throw ValidationError("--max-connections \(maxConnections) must be from 1 to 1000000")
         }
@@ -118,6 +124,7 @@ struct Serve: AsyncParsableCommand {
                 maxBodyBytes: maxBodyBytes,
                 gatewayLimits: ConnectionLimits(maxConnections: budget.gatewayConnections, idleTimeout: idle, headerTimeout: header),
                 adminLimits: ConnectionLimits(maxConnections: budget.adminConnections, idleTimeout: idle, headerTimeout: header),
+                upstreamConnectionsPerHost: upstreamConnections ?? max(1024, budget.upstreamConnections),
                 rolloutLease: DurationText.parse(rolloutLease) ?? .seconds(10),
                 fleetMetricsInterval: DurationText.parse(fleetMetricsEvery) ?? .seconds(10)
             ),
