@@ -12,16 +12,23 @@ extension Gateway {
     /// and proxy — failing over to the route's other deployments until the
     /// first byte has gone to the client.
     func serve(_ request: Request, operation: OpenAIOperation, routeFromPath: String?) async -> Response {
-        // Only names of configured routes become label values: clients choose
-        // the route name, and must not be able to grow the metric set at will.
+        await answer { served throws(APIError) in
+            try await proxy(request, operation: operation, routeFromPath: routeFromPath, served: &served)
+        }
+    }
+
+    /// Runs one client call and counts its answer. Only names of configured
+    /// routes become label values: clients choose the route name, and must
+    /// not be able to grow the metric set at will. A refusal the gateway makes
+    /// once it knows the route still says which revision refused it and how
+    /// many attempts were made.
+    func answer(_ body: (inout ServedRoute) async throws(APIError) -> Response) async -> Response {
         var served = ServedRoute()
         var response: Response
         do {
-            response = try await proxy(request, operation: operation, routeFromPath: routeFromPath, served: &served)
+            response = try await body(&served)
         } catch {
             response = error.response
-            // A refusal the gateway makes once it knows the route still says
-            // which revision refused it and how many attempts were made.
             if let revision = served.revisionHeader {
                 response.headers[.switchyardRouteRevision] = revision
                 response.headers[.switchyardAttempts] = String(served.attempts)

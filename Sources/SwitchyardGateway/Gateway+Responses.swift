@@ -139,19 +139,9 @@ extension Gateway {
     /// `GET`/`DELETE /v1/responses/{id}`, `POST …/{id}/cancel`, `GET …/{id}/input_items`:
     /// sent to the deployment that created the response.
     func storedResponse(_ request: Request, id: String, action: StoredResponseAction) async -> Response {
-        var served = ServedRoute()
-        var response: Response
-        do {
-            response = try await forwardStoredResponse(request, id: id, action: action, served: &served)
-        } catch {
-            response = error.response
-            if let revision = served.revisionHeader {
-                response.headers[.switchyardRouteRevision] = revision
-                response.headers[.switchyardAttempts] = String(served.attempts)
-            }
+        await answer { served throws(APIError) in
+            try await forwardStoredResponse(request, id: id, action: action, served: &served)
         }
-        countResponse(route: served.label, status: Int(response.status.code))
-        return response
     }
 
     private func forwardStoredResponse(_ request: Request, id: String, action: StoredResponseAction, served: inout ServedRoute) async throws(APIError) -> Response {

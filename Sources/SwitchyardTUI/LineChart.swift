@@ -97,7 +97,7 @@ public struct LineChart: Sendable {
         renderLegend(into: &buffer, area: area, glyphs: glyphs)
         let plot = Rect(x: area.x + Self.axisWidth, y: area.y + 1, width: area.width - Self.axisWidth, height: area.height - 2)
         let visible = series.flatMap { $0.values.suffix(points).compactMap { $0 } }.filter(\.isFinite)
-        let top = Self.niceTop(max(visible.max() ?? 0, threshold?.value ?? 0) * 1.1, floor: floor)
+        let top = Self.niceTop(max(visible.max() ?? 0, threshold.map { $0.value.isFinite ? $0.value : 0 } ?? 0) * 1.1, floor: floor)
         // The y-axis: the top, half of it (on the nearest row) and zero.
         let middle = plot.maxY - 1 - Int((Double(plot.height - 1) / 2).rounded())
         for (row, value) in [(plot.y, top), (middle, top / 2), (plot.maxY - 1, 0)] where plot.height >= 3 || value != top / 2 {
@@ -108,7 +108,10 @@ public struct LineChart: Sendable {
             buffer[plot.x - 1, y] = Cell(glyphs.unicode ? "┤" : "|", style: Style(.dim))
         }
         renderTimeAxis(into: &buffer, plot: plot, glyphs: glyphs)
-        let thresholdRow = threshold.map { plot.maxY - 1 - Int((min($0.value, top) / top * Double(plot.height - 1)).rounded()) }
+        let thresholdRow = threshold.flatMap { line -> Int? in
+            guard line.value.isFinite else { return nil }
+            return plot.maxY - 1 - Int((min(max(line.value, 0), top) / top * Double(plot.height - 1)).rounded())
+        }
         if let thresholdRow {
             for x in plot.x..<plot.maxX {
                 buffer[x, thresholdRow] = Cell(glyphs.unicode ? "┄" : "-", style: Style(.threshold))
