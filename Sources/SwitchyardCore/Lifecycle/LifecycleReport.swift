@@ -23,7 +23,11 @@ public struct LifecycleReport: Sendable {
         public var uses: [Use]
 
         /// `provider/model/version/type`: names the item in warnings.
-        public var key: String { "\(provider.rawValue)/\(model)/\(version)/\(deploymentType.rawValue)" }
+        public var key: String { Self.key(provider: provider, model: model, version: version, deploymentType: deploymentType) }
+
+        static func key(provider: Upstream.Kind, model: String, version: String, deploymentType: LifecycleCatalog.DeploymentType) -> String {
+            "\(provider.rawValue)/\(model)/\(version)/\(deploymentType.rawValue)"
+        }
     }
 
     public var catalogSource: String
@@ -32,24 +36,35 @@ public struct LifecycleReport: Sendable {
     public init(catalog: LifecycleCatalog, routes: [Route], now: Moment) {
         catalogSource = catalog.source
         var items: [String: Item] = [:]
+        // Uses are gathered apart and appended in place: appending to a copy
+        // of each item made a report over 10,000 routes quadratic.
+        var uses: [String: [Use]] = [:]
         var order: [String] = []
         for route in routes {
             for deployment in route.deployments {
                 let type = deployment.upstream.deploymentType
-                let entry = catalog.entry(for: deployment)
-                let dates = entry?.dates(for: type)
-                var item = Item(
-                    provider: deployment.upstream.kind, model: deployment.model, version: deployment.version, deploymentType: type,
-                    phase: dates?.phase(at: now) ?? .unknown, dates: dates, timeLeft: dates?.timeToRetirement(from: now),
-                    replacement: entry?.replacement, source: entry?.source, history: entry?.history ?? [], uses: []
-                )
-                if let existing = items[item.key] { item = existing } else { order.append(item.key) }
-                item.uses.append(Use(route: route.name, deployment: deployment.name, weight: deployment.weight.percent))
-                items[item.key] = item
+                let key = Item.key(provider: deployment.upstream.kind, model: deployment.model, version: deployment.version, deploymentType: type)
+                if items[key] == nil {
+                    let entry = catalog.entry(for: deployment)
+                    let dates = entry?.dates(for: type)
+                    items[key] = Item(
+                        provider: deployment.upstream.kind, model: deployment.model, version: deployment.version, deploymentType: type,
+                        phase: dates?.phase(at: now) ?? .unknown, dates: dates, timeLeft: dates?.timeToRetirement(from: now),
+                        replacement: entry?.replacement, source: entry?.source, history: entry?.history ?? [], uses: []
+                    )
+                    order.append(key)
+                }
+                uses[key, default: []].append(Use(route: route.name, deployment: deployment.name, weight: deployment.weight.percent))
             }
         }
         // Soonest retirement first; versions without a date last.
-        self.items = order.compactMap { items[$0] }.sorted { lhs, rhs in
+        self.items = order.compactMap { key in
+            items[key].map { item in
+                var item = item
+                item.uses = uses[key] ?? []
+                return item
+            }
+        }.sorted { lhs, rhs in
             switch (lhs.timeLeft, rhs.timeLeft) {
             case (let l?, let r?): return l < r
             case (.some, nil): return true
