@@ -395,11 +395,13 @@ extension ConsoleState {
             lines.append(LineChart.Series(label: label, values: points.map(value), style: Style(isStale(.metrics) ? .stale : role)))
         }
         let windowSeconds = Int64(windowMinutes * 60)
-        let step = starts.count >= 2 ? max(1, starts[1] - starts[0]) : 10
+        // Times come from the server: bounded and saturating, so a damaged
+        // series or audit entry draws wrong, never traps the console.
+        let step = starts.count >= 2 ? min(max(1, starts[1].saturatingSubtracting(starts[0])), 3600) : 10
         let count = max(2, Int(windowSeconds / step))
-        let end = (starts.last ?? now.nanoseconds / 1_000_000_000) + step
-        let first = end - Int64(count) * step
-        func point(atSeconds seconds: Int64) -> Int { Int((seconds - first) / step) }
+        let end = (starts.last ?? now.nanoseconds / 1_000_000_000).saturatingAdding(step)
+        let first = end.saturatingSubtracting(Int64(count) * step)
+        func point(atSeconds seconds: Int64) -> Int { Int(seconds.saturatingSubtracting(first) / step) }
         // Ticks every minute for a 5-minute window, every 5 for 15, every 15 for an hour.
         let tickMinutes = windowMinutes <= 5 ? 1 : windowMinutes <= 15 ? 5 : 15
         var ticks: [(point: Int, text: String)] = [(count - 1, "now")]

@@ -1,3 +1,4 @@
+import Foundation
 import SwitchyardConsole
 import SwitchyardCore
 import SwitchyardTUI
@@ -267,5 +268,23 @@ struct ConsoleFreshnessTests {
             #expect(header.contains(column), "\(column) in \(header)")
         }
         #expect(!header.contains("TRAFFIC"))
+    }
+
+    @Test func aDamagedSeriesOrAuditEntryFromTheServerDrawsWithoutTrapping() throws {
+        var state = try ConsoleSnapshotTests.loaded(width: 120, height: 40)
+        let metrics = try ConsoleSnapshotTests.metrics()
+        let encoded = try JSONEncoder().encode(metrics)
+        var text = String(decoding: encoded, as: UTF8.self)
+        // Every point's start pushed to the ends of Int64.
+        var flip = false
+        while let range = text.range(of: #""start":[0-9-]+"#, options: .regularExpression) {
+            text.replaceSubrange(range, with: "\"start\":X\(flip ? "max" : "min")")
+            flip.toggle()
+        }
+        text = text.replacingOccurrences(of: "Xmax", with: String(Int64.max)).replacingOccurrences(of: "Xmin", with: String(Int64.min))
+        let damaged = try JSONDecoder().decode(RouteMetricsView.self, from: Data(text.utf8))
+        _ = state.update(.metricsLoaded(route: "chat-prod", damaged))
+        _ = state.update(.auditAppended(AuditEvent(id: 99, atMilliseconds: .min, actor: "x", action: "weights", route: "chat-prod", fromRevision: 1, toRevision: 2, detail: "")))
+        #expect(state.view().text.contains("error rate"))
     }
 }

@@ -99,6 +99,12 @@ struct UpstreamBodyTests {
         #expect(!plain.isStream && String(decoding: plain.bytes, as: UTF8.self) == #"{"model":"r","seed":9007199254740993,"messages":[{"role":"user","content":"hi"}]}"#)
     }
 
+    @Test func escapedKeysAreReadAsJSONSays() throws {
+        let bytes = Array(#"{"mo\u0064el":"r","messages":[{"role":"user","content":"hi"}],"a\"b":1}"#.utf8)
+        let members = try #require(JSONSlices.members(of: bytes))
+        #expect(members.map(\.key) == ["model", "messages", "a\"b"])
+    }
+
     @Test func eachOperationChecksItsOwnBody() {
         func refusal(_ json: String, _ operation: OpenAIOperation) -> String? {
             do {

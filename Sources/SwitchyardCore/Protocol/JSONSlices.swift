@@ -31,7 +31,15 @@ public enum JSONSlices {
             }
             guard index < range.upperBound, bytes[index] == UInt8(ascii: "\""), let keyEnd = skipString(bytes, from: index, to: range.upperBound) else { return nil }
             let keyRange = index..<keyEnd
-            guard case .string(let key)? = try? JSONText.decode(bytes[keyRange]) else { return nil }
+            // Keys without escapes (all of an OpenAI body's) are read as they
+            // are; only an escaped one is decoded — this runs on every request.
+            let key: String
+            if bytes[(index + 1)..<(keyEnd - 1)].contains(UInt8(ascii: "\\")) {
+                guard case .string(let decoded)? = try? JSONText.decode(bytes[keyRange]) else { return nil }
+                key = decoded
+            } else {
+                key = String(decoding: bytes[(index + 1)..<(keyEnd - 1)], as: UTF8.self)
+            }
             index = skipWhitespace(bytes, from: keyEnd, to: range.upperBound)
             guard index < range.upperBound, bytes[index] == UInt8(ascii: ":") else { return nil }
             index = skipWhitespace(bytes, from: index + 1, to: range.upperBound)
