@@ -24,6 +24,7 @@ public final class DeploymentRuntime: Sendable {
         let completionTokens: Counter
         let cost: Counter
         let breakerState: Gauge
+        let saturated: Counter
     }
 
     init(route: String, deployment: String, policy: CircuitBreaker.Policy, registry: PrometheusCollectorRegistry) {
@@ -49,11 +50,17 @@ public final class DeploymentRuntime: Sendable {
                 promptTokens: registry.makeCounter(descriptor: MetricNames.tokens, labels: labels + [("direction", "input")]),
                 completionTokens: registry.makeCounter(descriptor: MetricNames.tokens, labels: labels + [("direction", "output")]),
                 cost: registry.makeCounter(descriptor: MetricNames.cost, labels: labels),
-                breakerState: registry.makeGauge(descriptor: MetricNames.breakerState, labels: labels)
+                breakerState: registry.makeGauge(descriptor: MetricNames.breakerState, labels: labels),
+                saturated: registry.makeCounter(descriptor: MetricNames.upstreamSaturated, labels: labels)
             )
             made = created
             return created
         }
+    }
+
+    /// Counts an attempt refused because the gateway's connections to the upstream were all in use.
+    func countSaturated() {
+        series().saturated.increment()
     }
 
     /// Asks the breaker whether an attempt may go to this deployment now.

@@ -230,6 +230,15 @@ extension Gateway {
                 retryAfter: soonest
             )
         }
+        if attempted.allSatisfy({ if case .saturated = $0.kind { true } else { false } }) {
+            return APIError(
+                status: 503,
+                message: "the gateway cannot open another upstream connection for route '\(route)' (\(summary))",
+                type: "server_error",
+                code: "upstream_saturated",
+                retryAfter: soonest ?? .seconds(1)
+            )
+        }
         if attempted.allSatisfy({ if case .timeout = $0.kind { true } else { false } }) {
             return APIError(status: 504, message: "upstream timed out for route '\(route)' (\(summary))", type: "server_error", code: "upstream_timeout")
         }
@@ -252,6 +261,8 @@ struct AttemptFailure: Sendable {
         case retired
         case throttled
         case timeout(TimeoutStage)
+        /// The gateway's connection cap to the upstream is reached.
+        case saturated(String)
         case failed(String)
 
         var description: String {
@@ -262,6 +273,7 @@ struct AttemptFailure: Sendable {
             case .retired: "model version retired"
             case .throttled: "upstream answered 429"
             case .timeout(let stage): "timed out (\(stage.rawValue))"
+            case .saturated(let reason): reason
             case .failed(let reason): reason
             }
         }

@@ -95,6 +95,14 @@ extension Gateway {
             context.runtime.abandon(probe: context.probe, now: now)
             return .failed(AttemptFailure(deployment: name, kind: .failed("client went away")))
         }
+        if case .saturated = error {
+            // The gateway's own limit, not the upstream's health: the breaker
+            // and the error-rate window are left alone.
+            context.runtime.abandon(probe: context.probe, now: now)
+            context.runtime.countSaturated()
+            logger.debug("upstream connection cap reached", metadata: ["deployment": "\(name)", "error": "\(error)"])
+            return .failed(AttemptFailure(deployment: name, kind: .saturated(error.description), retryAfter: .seconds(1)))
+        }
         let outcome: RequestOutcome
         let kind: AttemptFailure.Kind
         switch error {

@@ -9,6 +9,12 @@ enum MetricNames {
             helpText: "Upstream attempts by route, deployment and outcome (failovers count once per deployment tried)."
         )
     }
+    static var upstreamSaturated: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "switchyard", metricName: "upstream_saturated", unitName: "total",
+            helpText: "Attempts refused because every gateway connection to the upstream host was in use (serve --upstream-connections)."
+        )
+    }
     static var upstreamLatency: MetricNameDescriptor {
         MetricNameDescriptor(
             namespace: "switchyard", metricName: "upstream_latency", unitName: "seconds",

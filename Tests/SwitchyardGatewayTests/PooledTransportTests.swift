@@ -24,6 +24,8 @@ import SwitchyardTesting
     static func withUpstream(
         _ configuration: SimulatorConfiguration,
         maxConnections: Int = 256,
+        maxWaiting: Int? = nil,
+        maxQueueWait: TimeAmount = .seconds(1),
         idleTimeout: TimeAmount = .seconds(55),
         _ body: @Sendable (PooledHTTP1Transport, Simulator) async throws -> Void
     ) async throws {
@@ -33,7 +35,7 @@ import SwitchyardTesting
             let loop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
             let transport = PooledHTTP1Transport(
                 host: "127.0.0.1", port: port, connectTimeout: .seconds(2), maxConnectionsPerLoop: maxConnections,
-                idleTimeout: idleTimeout, group: loop
+                maxWaitingPerLoop: maxWaiting, maxQueueWait: maxQueueWait, idleTimeout: idleTimeout, group: loop
             )
             do {
                 try await body(transport, simulator)
@@ -105,7 +107,7 @@ import SwitchyardTesting
     }
 
     @Test func aBurstWaitsForTheConnectionCapInsteadOfOpeningMore() async throws {
-        try await Self.withUpstream(SimulatorConfiguration(latencyMean: .milliseconds(30)), maxConnections: 2) { transport, simulator in
+        try await Self.withUpstream(SimulatorConfiguration(latencyMean: .milliseconds(30)), maxConnections: 2, maxWaiting: 8) { transport, simulator in
             try await Self.sendAtOnce(8, through: transport)
             #expect(simulator.requestCount == 8)
             #expect(transport.connectionCounts.open <= 2, "eight requests at once, two connections at most")
@@ -122,6 +124,39 @@ import SwitchyardTesting
             let reply = try await first
             _ = try await reply.collect(upTo: 1 << 20, deadline: Self.deadline())
             // The one connection is free again, and serves the next request.
+            let next = try await transport.send(Self.request(), headDeadline: Self.deadline())
+            #expect(next.status == 200)
+        }
+    }
+
+    @Test func pastTheQueueARequestIsRefusedAtOnceAsSaturated() async throws {
+        try await Self.withUpstream(SimulatorConfiguration(latencyMean: .milliseconds(300)), maxConnections: 1, maxWaiting: 1) { transport, simulator in
+            async let first = transport.send(Self.request(), headDeadline: Self.deadline())
+            try await Task.sleep(for: .milliseconds(50))
+            async let queued = transport.send(Self.request(), headDeadline: Self.deadline())
+            try await Task.sleep(for: .milliseconds(50))
+            let started = ContinuousClock.now
+            await #expect(throws: UpstreamError.saturated(origin: "127.0.0.1:\(transport.port)", connections: 1)) {
+                _ = try await transport.send(Self.request(), headDeadline: Self.deadline())
+            }
+            #expect(ContinuousClock.now - started < .milliseconds(200), "a full queue refuses without waiting")
+            for reply in [try await first, try await queued] {
+                _ = try await reply.collect(upTo: 1 << 20, deadline: Self.deadline())
+            }
+            #expect(simulator.requestCount == 2)
+        }
+    }
+
+    @Test func aRequestWaitingLongerThanTheQueueAllowsIsSaturatedNotTimedOut() async throws {
+        try await Self.withUpstream(SimulatorConfiguration(latencyMean: .milliseconds(600)), maxConnections: 1, maxQueueWait: .milliseconds(100)) { transport, _ in
+            async let first = transport.send(Self.request(), headDeadline: Self.deadline())
+            try await Task.sleep(for: .milliseconds(50))
+            await #expect(throws: UpstreamError.saturated(origin: "127.0.0.1:\(transport.port)", connections: 1)) {
+                _ = try await transport.send(Self.request(), headDeadline: Self.deadline())
+            }
+            let reply = try await first
+            _ = try await reply.collect(upTo: 1 << 20, deadline: Self.deadline())
+            // The expired request gave up its place: the queue takes new ones.
             let next = try await transport.send(Self.request(), headDeadline: Self.deadline())
             #expect(next.status == 200)
         }

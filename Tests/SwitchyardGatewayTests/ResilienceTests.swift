@@ -100,6 +100,38 @@ struct ResilienceTests {
         }
     }
 
+    @Test func pastTheUpstreamConnectionCapClientsGetAClear503NotASilentQueue() async throws {
+        // One connection per event loop: two at most to the simulator, each
+        // held for two seconds, longer than a request may wait in the queue.
+        let slow = SimulatorConfiguration(latencyMean: .seconds(2))
+        var options = Gateway.Options(environment: [:])
+        options.connectionsPerHost = 1
+        try await LiveCluster.run(simulators: [slow], options: options, routes: Self.single()) { cluster in
+            let started = ContinuousClock.now
+            let replies = try await withThrowingTaskGroup(of: LiveCluster.Reply.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { try await cluster.post(body: LiveCluster.chat(route: "solo")) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            let served = replies.filter { $0.status == 200 }
+            let refused = replies.filter { $0.status == 503 }
+            #expect(served.count >= 1 && served.count <= 2, "\(replies.map(\.status))")
+            #expect(served.count + refused.count == 8, "\(replies.map(\.status))")
+            for reply in refused {
+                #expect(reply.errorCode == "upstream_saturated")
+                #expect(reply.errorMessage?.contains("serve --upstream-connections") == true, "\(reply.errorMessage ?? "")")
+                #expect(reply.headers.first(name: "retry-after") == "1")
+            }
+            #expect(ContinuousClock.now - started < .seconds(4), "nobody waits out the first-token deadline")
+            #expect(cluster.simulators[0].requestCount == served.count, "refused requests never reached the upstream")
+            // The gateway's own limit is not the upstream's failure: the breaker stays closed.
+            #expect(cluster.gateway.runtime(route: "solo", deployment: "only").breakerState == .closed)
+            let after = try await cluster.post(body: LiveCluster.chat(route: "solo"))
+            #expect(after.status == 200)
+        }
+    }
+
     @Test func anUpstream429IsHonouredAndPassedOnWithRetryAfter() async throws {
         try await LiveCluster.run(simulators: [Self.failing(.rateLimited)], routes: Self.single()) { cluster in
             let first = try await cluster.post(body: LiveCluster.chat(route: "solo"))

@@ -30,15 +30,27 @@ final class PooledHTTP1Transport: UpstreamTransport {
     private struct Waiter {
         let exchange: UpstreamExchange
         let request: UpstreamRequest
+        let headDeadline: NIODeadline
+        /// Ends its wait in the queue (set only while it is queued).
+        var expiry: Scheduled<Void>? = nil
     }
 
     let host: String
     let port: Int
     let connectTimeout: TimeAmount
     /// Connections per event loop at most; further requests wait for one to
-    /// free up (within their head deadline), so a burst of clients does not
-    /// become a burst of connections to the upstream.
+    /// free up, so a burst of clients does not become a burst of connections
+    /// to the upstream.
     let maxConnectionsPerLoop: Int
+    /// Requests that may wait per event loop; past it a request is refused
+    /// at once as `.saturated` (Envoy's `max_pending_requests`).
+    let maxWaitingPerLoop: Int
+    /// How long a request waits for a connection before it is refused as
+    /// `.saturated`: LLM streams hold their connections for many seconds,
+    /// so a longer wait would mostly end in a timeout the client cannot read.
+    let maxQueueWait: TimeAmount
+    /// The cap over every event loop, and the origin, for the refusal's message.
+    private let totalConnections: Int
     /// Idle connections kept per event loop; more are closed as they free up.
     let maxIdlePerLoop: Int
     /// A connection idle this long is closed (below common servers' keep-alive
@@ -53,6 +65,8 @@ final class PooledHTTP1Transport: UpstreamTransport {
         port: Int,
         connectTimeout: TimeAmount,
         maxConnectionsPerLoop: Int = 256,
+        maxWaitingPerLoop: Int? = nil,
+        maxQueueWait: TimeAmount = .seconds(1),
         maxIdlePerLoop: Int = 256,
         idleTimeout: TimeAmount = .seconds(55),
         group: MultiThreadedEventLoopGroup = .singleton
@@ -61,6 +75,10 @@ final class PooledHTTP1Transport: UpstreamTransport {
         self.port = port
         self.connectTimeout = connectTimeout
         self.maxConnectionsPerLoop = maxConnectionsPerLoop
+        self.maxWaitingPerLoop = max(1, maxWaitingPerLoop ?? maxConnectionsPerLoop)
+        self.maxQueueWait = maxQueueWait
+        let loops = group.makeIterator().reduce(0) { count, _ in count + 1 }
+        self.totalConnections = maxConnectionsPerLoop.multipliedReportingOverflow(by: max(1, loops)).partialValue
         self.maxIdlePerLoop = maxIdlePerLoop
         self.idleTimeout = idleTimeout
         let bracketed = host.contains(":") ? "[\(host)]" : host
@@ -93,6 +111,7 @@ final class PooledHTTP1Transport: UpstreamTransport {
             connection.eventLoop.execute { connection.close() }
         }
         for waiter in waiting {
+            waiter.expiry?.cancel()
             waiter.exchange.loop.execute { waiter.exchange.fail(.connectFailed("the gateway is shutting down")) }
         }
     }
@@ -102,7 +121,11 @@ final class PooledHTTP1Transport: UpstreamTransport {
     private func begin(_ exchange: UpstreamExchange, request: UpstreamRequest, headDeadline: NIODeadline) {
         // One deadline for waiting, connecting and the head.
         exchange.arm(headDeadline)
-        assign(Waiter(exchange: exchange, request: request), on: exchange.loop)
+        assign(Waiter(exchange: exchange, request: request, headDeadline: headDeadline), on: exchange.loop)
+    }
+
+    private var saturated: UpstreamError {
+        .saturated(origin: hostHeader, connections: totalConnections)
     }
 
     /// Gives a request a connection: an idle one, a new one while the loop is
@@ -113,6 +136,7 @@ final class PooledHTTP1Transport: UpstreamTransport {
             case connect
             case wait
             case refuse
+            case full
         }
         let key = ObjectIdentifier(loop)
         while true {
@@ -123,7 +147,10 @@ final class PooledHTTP1Transport: UpstreamTransport {
                     state.counted[key, default: 0] += 1
                     return .connect
                 }
-                state.waiting[key, default: CircularBuffer()].append(waiter)
+                if state.waiting[key, default: CircularBuffer()].count >= maxWaitingPerLoop { return .full }
+                var queued = waiter
+                queued.expiry = expire(waiter.exchange, on: loop)
+                state.waiting[key, default: CircularBuffer()].append(queued)
                 return .wait
             }
             switch next {
@@ -145,12 +172,32 @@ final class PooledHTTP1Transport: UpstreamTransport {
                 break
             case .refuse:
                 waiter.exchange.fail(.connectFailed("the gateway is shutting down"))
+            case .full:
+                waiter.exchange.fail(saturated)
             }
             return
         }
     }
 
+    /// Ends a queued request's wait: by its head deadline as `.timedOut`,
+    /// else after `maxQueueWait` as `.saturated`. Its place in the queue is
+    /// given up at once, so expired requests do not fill the queue.
+    private func expire(_ exchange: UpstreamExchange, on loop: any EventLoop) -> Scheduled<Void> {
+        let queueDeadline = NIODeadline.now() + maxQueueWait
+        let key = ObjectIdentifier(loop)
+        return loop.scheduleTask(deadline: queueDeadline) { [weak self] in
+            guard let self else { return }
+            let removed = self.state.withLock { state -> Bool in
+                guard let index = state.waiting[key]?.firstIndex(where: { $0.exchange === exchange }) else { return false }
+                state.waiting[key]?.remove(at: index)
+                return true
+            }
+            if removed { exchange.fail(self.saturated) }
+        }
+    }
+
     private func start(_ waiter: Waiter, on connection: UpstreamConnection) {
+        waiter.expiry?.cancel()
         if waiter.exchange.isFinished {
             // Its deadline passed (or its client left) while it waited.
             park(connection)
@@ -163,6 +210,7 @@ final class PooledHTTP1Transport: UpstreamTransport {
     private func nextWaiter(_ key: ObjectIdentifier) -> Waiter? {
         while let waiter = state.withLock({ $0.waiting[key]?.popFirst() }) {
             if !waiter.exchange.isFinished { return waiter }
+            waiter.expiry?.cancel()
         }
         return nil
     }

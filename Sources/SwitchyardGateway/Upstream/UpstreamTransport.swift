@@ -29,6 +29,9 @@ enum UpstreamError: Error, Sendable, Equatable, CustomStringConvertible {
     case broken(String)
     /// The caller's task was cancelled (the client went away).
     case cancelled
+    /// The gateway's own cap on connections to this origin is reached and
+    /// the request could not wait for one: nothing was sent.
+    case saturated(origin: String, connections: Int)
 
     var description: String {
         switch self {
@@ -40,6 +43,8 @@ enum UpstreamError: Error, Sendable, Equatable, CustomStringConvertible {
         case .tooLarge(let limit): "reply larger than \(limit) bytes"
         case .broken(let reason): "reply broke off: \(reason)"
         case .cancelled: "cancelled"
+        case .saturated(let origin, let connections):
+            "all \(connections) of the gateway's connections to \(origin) are in use (serve --upstream-connections)"
         }
     }
 }
