@@ -270,6 +270,17 @@ let package = Package(
             dependencies: ["SwitchyardCore", "SwitchyardTUI", "SwitchyardConsole"],
             swiftSettings: strictSettings
         ),
+        // The scale benchmarks' load: streams held open and timed chunk by chunk.
+        .executableTarget(
+            name: "switchyard-loadgen",
+            dependencies: [
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The gates' measured error rates: simulated rollouts through the real
         // RolloutMachine, run on purpose with `switchyard-gatesim`.
         .target(
@@ -292,6 +303,7 @@ let package = Package(
                 "SwitchyardCore",
                 "SwitchyardSecrets",
                 "SwitchyardServer",
+                "SwitchyardStore",
                 "SwitchyardSimulator",
                 "SwitchyardTesting",
             ],

@@ -27,16 +27,16 @@ final class ClientAccess: Sendable {
         return match
     }
 
-    /// Fleet mode: counters every replica shares.
-    private let shared = Mutex<(any SharedRateLimits)?>(nil)
+    /// Fleet mode: limits every replica shares, reserved from the store in blocks.
+    private let fleet = Mutex<FleetQuota?>(nil)
 
     func useShared(_ limits: any SharedRateLimits) {
-        shared.withLock { $0 = limits }
+        fleet.withLock { $0 = FleetQuota(store: limits) }
     }
 
     func admit(_ key: ClientKey, now: Moment) async -> RateLimiter.Decision {
         guard key.limits.requestsPerMinute != nil || key.limits.tokensPerMinute != nil else { return .allowed }
-        if let shared = shared.withLock({ $0 }), let decision = await shared.admit(key: key.name, limits: key.limits, now: now) {
+        if let fleet = fleet.withLock({ $0 }), let decision = await fleet.admit(key, now: now) {
             return decision
         }
         return limiters.withLock { limiters in
@@ -49,10 +49,7 @@ final class ClientAccess: Sendable {
 
     func charge(_ key: ClientKey, tokens: Int, now: Moment) {
         guard key.limits.tokensPerMinute != nil, tokens > 0 else { return }
-        if let shared = shared.withLock({ $0 }) {
-            // Off the reply's path: the counter is bumped after the client has its answer.
-            Task { await shared.charge(key: key.name, tokens: tokens, now: now) }
-        }
+        fleet.withLock { $0 }?.charge(key, tokens: tokens, now: now)
         limiters.withLock { limiters in
             limiters[key.name]?.consume(tokens: tokens, now: now)
         }

@@ -19,11 +19,16 @@ public struct ConnectionLimits: Sendable, Hashable {
     /// How long a request may take from its first byte to the end of its
     /// head, and a request body may go without a byte.
     public var headerTimeout: Duration
+    /// Connections the kernel may hold waiting to be accepted (capped by
+    /// `net.core.somaxconn`): deep enough for thousands of clients opening
+    /// streams at once, where Hummingbird's 256 refused the burst.
+    public var listenBacklog: Int
 
-    public init(maxConnections: Int = 10_000, idleTimeout: Duration = .seconds(60), headerTimeout: Duration = .seconds(10)) {
+    public init(maxConnections: Int = 10_000, idleTimeout: Duration = .seconds(60), headerTimeout: Duration = .seconds(10), listenBacklog: Int = 4096) {
         self.maxConnections = max(1, maxConnections)
         self.idleTimeout = idleTimeout
         self.headerTimeout = headerTimeout
+        self.listenBacklog = max(1, listenBacklog)
     }
 }
 

@@ -78,7 +78,10 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
         )
         let requestedPort = configuration.port
         let server = channel.server(
-            configuration: ServerConfiguration(address: .hostname(configuration.host, port: configuration.port), serverName: configuration.serverName),
+            configuration: ServerConfiguration(
+                address: .hostname(configuration.host, port: configuration.port), serverName: configuration.serverName,
+                backlog: configuration.limits.listenBacklog
+            ),
             onServerRunning: { [onServerRunning] channel in await onServerRunning(channel.localAddress?.port ?? requestedPort) },
             eventLoopGroup: eventLoopGroup,
             logger: logger

@@ -88,7 +88,8 @@ public final class Simulator: Sendable {
     {
         Application(
             router: buildRouter(),
-            configuration: .init(address: .hostname(host, port: port), serverName: "switchyard-simulator"),
+            // A deep accept queue: load tests open thousands of streams at once.
+            configuration: .init(address: .hostname(host, port: port), serverName: "switchyard-simulator", backlog: 4096),
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger
         )

@@ -5,68 +5,60 @@ import PostgresNIO
 import Synchronization
 public import SwitchyardCore
 
-/// Client rate limits shared by the fleet.
+/// Client rate limits shared by the fleet: one row per client key and
+/// minute, holding the requests the replicas reserved and the tokens they
+/// reported.
 extension PostgresStateStore {
-    /// How long an admission may wait on the counters before the replica decides alone.
+    /// How long a reservation may wait on the counters before the replica decides alone.
     static let admissionTimeout: Duration = .milliseconds(250)
 
-    public func admit(key: String, limits: RateLimiter.Limits, now: Moment) async -> RateLimiter.Decision? {
-        let second = now.nanoseconds / 1_000_000_000
-        let minute = second - ((second % 60) + 60) % 60
-        let retryAfter = Duration.seconds(minute + 60 - second)
-        let requestLimit = Int64(limits.requestsPerMinute ?? Int.max)
-        let tokenLimit = Int64(limits.tokensPerMinute ?? Int.max)
+    public func reserve(key: String, _ reservation: QuotaLease.Reservation) async -> QuotaLease.Grant? {
+        let minute = reservation.minute
+        let wanted = Int64(max(0, reservation.requests))
+        let limit = Int64(max(0, reservation.requestLimit))
+        let tokens = Int64(max(0, reservation.tokens))
         let client = client
         let logger = logger
-        // Admitted when this minute's count stays within the limit; the row is bumped and checked in one statement.
-        let outcome = try? await withThrowingTaskGroup(of: Admission.self) { group in
+        let outcome = try? await withThrowingTaskGroup(of: Reserved?.self) { group in
             group.addTask {
+                // Every right-hand side reads the row as it was, so `last_grant`
+                // is what this statement added; the row lock makes replicas queue.
                 let rows = try await client.query(
                     """
-                    INSERT INTO client_usage AS usage (key, minute, requests, tokens) VALUES (\(key), \(minute), 1, 0)
-                    ON CONFLICT (key, minute) DO UPDATE SET requests = usage.requests + 1
-                    WHERE usage.requests < \(requestLimit) AND usage.tokens < \(tokenLimit)
-                    RETURNING requests, tokens
+                    INSERT INTO client_usage AS usage (key, minute, requests, tokens, last_grant)
+                    VALUES (\(key), \(minute), LEAST(\(wanted), \(limit)), \(tokens), LEAST(\(wanted), \(limit)))
+                    ON CONFLICT (key, minute) DO UPDATE SET
+                      requests = usage.requests + LEAST(\(wanted), GREATEST(0, \(limit) - usage.requests)),
+                      tokens = usage.tokens + \(tokens),
+                      last_grant = LEAST(\(wanted), GREATEST(0, \(limit) - usage.requests))
+                    RETURNING last_grant, tokens, (xmax = 0)
                     """,
                     logger: logger
                 )
-                for try await _ in rows.decode((Int64, Int64).self) { return .admitted }
-                var tokens: Int64 = 0
-                for try await used in try await client.query("SELECT tokens FROM client_usage WHERE key = \(key) AND minute = \(minute)", logger: logger).decode(Int64.self) {
-                    tokens = used
+                for try await (granted, total, inserted) in rows.decode((Int64, Int64, Bool).self) {
+                    return Reserved(grant: QuotaLease.Grant(requests: Int(clamping: granted), tokens: Int(clamping: total)), newMinute: inserted)
                 }
-                return .refused(tokens: tokens)
+                return nil
             }
             group.addTask {
                 try await Task.sleep(for: Self.admissionTimeout)
-                return .timedOut
+                return nil
             }
             defer { group.cancelAll() }
-            return try await group.next() ?? .timedOut
+            return try await group.next() ?? nil
         }
-        switch outcome {
-        case .admitted?: return .allowed
-        case .refused(let tokens)?: return .limited(retryAfter: retryAfter, reason: tokens >= tokenLimit ? .tokens : .requests)
-        case .timedOut?, nil: return nil
+        guard let reserved = outcome ?? nil else { return nil }
+        if reserved.newMinute {
+            // Once per key and minute across the fleet: rows older than an hour go.
+            _ = try? await run {
+                try await self.client.query("DELETE FROM client_usage WHERE minute < \(minute - 3600)", logger: self.logger)
+            }
         }
+        return reserved.grant
     }
 
-    private enum Admission: Sendable {
-        case admitted, refused(tokens: Int64), timedOut
-    }
-
-    public func charge(key: String, tokens: Int, now: Moment) async {
-        let second = now.nanoseconds / 1_000_000_000
-        let minute = second - ((second % 60) + 60) % 60
-        _ = try? await run {
-            try await self.client.query(
-                """
-                INSERT INTO client_usage AS usage (key, minute, requests, tokens) VALUES (\(key), \(minute), 0, \(Int64(tokens)))
-                ON CONFLICT (key, minute) DO UPDATE SET tokens = usage.tokens + excluded.tokens
-                """,
-                logger: self.logger
-            )
-            try await self.client.query("DELETE FROM client_usage WHERE minute < \(minute - 3600)", logger: self.logger)
-        }
+    private struct Reserved: Sendable {
+        let grant: QuotaLease.Grant
+        let newMinute: Bool
     }
 }

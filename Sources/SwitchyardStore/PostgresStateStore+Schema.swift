@@ -76,5 +76,6 @@ extension PostgresStateStore {
         """,
         "CREATE INDEX IF NOT EXISTS response_owners_by_expiry ON response_owners (expires_ms)",
         "ALTER TABLE response_owners ADD COLUMN IF NOT EXISTS client_key TEXT",
+        "ALTER TABLE client_usage ADD COLUMN IF NOT EXISTS last_grant BIGINT NOT NULL DEFAULT 0",
     ]
 }

@@ -1,9 +1,13 @@
+import Foundation
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
 import SwitchyardClient
 import SwitchyardCore
+import SwitchyardSecrets
+import SwitchyardServer
 import SwitchyardSimulator
+import SwitchyardStore
 import SwitchyardTesting
 import Testing
 
@@ -64,6 +68,41 @@ extension FleetTests {
                     owners.insert(response.headers.first(name: "x-switchyard-deployment") ?? "?")
                 }
                 #expect(owners.count == 1, "every turn, on either replica, on one deployment: \(owners)")
+            }
+            group.cancelAll()
+        }
+    }
+
+    @Test func sharedClientLimitsAreReservedInBlocksNotARoundTripPerRequest() async throws {
+        let url = try await StoreKind.freshDatabase()
+        // Within one minute: the counters are per key and minute.
+        let second = Int(Date().timeIntervalSince1970) % 60
+        if second > 50 { try await Task.sleep(for: .seconds(61 - second)) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            let simulator = Simulator(configuration: SimulatorConfiguration(latencyMean: .milliseconds(1)))
+            let port = try await startListening(in: &group) { simulator.buildApplication(host: "127.0.0.1", port: 0, logger: TestServer.quiet, onServerRunning: $0) }
+            let route = Route(name: "chat-prod", stable: "a", deployments: [
+                Deployment(name: "a", weight: TestRoutes.percent(100), model: "gpt-4o", version: "2024-11-20", upstream: Upstream(kind: .openai, url: "http://127.0.0.1:\(port)/v1"))
+            ])
+            let key = ClientKey(name: "metered", digest: SecretDigest.sha256("metered-key"), limits: .init(requestsPerMinute: 6_400))
+            try await TestFleet.run(replicas: 2, routes: [route], postgresURL: url, adjust: { $0.access = AccessConfig(clientKeys: [key]) }) { fleet in
+                for index in 0..<60 {
+                    var request = HTTPClientRequest(url: fleet[index % 2].gatewayURL + "/v1/chat/completions")
+                    request.method = .POST
+                    request.headers.add(name: "content-type", value: "application/json")
+                    request.headers.add(name: "authorization", value: "Bearer metered-key")
+                    request.body = .bytes(ByteBuffer(string: #"{"model":"chat-prod","messages":[{"role":"user","content":"hi"}]}"#))
+                    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+                    _ = try await response.body.collect(upTo: 1 << 20)
+                    #expect(response.status.code == 200)
+                }
+                // Each replica reserved one block of 100 (a 64th of the limit) for its 30 requests:
+                // what is left for a third party is the limit less two blocks.
+                let store = try await PostgresStateStore(url: url, logger: StoreKind.quiet)
+                defer { store.shutdown() }
+                let minute = QuotaLease.minute(of: Moment(nanoseconds: Int64(Date().timeIntervalSince1970 * 1e9)))
+                let rest = await store.reserve(key: "metered", QuotaLease.Reservation(minute: minute, requests: 6_400, requestLimit: 6_400, tokens: 0))
+                #expect(rest?.requests == 6_200)
             }
             group.cancelAll()
         }

@@ -213,4 +213,34 @@ struct StateStoreContractTests {
             #expect(try await affinity.responseOwner("resp_1", nowMilliseconds: Self.t0) == nil, "pruned once past its expiry")
         }
     }
+
+    @Test(.enabled(if: StoreKind.postgresURL != nil, "needs SWITCHYARD_TEST_POSTGRES (the test script starts a server)"))
+    func replicasReservingAtOnceAreGrantedNoMoreThanTheLimit() async throws {
+        try await StoreKind.postgres.withStore { store, url in
+            let limits = try #require(store as? any SharedRateLimits)
+            let minute: Int64 = 1_795_300_800
+            // Three replicas (two connections to one database) ask for blocks of 4 under a limit of 10.
+            let other = try await PostgresStateStore(url: try #require(url), logger: StoreKind.quiet)
+            defer { other.shutdown() }
+            let stores: [any SharedRateLimits] = [limits, other, limits]
+            let grants = await withTaskGroup(of: QuotaLease.Grant?.self) { group in
+                for (index, store) in stores.enumerated() {
+                    group.addTask {
+                        await store.reserve(key: "alice-app", QuotaLease.Reservation(minute: minute, requests: 4, requestLimit: 10, tokens: 100 * (index + 1)))
+                    }
+                }
+                return await group.reduce(into: [QuotaLease.Grant?]()) { $0.append($1) }
+            }
+            let granted = grants.compactMap { $0 }
+            #expect(granted.count == 3)
+            #expect(granted.map(\.requests).reduce(0, +) == 10, "4 + 4 + 2: the last is given what is left")
+            #expect(granted.map(\.requests).sorted() == [2, 4, 4])
+            #expect(granted.map(\.tokens).max() == 600, "every report is added")
+            let exhausted = await limits.reserve(key: "alice-app", QuotaLease.Reservation(minute: minute, requests: 4, requestLimit: 10, tokens: 0))
+            #expect(exhausted == QuotaLease.Grant(requests: 0, tokens: 600))
+            // Another key, and the next minute, start from nothing.
+            #expect(await limits.reserve(key: "bob-app", QuotaLease.Reservation(minute: minute, requests: 4, requestLimit: 10, tokens: 0))?.requests == 4)
+            #expect(await limits.reserve(key: "alice-app", QuotaLease.Reservation(minute: minute + 60, requests: 4, requestLimit: 10, tokens: 7)) == QuotaLease.Grant(requests: 4, tokens: 7))
+        }
+    }
 }

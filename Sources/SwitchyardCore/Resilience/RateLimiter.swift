@@ -80,12 +80,12 @@ public struct RateLimiter: Sendable {
     }
 }
 
-/// Client rate limits held across a fleet: one counter per client key and
-/// minute in the shared store, checked and bumped atomically on admission.
-/// `nil` from `admit` means the counters cannot be reached right now; the
-/// caller then falls back to its own per-process limiter.
+/// Client rate limits held across a fleet: per client key and minute, the
+/// requests the replicas have reserved and the tokens they have reported, in
+/// the shared store (see `QuotaLease` for how a replica uses it).
 public protocol SharedRateLimits: Sendable {
-    func admit(key: String, limits: RateLimiter.Limits, now: Moment) async -> RateLimiter.Decision?
-    /// Adds the tokens a reply used to the key's counter for the current minute.
-    func charge(key: String, tokens: Int, now: Moment) async
+    /// Reserves requests and reports tokens for one key's minute in one round
+    /// trip, granting at most what is left of the limit; `nil` when the store
+    /// cannot be reached in time (the caller then falls back to its own limiter).
+    func reserve(key: String, _ reservation: QuotaLease.Reservation) async -> QuotaLease.Grant?
 }
