@@ -236,28 +236,58 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
         let channel = context.channel
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         Task(executorPreference: executor) { [respond, logger] in
-            var response: Response
-            do {
-                response = try await respond(request, channel, logger)
-            } catch {
-                logger.error("responder failed: \(error)")
-                response = APIError(status: 500, message: "the server failed to answer this request: \(error)", type: "server_error").response
-            }
-            let writer = ChannelResponseBodyWriter(
-                bound: bound,
-                head: HTTPResponse(status: response.status, headerFields: response.headers),
-                keepAlive: keepAlive,
-                buffered: response.body.contentLength != nil
-            )
-            do {
-                try await response.body.write(writer)
-            } catch {
-                logger.debug("reply cut short: \(error)")
-            }
-            // A reply that could not end cleanly must not look complete to the client.
-            try? await bound.onLoop { dispatcher in
-                if dispatcher.repliesEnded < number { dispatcher.context?.close(promise: nil) }
-            }
+            await HTTPRequestDispatcher.answer(request, channel: channel, respond: respond, bound: bound, keepAlive: keepAlive, number: number, logger: logger)
+        }
+    }
+
+    /// Runs the responder and writes its reply. A streamed reply may last
+    /// minutes, and a task keeps the high-water mark of its async frames
+    /// allocated until it ends (about 12 KB after the gateway's way in), so a
+    /// stream is written by a task of its own, which needs only the relay's.
+    private static func answer(
+        _ request: Request, channel: any Channel, respond: Respond,
+        bound: NIOLoopBound<HTTPRequestDispatcher>, keepAlive: Bool, number: Int, logger: Logger
+    ) async {
+        let response = await answer(request, channel: channel, logger: logger, respond: respond)
+        if response.body.contentLength == nil {
+            writeInTaskOfItsOwn(response, on: channel.eventLoop, bound: bound, keepAlive: keepAlive, number: number, logger: logger)
+        } else {
+            await write(response, bound: bound, keepAlive: keepAlive, number: number, logger: logger)
+        }
+    }
+
+    private static func writeInTaskOfItsOwn(
+        _ response: Response, on loop: any EventLoop, bound: NIOLoopBound<HTTPRequestDispatcher>, keepAlive: Bool, number: Int, logger: Logger
+    ) {
+        Task(executorPreference: EventLoopTaskExecutor(loop)) {
+            await write(response, bound: bound, keepAlive: keepAlive, number: number, logger: logger)
+        }
+    }
+
+    private static func answer(_ request: Request, channel: any Channel, logger: Logger, respond: Respond) async -> Response {
+        do {
+            return try await respond(request, channel, logger)
+        } catch {
+            logger.error("responder failed: \(error)")
+            return APIError(status: 500, message: "the server failed to answer this request: \(error)", type: "server_error").response
+        }
+    }
+
+    private static func write(_ response: Response, bound: NIOLoopBound<HTTPRequestDispatcher>, keepAlive: Bool, number: Int, logger: Logger) async {
+        let writer = ChannelResponseBodyWriter(
+            bound: bound,
+            head: HTTPResponse(status: response.status, headerFields: response.headers),
+            keepAlive: keepAlive,
+            buffered: response.body.contentLength != nil
+        )
+        do {
+            try await response.body.write(writer)
+        } catch {
+            logger.debug("reply cut short: \(error)")
+        }
+        // A reply that could not end cleanly must not look complete to the client.
+        try? await bound.onLoop { dispatcher in
+            if dispatcher.repliesEnded < number { dispatcher.context?.close(promise: nil) }
         }
     }
 
