@@ -21,7 +21,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
+import json
 import time
 import urllib.request
 
@@ -52,48 +52,61 @@ def round_trips(port, count, routes):
     return {"p50": round(statistics.median(trips), 2), "p99": round(trips[int(len(trips) * 0.99) - 1], 2)}
 
 
-class Subscriber(threading.Thread):
-    """Reads the event stream as fast as it comes, counting ticks."""
+def subscribe(port, readers, stalled, seconds):
+    """The subscribers, in a process of their own (so the latency measured
+    in the parent does not wait on them): `readers` connections read as fast
+    as events come, `stalled` ones never read. Prints one JSON line."""
+    import json
+    import selectors
 
-    def __init__(self, port, read=True):
-        super().__init__(daemon=True)
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.sock.sendall(f"GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n".encode())
-        self.read = read
-        self.ticks = 0
-        self.bytes = 0
-        self.closed = False
-        self.stop = False
-
-    def run(self):
-        if not self.read:
-            return
-        tail = b""
-        while not self.stop:
+    request = f"GET /api/v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n\r\n".encode()
+    selector = selectors.DefaultSelector()
+    counts = []
+    for index in range(readers):
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(request)
+        sock.setblocking(False)
+        counts.append({"ticks": 0, "bytes": 0, "closed": False, "tail": b""})
+        selector.register(sock, selectors.EVENT_READ, index)
+    idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(stalled)]
+    for sock in idle:
+        sock.sendall(request)
+    warm = time.monotonic() + 3
+    end = warm + seconds
+    started = None
+    while time.monotonic() < end:
+        if started is None and time.monotonic() >= warm:
+            started = [(count["ticks"], count["bytes"]) for count in counts]
+            print("measuring", flush=True)
+        for key, _ in selector.select(timeout=0.5):
+            count = counts[key.data]
             try:
-                chunk = self.sock.recv(1 << 20)
+                chunk = key.fileobj.recv(1 << 20)
+            except BlockingIOError:
+                continue
             except OSError:
                 chunk = b""
             if not chunk:
-                self.closed = True
-                return
-            self.bytes += len(chunk)
-            text = tail + chunk
-            self.ticks += text.count(b"event: metrics")
-            tail = text[-16:]
-
-    def still_open(self):
-        """For a stalled subscriber: whether the server has closed it (readable with EOF or reset)."""
-        self.sock.setblocking(False)
+                count["closed"] = True
+                selector.unregister(key.fileobj)
+                continue
+            count["bytes"] += len(chunk)
+            text = count["tail"] + chunk
+            count["ticks"] += text.count(b"event: metrics")
+            count["tail"] = text[-16:]
+    still_open = 0
+    for sock in idle:
+        sock.setblocking(False)
         try:
-            while True:
-                data = self.sock.recv(1 << 20)
-                if not data:
-                    return False
+            while sock.recv(1 << 20):
+                pass
         except BlockingIOError:
-            return True
+            still_open += 1
         except OSError:
-            return False
+            pass
+    ticks = [count["ticks"] - before[0] for count, before in zip(counts, started)]
+    received = sum(count["bytes"] for count in counts) - sum(before[1] for before in started)
+    print(json.dumps({"ticks": ticks, "bytes": received, "closed": sum(count["closed"] for count in counts), "stalled_open": still_open}), flush=True)
 
 
 def main():
@@ -104,7 +117,10 @@ def main():
     parser.add_argument("--stalled", type=int, default=5)
     parser.add_argument("--seconds", type=int, default=30)
     parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--subscribe", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args()
+    if options.subscribe:
+        return subscribe(options.subscribe, options.subscribers, options.stalled, options.seconds)
     binary = os.path.abspath(options.bin)
     simulator, upstream = start_simulator(binary)
     folder = tempfile.TemporaryDirectory()
@@ -138,37 +154,36 @@ def main():
         quiet_rss = rss_kib(serve.pid)
         quiet_trips = round_trips(ports["gateway"], options.requests, options.routes)
 
-        subscribers = [Subscriber(ports["admin"]) for _ in range(options.subscribers)]
-        stalled = [Subscriber(ports["admin"], read=False) for _ in range(options.stalled)]
-        for subscriber in subscribers:
-            subscriber.start()
-        time.sleep(3)
-        started_ticks = [subscriber.ticks for subscriber in subscribers]
-        started_bytes = sum(subscriber.bytes for subscriber in subscribers)
+        child = subprocess.Popen(
+            [sys.executable, os.path.abspath(__file__), "--subscribe", str(ports["admin"]), "--subscribers", str(options.subscribers),
+             "--stalled", str(options.stalled), "--seconds", str(options.seconds)],
+            stdout=subprocess.PIPE, text=True,
+        )
+        subscribers.append(child)
+        assert child.stdout.readline().strip() == "measuring"
         busy_cpu = cpu_seconds(serve.pid)
         began = time.monotonic()
         busy_trips = round_trips(ports["gateway"], options.requests, options.routes)
-        remaining = options.seconds - (time.monotonic() - began)
-        if remaining > 0:
-            time.sleep(remaining)
+        busy_rss = rss_kib(serve.pid)
+        result = json.loads(child.stdout.readline())
+        child.wait()
         elapsed = time.monotonic() - began
         busy_cores = (cpu_seconds(serve.pid) - busy_cpu) / elapsed
-        busy_rss = rss_kib(serve.pid)
-        ticks = [subscriber.ticks - before for subscriber, before in zip(subscribers, started_ticks)]
-        received = sum(subscriber.bytes for subscriber in subscribers) - started_bytes
-        tick_kib = received / max(1, sum(ticks)) / 1024
-        stalled_open = sum(1 for subscriber in stalled if subscriber.still_open())
+        ticks = result["ticks"]
+        tick_kib = result["bytes"] / max(1, sum(ticks)) / 1024
+        stalled_open = result["stalled_open"]
+        closed = result["closed"]
 
         print(f"{options.routes} routes × 4, {options.subscribers} reading subscribers, {options.stalled} stalled, {elapsed:.0f} s")
         print(f"server CPU: {quiet_cores:.2f} cores without subscribers, {busy_cores:.2f} with")
         print(f"server RSS: {quiet_rss / 1024:.1f} MiB without, {busy_rss / 1024:.1f} MiB with")
         print(f"one tick: {tick_kib:.1f} KiB; ticks per reader in {elapsed:.0f} s: min {min(ticks)}, median {statistics.median(ticks):.0f}, max {max(ticks)};"
-              f" {sum(1 for subscriber in subscribers if subscriber.closed)} readers closed by the server")
+              f" {closed} readers closed by the server")
         print(f"stalled subscribers still connected: {stalled_open} of {options.stalled}")
         print(f"gateway round trip p50/p99: {quiet_trips['p50']}/{quiet_trips['p99']} ms without, {busy_trips['p50']}/{busy_trips['p99']} ms with")
     finally:
-        for subscriber in subscribers:
-            subscriber.stop = True
+        for child in subscribers:
+            child.kill()
         serve.terminate()
         serve.wait(timeout=30)
         simulator.terminate()

@@ -80,7 +80,10 @@ def main():
     binary = os.path.abspath(options.bin)
     folder = tempfile.mkdtemp(prefix="fleet-bench-")
     database = os.path.join(folder, "pg")
-    url = subprocess.run([POSTGRES, "start", database], capture_output=True, text=True, check=True).stdout.strip()
+    started = subprocess.run([POSTGRES, "start", database], capture_output=True, text=True)
+    if started.returncode != 0:
+        raise SystemExit(f"could not start PostgreSQL: {started.stderr}")
+    url = started.stdout.strip()
     processes = []
     try:
         simulator, upstream = start(binary, folder, "simulate", ["simulate", "--listen", "127.0.0.1:0", "--latency-ms", "1"], r"listening on http://[^:]+:(\d+)")

@@ -77,11 +77,11 @@ def wait_for_port(log_path, pattern, process, timeout=60):
     raise RuntimeError(f"no port in {log_path}: {open(log_path).read()}")
 
 
-def start_simulator(binary, folder, seconds):
+def start_simulator(binary, folder, seconds, pace):
     log = os.path.join(folder, "simulate.log")
     process = subprocess.Popen(
         [binary, "simulate", "--listen", "127.0.0.1:0", "--ttft-ms", "200", "--latency-ms", "200",
-         "--tokens-per-second", "10", "--reply-tokens", str(seconds * 10)],
+         "--tokens-per-second", str(pace), "--reply-tokens", str(seconds * pace)],
         stdout=open(log, "w"), stderr=subprocess.STDOUT,
     )
     return process, wait_for_port(log, r"listening on http://[^:]+:(\d+)", process)
@@ -92,7 +92,7 @@ worker_processes  2;
 worker_rlimit_nofile  20000;
 pid  {run}/nginx.pid;
 error_log  {run}/error.log warn;
-events {{ worker_connections  9900; }}
+events {{ worker_connections  19500; }}
 http {{
     access_log  off;
     client_body_temp_path  {run}/body;
@@ -166,7 +166,7 @@ def start_target(target, binary, folder, upstream):
     return process, f"http://127.0.0.1:{port}/v1/chat/completions"
 
 
-def run_load(loadgen, url, count, seconds, proxy, simulator):
+def run_load(loadgen, url, count, seconds, pace, proxy, simulator):
     """Runs the load while sampling the proxy; returns the figures."""
     pids = processes(proxy.pid) if proxy else []
     # Warm up: a handful of streams, so what is measured at rest includes
@@ -200,7 +200,7 @@ def run_load(loadgen, url, count, seconds, proxy, simulator):
     load_cores = (cpu_seconds([load.pid]) - load_cpu) / elapsed
     output, _ = load.communicate()
     summary = json.loads(output)
-    chunks_per_second = count * 10
+    chunks_per_second = count * pace
     return {
         "count": count,
         "rest_mib": round(rest / 1024, 1),
@@ -218,6 +218,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--counts", default="1000,5000,9500")
     parser.add_argument("--seconds", type=int, default=30, help="length of each stream")
+    parser.add_argument("--tokens-per-second", type=int, default=10, help="chunks a second in each stream (10: one every 100 ms)")
     parser.add_argument("--targets", default="direct,nginx,switchyard")
     parser.add_argument("--bin", default=".build-release/release/switchyard")
     parser.add_argument("--loadgen", default=".build-release/release/switchyard-loadgen")
@@ -227,18 +228,19 @@ def main():
     loadgen = os.path.abspath(options.loadgen)
     results = []
     with tempfile.TemporaryDirectory() as folder:
-        simulator, upstream = start_simulator(binary, folder, options.seconds)
+        simulator, upstream = start_simulator(binary, folder, options.seconds, options.tokens_per_second)
         try:
             for count in [int(text) for text in options.counts.split(",")]:
                 for target in options.targets.split(","):
                     proxy, url = start_target(target, binary, folder, upstream)
                     try:
-                        row = run_load(loadgen, url, count, options.seconds, proxy, simulator)
+                        row = run_load(loadgen, url, count, options.seconds, options.tokens_per_second, proxy, simulator)
                     finally:
                         if proxy:
                             proxy.terminate()
                             proxy.wait(timeout=60)
                     row["target"] = target
+                    row["tokens_per_second"] = options.tokens_per_second
                     results.append(row)
                     print(f"{target:>10} {count:>6}: {json.dumps(row)}", flush=True)
                     time.sleep(2)
@@ -246,6 +248,7 @@ def main():
             simulator.terminate()
     direct = {row["count"]: row["load"] for row in results if row["target"] == "direct"}
     print()
+    print(f"{options.tokens_per_second} chunks a second per stream, {options.seconds} s streams")
     print(f"{'target':>10} {'streams':>7} {'RSS rest':>9} {'RSS open':>9} {'KiB/str':>8} {'cores':>6} {'µs/chunk':>9}"
           f" {'TTFC p50/p99 ms':>16} {'gap p50/p99 ms':>15} {'added gap p99':>14} {'errors':>7}")
     for row in results:

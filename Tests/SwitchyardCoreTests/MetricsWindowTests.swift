@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import SwitchyardCore
 
@@ -57,5 +58,21 @@ struct MetricsWindowTests {
             #expect(abs(estimate - exact) / exact < 0.08, "q\(quantile): \(estimate) vs \(exact)")
         }
         #expect(LatencyHistogram().quantileMilliseconds(0.5) == nil)
+    }
+
+    @Test func anEmptyHistogramAllocatesNothingYetReadsAndStoresAsZeros() throws {
+        let empty = LatencyHistogram()
+        #expect(empty.counts.count == LatencyHistogram.bucketCount && empty.counts.allSatisfy { $0 == 0 })
+        #expect(LatencyHistogram(packed: empty.packed) == empty)
+        let decoded = try JSONDecoder().decode(LatencyHistogram.self, from: JSONEncoder().encode(empty))
+        #expect(decoded == empty && decoded.hashValue == empty.hashValue)
+        var one = LatencyHistogram()
+        one.record(milliseconds: 5)
+        var merged = LatencyHistogram()
+        merged.merge(one)
+        merged.merge(LatencyHistogram())
+        #expect(merged == one)
+        #expect(merged.quantileMilliseconds(0.5) == one.quantileMilliseconds(0.5))
+        #expect(LatencyHistogram(packed: one.packed) == one)
     }
 }

@@ -9,11 +9,16 @@ public struct LatencyHistogram: Hashable, Sendable, Codable {
     /// The smallest resolved value: 100 µs. Everything below lands in bucket 0.
     static let unitMicroseconds = 100.0
 
-    public internal(set) var counts: [UInt32]
+    /// The bucket counts, `bucketCount` of them.
+    public var counts: [UInt32] { storage.isEmpty ? Self.zeros : storage }
     public internal(set) var total: Int
+    /// Empty until the first sample: an hour of a deployment's 10-second
+    /// windows holds 720 histograms, and most of them stay empty.
+    private var storage: [UInt32]
+    private static let zeros = [UInt32](repeating: 0, count: bucketCount)
 
     public init() {
-        counts = Array(repeating: 0, count: Self.bucketCount)
+        storage = []
         total = 0
     }
 
@@ -29,8 +34,29 @@ public struct LatencyHistogram: Hashable, Sendable, Codable {
         guard counts.count == Self.bucketCount else {
             throw DecodingError.dataCorruptedError(forKey: .counts, in: container, debugDescription: "a latency histogram has \(Self.bucketCount) buckets, not \(counts.count)")
         }
-        self.counts = counts
+        self.init(counts: counts)
+    }
+
+    /// A histogram with these `bucketCount` counts.
+    init(counts: [UInt32]) {
+        precondition(counts.count == Self.bucketCount)
         total = counts.reduce(0) { $0.saturatingAdding(Int($1)) }
+        storage = total > 0 ? counts : []
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(counts, forKey: .counts)
+        try container.encode(total, forKey: .total)
+    }
+
+    public static func == (lhs: LatencyHistogram, rhs: LatencyHistogram) -> Bool {
+        lhs.total == rhs.total && (lhs.storage == rhs.storage || lhs.counts == rhs.counts)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(total)
+        hasher.combine(counts)
     }
 
     static func bucketIndex(microseconds: Double) -> Int {
@@ -50,13 +76,18 @@ public struct LatencyHistogram: Hashable, Sendable, Codable {
     }
 
     public mutating func record(milliseconds: Double) {
-        counts[Self.bucketIndex(microseconds: milliseconds * 1000)] &+= 1
+        if storage.isEmpty { storage = Self.zeros }
+        storage[Self.bucketIndex(microseconds: milliseconds * 1000)] &+= 1
         total += 1
     }
 
     public mutating func merge(_ other: LatencyHistogram) {
         guard other.total > 0 else { return }
-        for index in counts.indices { counts[index] &+= other.counts[index] }
+        if storage.isEmpty {
+            storage = other.storage
+        } else {
+            for index in storage.indices { storage[index] &+= other.storage[index] }
+        }
         total = total.saturatingAdding(other.total)
     }
 
@@ -66,8 +97,8 @@ public struct LatencyHistogram: Hashable, Sendable, Codable {
         guard total > 0 else { return nil }
         let rank = max(1, (quantile * Double(total)).rounded(.up))
         var seen = 0.0
-        for index in counts.indices where counts[index] > 0 {
-            let count = Double(counts[index])
+        for index in storage.indices where storage[index] > 0 {
+            let count = Double(storage[index])
             if seen + count >= rank {
                 let lower = index == 0 ? 0 : Self.upperBoundMilliseconds(index - 1)
                 let upper = Self.upperBoundMilliseconds(index)
@@ -86,8 +117,8 @@ public struct LatencyHistogram: Hashable, Sendable, Codable {
     public func sample(ofRank rank: Int) -> (bucket: Int, lower: Double, upper: Double?, interpolated: Double)? {
         guard rank >= 1, rank <= total else { return nil }
         var seen = 0
-        for index in counts.indices where counts[index] > 0 {
-            let count = Int(counts[index])
+        for index in storage.indices where storage[index] > 0 {
+            let count = Int(storage[index])
             if seen.saturatingAdding(count) >= rank {
                 let lower = index == 0 ? 0 : Self.upperBoundMilliseconds(index - 1)
                 let upper = Self.upperBoundMilliseconds(index)

@@ -33,15 +33,12 @@ extension LatencyHistogram {
     /// A histogram from `packed` bytes; `nil` when they are not one.
     public init?(packed bytes: [UInt8]) {
         guard bytes.count == Self.bucketCount * 4 else { return nil }
-        self.init()
-        var total = 0
+        var counts = [UInt32](repeating: 0, count: Self.bucketCount)
         for index in 0..<Self.bucketCount {
             let base = index * 4
-            let count = UInt32(bytes[base]) | UInt32(bytes[base + 1]) << 8 | UInt32(bytes[base + 2]) << 16 | UInt32(bytes[base + 3]) << 24
-            counts[index] = count
-            total += Int(count)
+            counts[index] = UInt32(bytes[base]) | UInt32(bytes[base + 1]) << 8 | UInt32(bytes[base + 2]) << 16 | UInt32(bytes[base + 3]) << 24
         }
-        self.total = total
+        self.init(counts: counts)
     }
 }
 

@@ -12,7 +12,10 @@ public struct MetricsWindow: Sendable {
         public var start: Int64
         public var requests: Int = 0
         /// Counts by `RequestOutcome.rawValue`.
-        public var outcomes: [Int] = Array(repeating: 0, count: RequestOutcome.allCases.count)
+        public var outcomes: [Int] = Bucket.noOutcomes
+        /// Shared by every empty bucket (copied on the first count), so a
+        /// ring of empty buckets allocates nothing per bucket.
+        static let noOutcomes = [Int](repeating: 0, count: RequestOutcome.allCases.count)
         public var latency = LatencyHistogram()
         public var timeToFirstToken = LatencyHistogram()
         public var promptTokens: Int = 0
