@@ -26,7 +26,7 @@ extension ManagementAPI {
                 headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
                 body: ResponseBody { writer in
                     for await event in stream {
-                        try await writer.write(ByteBuffer(bytes: event.serverSentEvent))
+                        try await writer.write(event.wire)
                     }
                     try await writer.finish(nil)
                 }

@@ -29,9 +29,22 @@ public struct MetricsTicker: Service {
         hub.finishAll()
     }
 
+    /// One tick's JSON. With a thousand routes it is some 340 KiB, tens of
+    /// milliseconds of work: done on a Dispatch thread, not on the event
+    /// loops that also carry the gateway's requests (it showed in their p99).
     func tick() async -> [UInt8] {
+        let plans = await control.currentPlans
+        let metrics = metrics
         let now = clock.now()
-        let routes = await control.currentPlans.map { plan in
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global(qos: .utility).async {
+                continuation.resume(returning: Self.encode(plans: plans, metrics: metrics, now: now))
+            }
+        }
+    }
+
+    static func encode(plans: [RoutePlan], metrics: any MetricsSource, now: Moment) -> [UInt8] {
+        let routes = plans.map { plan in
             MetricsTick.Route(
                 route: plan.route.name, revision: plan.route.revision,
                 deployments: plan.route.deployments.map { deployment in
