@@ -79,6 +79,7 @@ def main():
     options = parser.parse_args()
     binary = os.path.abspath(options.bin)
     folder = tempfile.mkdtemp(prefix="fleet-bench-")
+    os.chmod(folder, 0o755)  # the database server runs as its own user
     database = os.path.join(folder, "pg")
     started = subprocess.run([POSTGRES, "start", database], capture_output=True, text=True)
     if started.returncode != 0:

@@ -12,12 +12,22 @@ final class FleetQuota: Sendable {
         var lease: QuotaLease
         /// The reservation under way: true once the store has answered.
         var inFlight: Task<Bool, Never>?
+        /// Which reservation `inFlight` is, so a late answer meant for an
+        /// entry since replaced (its key's limits changed) touches nothing.
+        var generation = 0
     }
+
+    /// Rounds of reservations one request may wait through. Each grants a
+    /// block (a 64th of the limit), so after this many the minute's limit
+    /// has been handed out to the requests that arrived together.
+    static let rounds = 64
 
     private struct State {
         var entries: [String: Entry] = [:]
         /// After the store failed to answer, the replica decides alone until then.
         var unreachableUntil: Moment?
+        /// Reservations started, which numbers each one.
+        var reservations = 0
     }
 
     /// How long the replica keeps to its own limiter after the store failed to answer.
@@ -37,9 +47,9 @@ final class FleetQuota: Sendable {
             case decided(RateLimiter.Decision?)
             case wait(Task<Bool, Never>)
         }
-        // A grant is normally used at once; the rounds bound the rare case of
-        // one spent by the requests that waited alongside.
-        for _ in 0..<4 {
+        // A grant is normally used at once; a burst larger than a block
+        // takes several rounds, each admitting a block's worth.
+        for _ in 0..<Self.rounds {
             let next = state.withLock { state -> Next in
                 if let until = state.unreachableUntil, now < until { return .decided(nil) }
                 var entry = state.entries[key.name].flatMap { $0.lease.limits == key.limits ? $0 : nil } ?? Entry(lease: QuotaLease(limits: key.limits))
@@ -51,7 +61,10 @@ final class FleetQuota: Sendable {
                 case .limited(let retryAfter, let reason):
                     return .decided(.limited(retryAfter: retryAfter, reason: reason))
                 case .reserve(let reservation):
-                    let task = Task { await self.reserve(key, reservation, now: now) }
+                    state.reservations &+= 1
+                    entry.generation = state.reservations
+                    let generation = entry.generation
+                    let task = Task { await self.reserve(key, reservation, generation: generation, now: now) }
                     entry.inFlight = task
                     return .wait(task)
                 }
@@ -63,7 +76,9 @@ final class FleetQuota: Sendable {
                 guard await task.value else { return nil }
             }
         }
-        return nil
+        // Never the replica's own limiter here: the store answered, and the
+        // burst has had the blocks it could get.
+        return .limited(retryAfter: .seconds(1), reason: .requests)
     }
 
     /// Counts the tokens a reply used; reports them once a batch has gathered.
@@ -72,16 +87,19 @@ final class FleetQuota: Sendable {
             guard var entry = state.entries[key.name], entry.lease.limits == key.limits else { return }
             defer { state.entries[key.name] = entry }
             if let report = entry.lease.charge(tokens: tokens, now: now), entry.inFlight == nil {
-                entry.inFlight = Task { await self.reserve(key, report, now: now) }
+                state.reservations &+= 1
+                entry.generation = state.reservations
+                let generation = entry.generation
+                entry.inFlight = Task { await self.reserve(key, report, generation: generation, now: now) }
             }
         }
     }
 
-    private func reserve(_ key: ClientKey, _ reservation: QuotaLease.Reservation, now: Moment) async -> Bool {
+    private func reserve(_ key: ClientKey, _ reservation: QuotaLease.Reservation, generation: Int, now: Moment) async -> Bool {
         let grant = await store.reserve(key: key.name, reservation)
         return state.withLock { state in
             if grant == nil { state.unreachableUntil = now + Self.backOff }
-            guard var entry = state.entries[key.name] else { return grant != nil }
+            guard var entry = state.entries[key.name], entry.generation == generation else { return grant != nil }
             entry.inFlight = nil
             if let grant, entry.lease.limits == key.limits { entry.lease.apply(grant, for: reservation, now: now) }
             state.entries[key.name] = entry

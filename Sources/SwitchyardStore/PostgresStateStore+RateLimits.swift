@@ -16,7 +16,8 @@ extension PostgresStateStore {
         let minute = reservation.minute
         let wanted = Int64(max(0, reservation.requests))
         let limit = Int64(max(0, reservation.requestLimit))
-        let tokens = Int64(max(0, reservation.tokens))
+        // Tokens come from upstream replies: a report is capped well inside a bigint sum.
+        let tokens = Int64(min(max(0, reservation.tokens), 1 << 48))
         let client = client
         let logger = logger
         let outcome = try? await withThrowingTaskGroup(of: Reserved?.self) { group in
@@ -49,9 +50,12 @@ extension PostgresStateStore {
         }
         guard let reserved = outcome ?? nil else { return nil }
         if reserved.newMinute {
-            // Once per key and minute across the fleet: rows older than an hour go.
-            _ = try? await run {
-                try await self.client.query("DELETE FROM client_usage WHERE minute < \(minute - 3600)", logger: self.logger)
+            // Once per key and minute across the fleet, off the admission's
+            // path: rows older than an hour go.
+            Task {
+                _ = try? await self.run {
+                    try await self.client.query("DELETE FROM client_usage WHERE minute < \(minute - 3600)", logger: self.logger)
+                }
             }
         }
         return reserved.grant

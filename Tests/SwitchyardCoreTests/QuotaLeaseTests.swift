@@ -117,4 +117,29 @@ import SwitchyardCore
         #expect(QuotaLease.minute(of: Self.at(60_000)) == 1_795_300_860)
         #expect(QuotaLease.minute(of: Moment(nanoseconds: -1)) == -60)
     }
+
+    @Test func aLateAnswerOrAnEarlierClockDoesNotTakeTheLeaseBackAMinute() {
+        var lease = QuotaLease(limits: .init(requestsPerMinute: 640, tokensPerMinute: 6_400))
+        var store = Counter()
+        guard case .reserve(let old) = lease.admit(now: Self.at(59_000)) else {
+            Issue.record("a fresh lease reserves first")
+            return
+        }
+        // The next minute's traffic moves the lease on before the old answer lands.
+        #expect(Self.admit(&lease, store: &store, now: Self.at(61_000)) == .allowed)
+        #expect(lease.charge(tokens: 50, now: Self.at(61_500)) == nil)
+        lease.apply(QuotaLease.Grant(requests: 10, tokens: 0), for: old, now: Self.at(59_000))
+        // A waiter whose clock read 59 s is in the current minute too, and the unreported tokens are kept.
+        #expect(Self.admit(&lease, store: &store, now: Self.at(59_500)) == .allowed)
+        #expect(lease.charge(tokens: 60, now: Self.at(62_000))?.tokens == 110)
+    }
+
+    @Test func tokenCountsFromHostileRepliesSaturateInsteadOfWrapping() {
+        var lease = QuotaLease(limits: .init(tokensPerMinute: 1_000))
+        var store = Counter()
+        #expect(Self.admit(&lease, store: &store, now: Self.at(0)) == .allowed)
+        _ = lease.charge(tokens: .max, now: Self.at(10))
+        _ = lease.charge(tokens: .max, now: Self.at(20))
+        #expect(Self.admit(&lease, store: &store, now: Self.at(30)) == .limited(retryAfter: .seconds(60), reason: .tokens))
+    }
 }

@@ -147,6 +147,20 @@ import SwitchyardTesting
         }
     }
 
+    @Test func aQueuedRequestWhoseDeadlinePassedGivesUpItsPlace() async throws {
+        try await Self.withUpstream(SimulatorConfiguration(latencyMean: .milliseconds(400)), maxConnections: 1, maxWaiting: 1) { transport, _ in
+            async let first = transport.send(Self.request(), headDeadline: Self.deadline())
+            try await Task.sleep(for: .milliseconds(50))
+            await #expect(throws: UpstreamError.timedOut) {
+                _ = try await transport.send(Self.request(), headDeadline: Self.deadline(100))
+            }
+            // The one place in the queue is free again: this one waits and is served.
+            let queued = try await transport.send(Self.request(), headDeadline: Self.deadline())
+            #expect(queued.status == 200)
+            _ = try await first
+        }
+    }
+
     @Test func aRequestWaitingLongerThanTheQueueAllowsIsSaturatedNotTimedOut() async throws {
         try await Self.withUpstream(SimulatorConfiguration(latencyMean: .milliseconds(600)), maxConnections: 1, maxQueueWait: .milliseconds(100)) { transport, _ in
             async let first = transport.send(Self.request(), headDeadline: Self.deadline())

@@ -84,11 +84,12 @@ public struct QuotaLease: Sendable {
 
     /// Admits one request from the reserved block, says to reserve more, or refuses.
     public mutating func admit(now: Moment) -> Step {
-        let current = Self.minute(of: now)
-        roll(to: current)
-        let retryAfter = Duration.seconds(current &+ 60 &- Self.second(of: now))
+        // A caller's `now` may predate a minute the lease has already moved to.
+        roll(to: Self.minute(of: now))
+        let current = minute
+        let retryAfter = Duration.seconds(max(1, current &+ 60 &- Self.second(of: now)))
         let stale = limits.tokensPerMinute != nil && (lastSync.map { now - $0 >= Self.syncInterval } ?? true)
-        if !stale, let tpm = limits.tokensPerMinute, fleetTokens.addingReportingOverflow(unreportedTokens).partialValue >= tpm {
+        if !stale, let tpm = limits.tokensPerMinute, fleetTokens.saturatingAdding(unreportedTokens) >= tpm {
             return .limited(retryAfter: retryAfter, reason: .tokens)
         }
         let wantsRequests = limits.requestsPerMinute != nil && requestsLeft == 0 && !requestsExhausted
@@ -105,7 +106,7 @@ public struct QuotaLease: Sendable {
     public mutating func apply(_ grant: Grant, for reservation: Reservation, now: Moment) {
         roll(to: Self.minute(of: now))
         guard reservation.minute == minute else { return }
-        requestsLeft = requestsLeft.addingReportingOverflow(max(0, grant.requests)).partialValue
+        requestsLeft = requestsLeft.saturatingAdding(max(0, grant.requests))
         if grant.requests < reservation.requests { requestsExhausted = true }
         unreportedTokens = max(0, unreportedTokens - reservation.tokens)
         fleetTokens = max(fleetTokens, grant.tokens)
@@ -116,7 +117,7 @@ public struct QuotaLease: Sendable {
     public mutating func charge(tokens: Int, now: Moment) -> Reservation? {
         guard limits.tokensPerMinute != nil, tokens > 0 else { return nil }
         roll(to: Self.minute(of: now))
-        unreportedTokens = unreportedTokens.addingReportingOverflow(tokens).partialValue
+        unreportedTokens = unreportedTokens.saturatingAdding(tokens)
         return unreportedTokens >= tokenBatch ? reservation(requests: 0) : nil
     }
 
@@ -125,9 +126,10 @@ public struct QuotaLease: Sendable {
     }
 
     /// A new minute starts with nothing reserved; tokens not reported for
-    /// the minute that ended no longer count against anything.
+    /// the minute that ended no longer count against anything. Only forward:
+    /// a late answer or a waiter's earlier `now` does not undo a newer minute.
     private mutating func roll(to current: Int64) {
-        guard current != minute else { return }
+        guard current > minute else { return }
         minute = current
         requestsLeft = 0
         requestsExhausted = false

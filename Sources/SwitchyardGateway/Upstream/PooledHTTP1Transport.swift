@@ -147,9 +147,17 @@ final class PooledHTTP1Transport: UpstreamTransport {
                     state.counted[key, default: 0] += 1
                     return .connect
                 }
-                if state.waiting[key, default: CircularBuffer()].count >= maxWaitingPerLoop { return .full }
+                if state.waiting[key, default: CircularBuffer()].count >= maxWaitingPerLoop {
+                    // Requests whose clients left or whose deadline passed give up their places first.
+                    state.waiting[key]?.removeAll { waiting in
+                        guard waiting.exchange.isFinished else { return false }
+                        waiting.expiry?.cancel()
+                        return true
+                    }
+                    if state.waiting[key, default: CircularBuffer()].count >= maxWaitingPerLoop { return .full }
+                }
                 var queued = waiter
-                queued.expiry = expire(waiter.exchange, on: loop)
+                queued.expiry = expire(waiter.exchange, headDeadline: waiter.headDeadline, on: loop)
                 state.waiting[key, default: CircularBuffer()].append(queued)
                 return .wait
             }
@@ -182,17 +190,18 @@ final class PooledHTTP1Transport: UpstreamTransport {
     /// Ends a queued request's wait: by its head deadline as `.timedOut`,
     /// else after `maxQueueWait` as `.saturated`. Its place in the queue is
     /// given up at once, so expired requests do not fill the queue.
-    private func expire(_ exchange: UpstreamExchange, on loop: any EventLoop) -> Scheduled<Void> {
+    private func expire(_ exchange: UpstreamExchange, headDeadline: NIODeadline, on loop: any EventLoop) -> Scheduled<Void> {
         let queueDeadline = NIODeadline.now() + maxQueueWait
+        let failure = headDeadline <= queueDeadline ? UpstreamError.timedOut : saturated
         let key = ObjectIdentifier(loop)
-        return loop.scheduleTask(deadline: queueDeadline) { [weak self] in
+        return loop.scheduleTask(deadline: min(headDeadline, queueDeadline)) { [weak self] in
             guard let self else { return }
             let removed = self.state.withLock { state -> Bool in
                 guard let index = state.waiting[key]?.firstIndex(where: { $0.exchange === exchange }) else { return false }
                 state.waiting[key]?.remove(at: index)
                 return true
             }
-            if removed { exchange.fail(self.saturated) }
+            if removed { exchange.fail(failure) }
         }
     }
 
