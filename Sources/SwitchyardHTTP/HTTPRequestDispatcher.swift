@@ -336,14 +336,16 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
     }
 
     func writeBody(_ buffer: ByteBuffer, flush: Bool, context: ChannelHandlerContext) -> EventLoopFuture<Void>? {
-        guard flush || !context.channel.isWritable else {
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        let part = wrapOutboundOut(.body(.byteBuffer(buffer)))
+        guard !context.channel.isWritable else {
+            // The usual case, once per streamed chunk: no promise to make or complete.
+            if flush { context.writeAndFlush(part, promise: nil) } else { context.write(part, promise: nil) }
             return nil
         }
+        // Past the channel's high-water mark: the writer waits for the socket.
         let promise = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: promise)
-        // Wait for the socket only when the channel's buffer is past its high mark.
-        return context.channel.isWritable ? nil : promise.futureResult
+        context.writeAndFlush(part, promise: promise)
+        return promise.futureResult
     }
 }
 

@@ -343,7 +343,9 @@ final class PooledReply: UpstreamReply {
     }
 
     func next(deadline: NIODeadline) async throws(UpstreamError) -> ByteBuffer? {
-        try await Self.await(exchange) { $0.next(deadline: deadline) }
+        // A busy stream often has its next chunk read already: no future, no suspension.
+        if exchange.loop.inEventLoop, let ready = exchange.nextIfReady() { return try ready.get() }
+        return try await Self.await(exchange) { $0.next(deadline: deadline) }
     }
 
     /// Starts `operation` on the exchange's loop and waits for its result;

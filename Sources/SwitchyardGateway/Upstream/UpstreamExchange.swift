@@ -126,6 +126,19 @@ final class UpstreamExchange: @unchecked Sendable {
         return promise.futureResult
     }
 
+    /// What `next` would answer at once, without a future: a chunk already
+    /// read, the end, or the failure; `nil` when the reader must wait.
+    func nextIfReady() -> Result<ByteBuffer?, UpstreamError>? {
+        if let chunk = chunks.popFirst() {
+            unreadBytes -= chunk.readableBytes
+            connection?.resumeReadingIfPaused()
+            return .success(chunk)
+        }
+        if let failure { return .failure(failure) }
+        if ended { return .success(nil) }
+        return nil
+    }
+
     func collect(upTo limit: Int, deadline: NIODeadline) -> EventLoopFuture<ByteBuffer> {
         var into = chunks.count == 1 ? chunks.removeFirst() : ByteBuffer()
         while let chunk = chunks.popFirst() {
