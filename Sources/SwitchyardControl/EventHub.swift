@@ -8,6 +8,8 @@ public import SwitchyardCore
 /// Publishing never waits: each subscriber has a bounded buffer, and one that
 /// falls `capacity` events behind gets a final `dropped` event and is cut
 /// off, so a slow console can never slow the gateway or other subscribers.
+/// Metrics ticks are not queued behind one another: a subscriber gets the
+/// next tick once it has taken the last.
 public final class EventHub: Sendable {
     /// One event as sent on the wire.
     public struct Event: Sendable, Hashable {
@@ -36,9 +38,42 @@ public final class EventHub: Sendable {
         public var serverSentEvent: [UInt8] { Array(wire.readableBytesView) }
     }
 
+    private struct Subscriber {
+        let continuation: AsyncStream<Event>.Continuation
+        /// A metrics tick is queued and not yet taken. Ticks supersede each
+        /// other, so a subscriber that has not taken the last one is not
+        /// given the next: a stalled console holds one tick (some 340 KiB
+        /// with a thousand routes), not its whole queue of them.
+        var metricsQueued = false
+    }
+
     private struct State {
         var nextID: Int64 = 1
-        var subscribers: [UUID: AsyncStream<Event>.Continuation] = [:]
+        var subscribers: [UUID: Subscriber] = [:]
+    }
+
+    /// One subscriber's events, in order; taking a metrics tick makes room for the next.
+    public struct Subscription: AsyncSequence, Sendable {
+        public typealias Element = Event
+        let events: AsyncStream<Event>
+        let key: UUID
+        let hub: EventHub
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            var base: AsyncStream<Event>.AsyncIterator
+            let key: UUID
+            let hub: EventHub
+
+            public mutating func next() async -> Event? {
+                let event = await base.next()
+                if event?.name == ManagementEventKind.metrics.rawValue { hub.metricsTaken(by: key) }
+                return event
+            }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator {
+            AsyncIterator(base: events.makeAsyncIterator(), key: key, hub: hub)
+        }
     }
 
     private let state = Mutex(State())
@@ -52,7 +87,7 @@ public final class EventHub: Sendable {
     public var subscriberCount: Int { state.withLock { $0.subscribers.count } }
 
     /// A new subscription whose first event is `first` (the snapshot).
-    public func subscribe(first: (name: String, data: [UInt8])) -> AsyncStream<Event> {
+    public func subscribe(first: (name: String, data: [UInt8])) -> Subscription {
         // One slot more than the capacity, kept for the final `dropped` event.
         let (stream, continuation) = AsyncStream<Event>.makeStream(bufferingPolicy: .bufferingOldest(capacity + 1))
         let key = UUID()
@@ -62,9 +97,13 @@ public final class EventHub: Sendable {
         state.withLock { state in
             continuation.yield(Event(id: state.nextID, name: first.name, data: first.data))
             state.nextID += 1
-            state.subscribers[key] = continuation
+            state.subscribers[key] = Subscriber(continuation: continuation)
         }
-        return stream
+        return Subscription(events: stream, key: key, hub: self)
+    }
+
+    func metricsTaken(by key: UUID) {
+        state.withLock { $0.subscribers[key]?.metricsQueued = false }
     }
 
     /// Sends an event to every subscriber without waiting for any of them.
@@ -82,8 +121,14 @@ public final class EventHub: Sendable {
         let laggards = state.withLock { state in
             let event = Event(id: state.nextID, name: name, data: data)
             state.nextID += 1
+            let isMetrics = name == ManagementEventKind.metrics.rawValue
             var laggards: [AsyncStream<Event>.Continuation] = []
-            for (key, continuation) in state.subscribers {
+            for (key, subscriber) in state.subscribers {
+                if isMetrics {
+                    if subscriber.metricsQueued { continue }
+                    state.subscribers[key]?.metricsQueued = true
+                }
+                let continuation = subscriber.continuation
                 if case .enqueued(let remaining) = continuation.yield(event), remaining <= 1 {
                     continuation.yield(Event(id: state.nextID, name: ManagementEventKind.dropped.rawValue, data: notice))
                     state.nextID += 1
@@ -100,7 +145,7 @@ public final class EventHub: Sendable {
     public func finishAll() {
         let all = state.withLock { state in
             defer { state.subscribers.removeAll() }
-            return Array(state.subscribers.values)
+            return state.subscribers.values.map(\.continuation)
         }
         for continuation in all { continuation.finish() }
     }

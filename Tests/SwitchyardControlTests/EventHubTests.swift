@@ -27,7 +27,7 @@ struct EventHubTests {
         var fastIterator = fast.makeAsyncIterator()
         _ = await fastIterator.next()
         for index in 0..<100 {
-            hub.publish(name: "metrics", data: Array("\(index)".utf8))
+            hub.publish(name: "route", data: Array("\(index)".utf8))
             // The fast subscriber keeps up.
             #expect(await fastIterator.next()?.data == Array("\(index)".utf8))
         }
@@ -38,5 +38,25 @@ struct EventHubTests {
         #expect(received.last?.name == "dropped")
         let notice = String(decoding: received.last?.data ?? [], as: UTF8.self)
         #expect(notice.contains("fell 8 events behind"))
+    }
+
+    @Test func aStalledSubscriberHoldsOneMetricsTickNotAQueueOfThem() async {
+        let hub = EventHub(capacity: 8)
+        let stalled = hub.subscribe(first: ("snapshot", []))
+        let reader = hub.subscribe(first: ("snapshot", []))
+        var readerIterator = reader.makeAsyncIterator()
+        _ = await readerIterator.next()
+        for index in 0..<100 {
+            hub.publish(name: "metrics", data: Array("\(index)".utf8))
+            #expect(await readerIterator.next()?.data == Array("\(index)".utf8), "a subscriber that keeps up gets every tick")
+        }
+        hub.publish(name: "route", data: Array("r".utf8))
+        #expect(hub.subscriberCount == 2, "ticks alone never push a subscriber past its capacity")
+        var stalledIterator = stalled.makeAsyncIterator()
+        #expect(await stalledIterator.next()?.name == "snapshot")
+        #expect(await stalledIterator.next()?.data == Array("0".utf8), "the one tick it holds")
+        #expect(await stalledIterator.next()?.name == "route", "then what came after, in order")
+        hub.publish(name: "metrics", data: Array("fresh".utf8))
+        #expect(await stalledIterator.next()?.data == Array("fresh".utf8), "having taken its tick, it gets the next")
     }
 }
