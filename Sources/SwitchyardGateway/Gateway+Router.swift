@@ -146,7 +146,7 @@ extension Gateway {
         onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
     ) -> some Service {
         DirectHTTPServer(
-            responder: JSONErrorResponder(buildRouter().buildResponder(), hint: "the gateway serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, /v1/models and their Azure OpenAI paths"),
+            responder: JSONErrorResponder(ChatCompletionsFastPath(gateway: self, router: buildRouter().buildResponder()), hint: "the gateway serves /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/responses, /v1/models and their Azure OpenAI paths"),
             configuration: .init(host: host, port: port, serverName: "switchyard", maxBodyBytes: options.maxRequestBytes, limits: limits),
             logger: logger,
             onServerRunning: onServerRunning
