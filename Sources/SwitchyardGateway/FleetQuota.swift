@@ -12,8 +12,9 @@ final class FleetQuota: Sendable {
         var lease: QuotaLease
         /// The reservation under way: true once the store has answered.
         var inFlight: Task<Bool, Never>?
-        /// Which reservation `inFlight` is, so a late answer meant for an
-        /// entry since replaced (its key's limits changed) touches nothing.
+        /// Which reservation `inFlight` is (numbered across every key), so a
+        /// late answer meant for an entry since replaced — its key's limits
+        /// changed — touches nothing.
         var generation = 0
     }
 
@@ -101,7 +102,7 @@ final class FleetQuota: Sendable {
             if grant == nil { state.unreachableUntil = now + Self.backOff }
             guard var entry = state.entries[key.name], entry.generation == generation else { return grant != nil }
             entry.inFlight = nil
-            if let grant, entry.lease.limits == key.limits { entry.lease.apply(grant, for: reservation, now: now) }
+            if let grant { entry.lease.apply(grant, for: reservation, now: now) }
             state.entries[key.name] = entry
             return grant != nil
         }

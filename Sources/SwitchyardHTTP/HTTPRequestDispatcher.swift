@@ -236,7 +236,9 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
         let channel = context.channel
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         Task(executorPreference: executor) { [respond, logger] in
-            await HTTPRequestDispatcher.answer(request, channel: channel, respond: respond, bound: bound, keepAlive: keepAlive, number: number, logger: logger)
+            await HTTPRequestDispatcher.answer(
+                request, channel: channel, respond: respond, executor: executor, bound: bound, keepAlive: keepAlive, number: number, logger: logger
+            )
         }
     }
 
@@ -245,26 +247,26 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
     /// allocated until it ends (about 12 KB after the gateway's way in), so a
     /// stream is written by a task of its own, which needs only the relay's.
     private static func answer(
-        _ request: Request, channel: any Channel, respond: Respond,
+        _ request: Request, channel: any Channel, respond: Respond, executor: EventLoopTaskExecutor,
         bound: NIOLoopBound<HTTPRequestDispatcher>, keepAlive: Bool, number: Int, logger: Logger
     ) async {
-        let response = await answer(request, channel: channel, logger: logger, respond: respond)
+        let response = await response(to: request, channel: channel, logger: logger, respond: respond)
         if response.body.contentLength == nil {
-            writeInTaskOfItsOwn(response, on: channel.eventLoop, bound: bound, keepAlive: keepAlive, number: number, logger: logger)
+            writeInTaskOfItsOwn(response, executor: executor, bound: bound, keepAlive: keepAlive, number: number, logger: logger)
         } else {
             await write(response, bound: bound, keepAlive: keepAlive, number: number, logger: logger)
         }
     }
 
     private static func writeInTaskOfItsOwn(
-        _ response: Response, on loop: any EventLoop, bound: NIOLoopBound<HTTPRequestDispatcher>, keepAlive: Bool, number: Int, logger: Logger
+        _ response: Response, executor: EventLoopTaskExecutor, bound: NIOLoopBound<HTTPRequestDispatcher>, keepAlive: Bool, number: Int, logger: Logger
     ) {
-        Task(executorPreference: EventLoopTaskExecutor(loop)) {
+        Task(executorPreference: executor) {
             await write(response, bound: bound, keepAlive: keepAlive, number: number, logger: logger)
         }
     }
 
-    private static func answer(_ request: Request, channel: any Channel, logger: Logger, respond: Respond) async -> Response {
+    private static func response(to request: Request, channel: any Channel, logger: Logger, respond: Respond) async -> Response {
         do {
             return try await respond(request, channel, logger)
         } catch {

@@ -50,13 +50,14 @@ public struct LatencyHistogram: Hashable, Sendable, Codable {
         try container.encode(total, forKey: .total)
     }
 
+    // `storage` is empty exactly when `total` is 0, so it alone tells histograms apart.
     public static func == (lhs: LatencyHistogram, rhs: LatencyHistogram) -> Bool {
-        lhs.total == rhs.total && (lhs.storage == rhs.storage || lhs.counts == rhs.counts)
+        lhs.total == rhs.total && lhs.storage == rhs.storage
     }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(total)
-        hasher.combine(counts)
+        hasher.combine(storage)
     }
 
     static func bucketIndex(microseconds: Double) -> Int {

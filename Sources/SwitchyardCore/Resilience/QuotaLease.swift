@@ -146,6 +146,6 @@ public struct QuotaLease: Sendable {
     /// The minute `now` falls in, as the Unix second it starts at.
     public static func minute(of now: Moment) -> Int64 {
         let second = second(of: now)
-        return second - ((second % 60) + 60) % 60
+        return second - second.modulo(60)
     }
 }

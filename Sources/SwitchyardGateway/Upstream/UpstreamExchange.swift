@@ -112,13 +112,7 @@ final class UpstreamExchange: @unchecked Sendable {
     // MARK: From the reader
 
     func next(deadline: NIODeadline) -> EventLoopFuture<ByteBuffer?> {
-        if let chunk = chunks.popFirst() {
-            unreadBytes -= chunk.readableBytes
-            connection?.resumeReadingIfPaused()
-            return loop.makeSucceededFuture(chunk)
-        }
-        if let failure { return loop.makeFailedFuture(failure) }
-        if ended { return loop.makeSucceededFuture(nil) }
+        if let ready = nextIfReady() { return loop.makeCompletedFuture(ready.mapError { $0 as any Error }) }
         let promise = loop.makePromise(of: ByteBuffer?.self)
         reader = .next(promise)
         arm(deadline)
