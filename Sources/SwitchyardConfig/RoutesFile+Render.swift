@@ -18,6 +18,7 @@ extension RoutesFile {
         ]
         if route.allowPinning { pairs.append(("allowPinning", Node("true", .implicit))) }
         if route.allowMixedEmbeddings { pairs.append(("allowMixedEmbeddings", Node("true", .implicit))) }
+        if route.logContent { pairs.append(("logContent", Node("true", .implicit))) }
         pairs.append(("deployments", Node(route.deployments.map(node(for:)))))
         if !route.plans.isEmpty { pairs.append(("plans", node(for: .object(route.plans)))) }
         return Node(pairs)

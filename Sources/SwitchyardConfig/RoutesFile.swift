@@ -46,7 +46,7 @@ public enum RoutesFile {
         return scalar.style == .plain && ["", "~", "null", "Null", "NULL"].contains(scalar.string)
     }
 
-    static let routeKeys: Set<String> = ["name", "environment", "stable", "allowPinning", "allowMixedEmbeddings", "deployments", "plans"]
+    static let routeKeys: Set<String> = ["name", "environment", "stable", "allowPinning", "allowMixedEmbeddings", "logContent", "deployments", "plans"]
     static let deploymentKeys: Set<String> = [
         "name", "weight", "model", "version", "upstream", "prompt", "params", "enforce", "price", "priority", "allowDeprecated", "timeouts",
     ]
@@ -90,6 +90,7 @@ public enum RoutesFile {
             deployments: deployments
         )
         route.allowMixedEmbeddings = try members.bool("allowMixedEmbeddings") ?? false
+        route.logContent = try members.bool("logContent") ?? false
         do {
             try route.validate()
         } catch {

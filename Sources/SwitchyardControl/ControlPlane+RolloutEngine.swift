@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Tracing
 import SwitchyardCore
 
 /// Driving the machine: one event at a time under the rollout lock, each decision durable before it takes effect, its actions carried out and their results fed back.
@@ -80,6 +81,7 @@ extension ControlPlane {
                 dataPlane?.setShadow(route: name, nil)
             case .record(let transition):
                 records.append(transition)
+                traceTransition(name, transition)
             }
             if let event, let rollout = rollouts[name], let (next, more) = try? RolloutMachine.handle(rollout, event, now: clock.now()) {
                 rollouts[name] = next

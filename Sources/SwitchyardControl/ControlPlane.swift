@@ -1,5 +1,6 @@
 import Foundation
 public import Logging
+public import Tracing
 public import SwitchyardCore
 public import SwitchyardClock
 
@@ -25,8 +26,14 @@ public actor ControlPlane {
     var refusedRouteWarnings: Set<String> = []
     var warningsGiven: Set<String> = []
     /// The latest rollout of each route, active or finished.
-    var rollouts: [String: Rollout] = [:]
-    var dataPlane: (any RolloutDataPlane)?
+    var rollouts: [String: Rollout] = [:] {
+        didSet { dataPlane?.rolloutsChanged(Array(rollouts.values)) }
+    }
+    /// OpenTelemetry spans for rollout transitions, when `serve` traces.
+    var tracer: (any Tracer)?
+    var dataPlane: (any RolloutDataPlane)? {
+        didSet { dataPlane?.rolloutsChanged(Array(rollouts.values)) }
+    }
     var rolloutBusy = false
     var rolloutWaiters: [CheckedContinuation<Void, Never>] = []
     var rolloutSequence = 0

@@ -83,6 +83,10 @@ public final class FleetMetrics: RolloutDataPlane {
     public func shadowSamples(route: String) -> [ShadowSample] {
         local.shadowSamples(route: route)
     }
+
+    public func rolloutsChanged(_ rollouts: [Rollout]) {
+        local.rolloutsChanged(rollouts)
+    }
 }
 
 /// Every `interval`: writes this replica's figures for the current and the

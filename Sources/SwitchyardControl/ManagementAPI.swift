@@ -6,6 +6,7 @@ import NIOCore
 import SwitchyardConfig
 public import SwitchyardCore
 import SwitchyardHTTP
+public import Tracing
 public import SwitchyardClock
 
 /// The management API (`--admin-listen`, default 127.0.0.1:8081): routes,
@@ -16,10 +17,16 @@ public struct ManagementAPI: Sendable {
     let metrics: any MetricsSource
     let hub: EventHub
     let clock: any MomentClock
+    /// Spans for every call that changes something, when `serve` traces.
+    let tracer: (any Tracer)?
     /// Largest request body accepted.
     public let maxBodyBytes = 1 << 20
 
-    public init(control: ControlPlane, auth: ManagementAuth, metrics: any MetricsSource, hub: EventHub = EventHub(), clock: any MomentClock = SystemClock()) {
+    public init(
+        control: ControlPlane, auth: ManagementAuth, metrics: any MetricsSource, hub: EventHub = EventHub(), clock: any MomentClock = SystemClock(),
+        tracer: (any Tracer)? = nil
+    ) {
+        self.tracer = tracer
         self.control = control
         self.auth = auth
         self.metrics = metrics
@@ -139,6 +146,36 @@ public struct ManagementAPI: Sendable {
     }
 
     func respond(
+        _ request: Request,
+        role: Role,
+        _ handler: (TokenEntry) async throws -> Reply
+    ) async -> Response {
+        guard let tracer, request.method != .get, request.method != .head else {
+            return await respondUntraced(request, role: role, handler)
+        }
+        // A change is a span; what it sets off (a rollout's transitions) are its children.
+        var parent = ServiceContext.topLevel
+        tracer.extract(request.headers, into: &parent, using: ManagementHeaderExtractor())
+        let path = String((request.head.path ?? "").prefix(while: { $0 != "?" }).prefix(512))
+        let span = tracer.startSpan("management \(request.method.rawValue)", context: parent, ofKind: .server)
+        span.updateAttributes { attributes in
+            attributes["http.request.method"] = request.method.rawValue
+            attributes["url.path"] = path
+        }
+        let response = await ServiceContext.withValue(span.context) {
+            await respondUntraced(request, role: role) { caller in
+                span.attributes["switchyard.actor"] = caller.name
+                return try await handler(caller)
+            }
+        }
+        let status = Int(response.status.code)
+        span.attributes["http.response.status_code"] = status
+        if status >= 500 { span.setStatus(SpanStatus(code: .error)) }
+        span.end()
+        return response
+    }
+
+    private func respondUntraced(
         _ request: Request,
         role: Role,
         _ handler: (TokenEntry) async throws -> Reply
@@ -268,4 +305,11 @@ public struct ManagementAPI: Sendable {
 extension HTTPField.Name {
     static let ifMatch = Self("If-Match")!
     static let eTag = Self("ETag")!
+}
+
+/// Reads W3C trace-context headers from a management-API request.
+struct ManagementHeaderExtractor: Extractor {
+    func extract(key: String, from carrier: HTTPFields) -> String? {
+        HTTPField.Name(key).flatMap { carrier[$0] }
+    }
 }

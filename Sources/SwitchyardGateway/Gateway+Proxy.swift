@@ -12,7 +12,7 @@ extension Gateway {
     /// and proxy — failing over to the route's other deployments until the
     /// first byte has gone to the client.
     func serve(_ request: Request, operation: OpenAIOperation, routeFromPath: String?) async -> Response {
-        await answer { served throws(APIError) in
+        await answer(request) { served throws(APIError) in
             try await proxy(request, operation: operation, routeFromPath: routeFromPath, served: &served)
         }
     }
@@ -22,26 +22,42 @@ extension Gateway {
     /// not be able to grow the metric set at will. A refusal the gateway makes
     /// once it knows the route still says which revision refused it and how
     /// many attempts were made.
-    func answer(_ body: (inout ServedRoute) async throws(APIError) -> Response) async -> Response {
+    ///
+    /// With an access log or tracing on, the request's ``RequestTrail``
+    /// is finished here — or, for a stream, by its relay once the last event
+    /// has gone out.
+    func answer(_ request: Request, _ body: (inout ServedRoute) async throws(APIError) -> Response) async -> Response {
         var served = ServedRoute()
+        if observability.isOn {
+            served.trail = RequestTrail(request: request, observability: observability, clock: clock)
+        }
         var response: Response
+        var refusal: String?
         do {
             response = try await body(&served)
         } catch {
             response = error.response
+            refusal = error.code ?? error.type
             if let revision = served.revisionHeader {
                 response.headers[.switchyardRouteRevision] = revision
                 response.headers[.switchyardAttempts] = String(served.attempts)
             }
         }
-        countResponse(route: served.label, status: Int(response.status.code))
+        let status = Int(response.status.code)
+        countResponse(route: served.label, status: status)
+        if let trail = served.trail {
+            let streaming = trail.update(route: served.label == "-" ? nil : served.label, revision: served.revisionHeader, attempts: served.attempts, status: status)
+            if !streaming || refusal != nil { trail.finish(status: status, error: refusal) }
+        }
         return response
     }
 
     private func proxy(_ request: Request, operation: OpenAIOperation, routeFromPath: String?, served: inout ServedRoute) async throws(APIError) -> Response {
         let clientKey = try await authenticate(request)
+        served.trail?.update { $0.client = clientKey?.name; $0.operation = operation }
         let bytes = try await readBody(request)
         let chat = try ClientRequest(bytes: bytes.readableBytesView, operation: operation, requireModel: routeFromPath == nil)
+        served.trail?.update { $0.requestModel = routeFromPath ?? chat.model }
         // A continued response lives on the deployment that created it.
         var owner: (route: String, deployment: String)?
         if let previous = chat.previousResponseID {
@@ -67,6 +83,12 @@ extension Gateway {
         served.label = routeName
         served.revisionHeader = route.revisionHeader
         let plan = route.plan
+        if plan.route.logContent {
+            served.trail?.update {
+                $0.logContent = true
+                $0.requestContent = chat.bytes
+            }
+        }
         var pinned: Int?
         if let owner, let previous = chat.previousResponseID {
             pinned = try ownerIndex(owner, of: route, responseID: previous)
@@ -165,7 +187,8 @@ extension Gateway {
                 clientKey: clientKey,
                 probe: permit == .probe,
                 attempt: attempt + 1,
-                forwarded: HeaderPassThrough.forwarded(from: request.headers, to: route.targets[index].deployment.upstream.kind)
+                forwarded: HeaderPassThrough.forwarded(from: request.headers, to: route.targets[index].deployment.upstream.kind),
+                trail: served.trail
             )
             switch await attemptUpstream(context) {
             case .response(let response):
@@ -252,6 +275,8 @@ struct ServedRoute {
     var label = "-"
     var revisionHeader: String?
     var attempts = 0
+    /// Set when the access log or tracing is on.
+    var trail: RequestTrail?
 }
 
 /// One failed or skipped attempt, kept to explain the final error.

@@ -139,7 +139,7 @@ extension Gateway {
     /// `GET`/`DELETE /v1/responses/{id}`, `POST …/{id}/cancel`, `GET …/{id}/input_items`:
     /// sent to the deployment that created the response.
     func storedResponse(_ request: Request, id: String, action: StoredResponseAction) async -> Response {
-        await answer { served throws(APIError) in
+        await answer(request) { served throws(APIError) in
             try await forwardStoredResponse(request, id: id, action: action, served: &served)
         }
     }

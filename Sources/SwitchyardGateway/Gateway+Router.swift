@@ -80,6 +80,7 @@ extension Gateway {
             buffer.reserveCapacity(16 << 10)
             self.registry.emit(into: &buffer)
             self.emitRouteGauges(into: &buffer)
+            self.emitOperationalGauges(into: &buffer)
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -95,9 +96,7 @@ extension Gateway {
     /// routes quadratic.
     func emitRouteGauges(into buffer: inout [UInt8]) {
         let routes = table.withLock { $0 }.values.map(\.plan.route).sorted { $0.name < $1.name }
-        func label(_ value: String) -> String {
-            value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
-        }
+        let label = Self.prometheusLabel
         var text = "# HELP switchyard_route_weight_percent Current share of a route's traffic per deployment.\n# TYPE switchyard_route_weight_percent gauge\n"
         for route in routes {
             for deployment in route.deployments {
@@ -109,6 +108,11 @@ extension Gateway {
             text += "switchyard_route_revision{route=\"\(label(route.name))\"} \(route.revision)\n"
         }
         buffer += Array(text.utf8)
+    }
+
+    /// A label value escaped for the Prometheus text format.
+    static func prometheusLabel(_ value: String) -> String {
+        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
     }
 
     /// `90`, or `12.5`: weights are percentages from 0 to 100.

@@ -40,6 +40,7 @@ extension Gateway {
             mirror = (candidate, shadow)
         }
         let relay = StreamRelay(gateway: self, context: context, reply: reply, started: started, firstChunkAt: firstAt, mirror: mirror)
+        context.trail?.update { $0.stream = true }
         return .response(
             Response(
                 status: .ok,
@@ -65,8 +66,21 @@ struct StreamRelay: Sendable {
     let mirror: (mirror: ShadowMirror, shadow: String)?
 
     func run(first: ByteBuffer, writer: inout any ResponseBodyWriter) async throws {
+        guard let trail = context.trail else { return try await relay(first: first, writer: &writer) }
+        do {
+            try await relay(first: first, writer: &writer)
+        } catch {
+            // The client left mid-stream: its 200 has gone out, the rest has not.
+            trail.finish(status: 200, error: "client_closed")
+            throw error
+        }
+    }
+
+    private func relay(first: ByteBuffer, writer: inout any ResponseBodyWriter) async throws {
         var state = State(forwardUsage: context.chat.clientWantsStreamUsage, watchForResponseID: context.chat.operation == .responses)
         var kept: ByteBuffer? = mirror == nil ? nil : ByteBuffer()
+        // What the client was sent, for a `logContent` route's access-log line.
+        var logged: [UInt8]? = context.trail?.facts.logContent == true ? [] : nil
         var rememberedResponse = false
         let timeouts = context.deployment.timeouts
         var chunk: ByteBuffer? = first
@@ -83,6 +97,9 @@ struct StreamRelay: Sendable {
             }
             do {
                 let output = try state.consume(buffer)
+                if let output, let size = logged?.count, size < RequestTrail.maximumContentBytes {
+                    logged?.append(contentsOf: output.readableBytesView.prefix(RequestTrail.maximumContentBytes - size))
+                }
                 if let output, output.readableBytes > 0 {
                     try await writer.write(output)
                 }
@@ -149,6 +166,12 @@ struct StreamRelay: Sendable {
             )
         }
         try await writer.finish(nil)
+        if let trail = context.trail {
+            let code = failure.map { $0.0 == .timeout ? "upstream_timeout" : "stream_interrupted" }
+            if let logged { trail.update { $0.replyContent = logged } }
+            trail.endAttempt(status: 200, failure: code)
+            trail.finish(status: 200, error: code)
+        }
         // The client has its whole reply; only now is the shadow's copy queued.
         if failure == nil, let mirror, let kept {
             mirror.mirror.enqueue(

@@ -18,6 +18,8 @@ struct AttemptContext: Sendable {
     var forwarded: [(String, String)] = []
     /// What this deployment's `enforce` changed in the request.
     var enforced: [String] = []
+    /// The request's access-log and trace record, when either is on.
+    var trail: RequestTrail? = nil
 
     var target: UpstreamTarget { route.targets[index] }
     var runtime: DeploymentRuntime { route.runtimes[index] }
@@ -32,7 +34,24 @@ enum AttemptResult: Sendable {
 }
 
 extension Gateway {
+    /// One attempt, with its own span when tracing is on (its context goes
+    /// upstream in `traceparent`).
     func attemptUpstream(_ context: AttemptContext) async -> AttemptResult {
+        guard let trail = context.trail else { return await attemptUpstreamOnce(context) }
+        var context = context
+        trail.startAttempt(context, headers: &context.forwarded)
+        let result = await attemptUpstreamOnce(context)
+        switch result {
+        case .failed(let failure):
+            trail.endAttempt(status: nil, failure: failure.kind.description)
+        case .response(let response):
+            // A stream's attempt ends with the stream.
+            if !trail.facts.stream { trail.endAttempt(status: Int(response.status.code), failure: nil) }
+        }
+        return result
+    }
+
+    private func attemptUpstreamOnce(_ context: AttemptContext) async -> AttemptResult {
         var context = context
         let deployment = context.deployment
         let started = clock.now()
@@ -172,6 +191,9 @@ extension Gateway {
                 await rememberResponse(id, route: routeName, deployment: context.deployment.name, clientKey: context.clientKey?.name)
             }
         }
+        if let trail = context.trail, trail.facts.logContent {
+            trail.update { $0.replyContent = Array(body.readableBytesView.prefix(RequestTrail.maximumContentBytes)) }
+        }
         if context.chat.operation == .chatCompletions, let mirror = shadowMirror(route: routeName) {
             mirror.offer(context.chat, primaryDeployment: context.deployment.name, primaryBody: body, primaryLatency: now - started)
         }
@@ -190,6 +212,12 @@ extension Gateway {
     ) {
         let prompt = usage?.promptTokens ?? 0
         let completion = usage?.completionTokens ?? 0
+        let cost = context.deployment.price.cost(promptTokens: prompt, completionTokens: completion)
+        context.trail?.update { facts in
+            facts.usage = usage
+            facts.cost = usage == nil ? nil : cost
+            facts.timeToFirstToken = timeToFirstToken
+        }
         context.runtime.record(
             .init(
                 outcome: contentFiltered ? .contentFilter : .success,
@@ -197,7 +225,7 @@ extension Gateway {
                 timeToFirstToken: timeToFirstToken,
                 promptTokens: prompt,
                 completionTokens: completion,
-                cost: context.deployment.price.cost(promptTokens: prompt, completionTokens: completion)
+                cost: cost
             ),
             breakerOutcome: .success,
             probe: context.probe,

@@ -45,6 +45,8 @@ public final class Gateway: Sendable {
     }
 
     public let options: Options
+    /// Access log and traces; both off unless `serve` turns them on.
+    public let observability: GatewayObservability
     public let registry: PrometheusCollectorRegistry
     let clock: any MomentClock
     let logger: Logger
@@ -70,6 +72,8 @@ public final class Gateway: Sendable {
     let finishedSamples = Mutex<[String: [ShadowSample]]>([:])
     /// Why the shared state store cannot be reached (fleet mode), for `/readyz`.
     let stateStoreProblem = Mutex<String?>(nil)
+    /// Rollout and retirement gauges for alerting, written at scrape time.
+    let operationalGauges = OperationalGauges()
     /// Recent request ids → route and deployment, for feedback.
     let ledger = RequestLedger(capacity: 100_000)
     /// Recent response ids → the deployment that created them (Responses API).
@@ -80,9 +84,11 @@ public final class Gateway: Sendable {
         access: AccessConfig = AccessConfig(),
         clock: any MomentClock = SystemClock(),
         registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry(),
-        logger: Logger = Logger(label: "switchyard.gateway")
+        logger: Logger = Logger(label: "switchyard.gateway"),
+        observability: GatewayObservability = GatewayObservability()
     ) {
         self.options = options
+        self.observability = observability
         self.registry = registry
         self.clock = clock
         self.logger = logger
@@ -184,6 +190,7 @@ public final class Gateway: Sendable {
     public func applyLifecycle(_ state: LifecycleState) {
         retired.withLock { $0 = state.retired }
         installPlans(Array(lastPlans.withLock { $0 }.values))
+        noteRetirements(state.report)
         for item in state.report.items {
             guard let timeLeft = item.timeLeft else { continue }
             registry.makeGauge(

@@ -43,6 +43,8 @@ public struct ServerAssembly: Sendable {
         public var rolloutLease: Duration = .seconds(10)
         /// Fleet mode: how often each replica publishes its figures and reads the fleet's.
         public var fleetMetricsInterval: Duration = .seconds(10)
+        /// The access log and the tracer, if `serve` turned them on.
+        public var observability = GatewayObservability()
 
         public init(
             listen: ListenAddress,
@@ -57,8 +59,10 @@ public struct ServerAssembly: Sendable {
             adminLimits: ConnectionLimits = ConnectionLimits(maxConnections: 256),
             upstreamConnectionsPerHost: Int = 4096,
             rolloutLease: Duration = .seconds(10),
-            fleetMetricsInterval: Duration = .seconds(10)
+            fleetMetricsInterval: Duration = .seconds(10),
+            observability: GatewayObservability = GatewayObservability()
         ) {
+            self.observability = observability
             self.listen = listen
             self.adminListen = adminListen
             self.state = state
@@ -87,7 +91,10 @@ public struct ServerAssembly: Sendable {
         // The pool's cap is per event loop; requests spread over the loops.
         let loops = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let perLoop = max(1, settings.upstreamConnectionsPerHost / loops)
-        let gateway = Gateway(options: .init(maxRequestBytes: settings.maxBodyBytes, connectionsPerHost: perLoop), access: settings.access, logger: logger)
+        let gateway = Gateway(
+            options: .init(maxRequestBytes: settings.maxBodyBytes, connectionsPerHost: perLoop), access: settings.access, logger: logger,
+            observability: settings.observability
+        )
         let store: any StateStore
         switch settings.state {
         case .sqlite(let path):
@@ -113,6 +120,7 @@ public struct ServerAssembly: Sendable {
         let fleetMetrics: FleetMetrics? = store is any SharedStateStore ? FleetMetrics(local: gateway) : nil
         let metrics: any RolloutDataPlane = fleetMetrics ?? gateway
         await control.attach(dataPlane: metrics)
+        if let tracer = settings.observability.tracer { await control.attach(tracer: tracer) }
         await control.setLeaseTTL(settings.rolloutLease)
         try await control.start(config: settings.config)
         for plan in await control.currentPlans {
@@ -123,7 +131,8 @@ public struct ServerAssembly: Sendable {
             control: control,
             auth: ManagementAuth(tokens: settings.access.tokens, adminToken: settings.adminToken),
             metrics: metrics,
-            hub: hub
+            hub: hub,
+            tracer: settings.observability.tracer
         )
         await management.connectEvents()
         if settings.access.tokens.isEmpty, settings.adminToken?.isEmpty ?? true {

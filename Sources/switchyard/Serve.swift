@@ -57,6 +57,8 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var logging: LoggingOptions
 
+    @OptionGroup var observability: ObservabilityOptions
+
     func validate() throws {
         guard maxBodyBytes > 0, maxBodyBytes <= 1 << 30 else { throw ValidationError("--max-body-bytes \(maxBodyBytes) must be from 1 to 1073741824 (1 GiB)") }
         if let upstreamConnections, !(1...1_000_000).contains(upstreamConnections) {
@@ -112,6 +114,12 @@ struct Serve: AsyncParsableCommand {
         let header = DurationText.parse(headerTimeout) ?? .seconds(10)
         let host = listen.host
         let adminHost = adminListen.host
+        let observed: (observability: GatewayObservability, services: [any Service])
+        do {
+            observed = try observability.make(logger: logger)
+        } catch let failure as AccessLog.OpenFailure {
+            throw CommandFailure(failure.description)
+        }
         let server = try await ServerAssembly.assemble(
             .init(
                 listen: listen,
@@ -126,14 +134,15 @@ struct Serve: AsyncParsableCommand {
                 adminLimits: ConnectionLimits(maxConnections: budget.adminConnections, idleTimeout: idle, headerTimeout: header),
                 upstreamConnectionsPerHost: upstreamConnections ?? max(1024, budget.upstreamConnections),
                 rolloutLease: DurationText.parse(rolloutLease) ?? .seconds(10),
-                fleetMetricsInterval: DurationText.parse(fleetMetricsEvery) ?? .seconds(10)
+                fleetMetricsInterval: DurationText.parse(fleetMetricsEvery) ?? .seconds(10),
+                observability: observed.observability
             ),
             logger: logger,
             onGateway: { port in logger.notice("gateway listening on http://\(host):\(port)") },
             onAdmin: { port in logger.notice("management API listening on http://\(adminHost):\(port)/api/v1") }
         )
         let group = ServiceGroup(
-            configuration: .init(services: server.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            configuration: .init(services: observed.services + server.services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )
         try await group.run()
     }

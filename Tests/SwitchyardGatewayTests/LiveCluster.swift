@@ -33,6 +33,7 @@ struct LiveCluster: Sendable {
         simulators configurations: [SimulatorConfiguration],
         options: Gateway.Options = Gateway.Options(environment: [:]),
         access: AccessConfig = AccessConfig(),
+        observability: GatewayObservability = GatewayObservability(),
         routes: @escaping @Sendable ([Int]) throws -> [Route],
         body: @Sendable (LiveCluster) async throws -> Void
     ) async throws {
@@ -45,7 +46,7 @@ struct LiveCluster: Sendable {
                 simulators.append(simulator)
                 ports.append(port)
             }
-            let gateway = Gateway(options: options, access: access, logger: logger)
+            let gateway = Gateway(options: options, access: access, logger: logger, observability: observability)
             try gateway.install(try routes(ports))
             let gatewayPort = try await startListening(in: &group) { gateway.buildApplication(host: "127.0.0.1", port: 0, onServerRunning: $0) }
             let cluster = LiveCluster(gateway: gateway, gatewayPort: gatewayPort, simulators: simulators, simulatorPorts: ports)

@@ -3,7 +3,7 @@
 /// the config file; inside, they stay exact.
 extension Route: Codable {
     enum CodingKeys: String, CodingKey {
-        case name, environment, stable, allowPinning, allowMixedEmbeddings, deployments, revision, plans
+        case name, environment, stable, allowPinning, allowMixedEmbeddings, logContent, deployments, revision, plans
     }
 
     public init(from decoder: any Decoder) throws {
@@ -18,6 +18,7 @@ extension Route: Codable {
             plans: try container.decodeIfPresent([String: JSONValue].self, forKey: .plans) ?? [:]
         )
         allowMixedEmbeddings = try container.decodeIfPresent(Bool.self, forKey: .allowMixedEmbeddings) ?? false
+        logContent = try container.decodeIfPresent(Bool.self, forKey: .logContent) ?? false
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -27,6 +28,7 @@ extension Route: Codable {
         try container.encode(stable, forKey: .stable)
         try container.encode(allowPinning, forKey: .allowPinning)
         if allowMixedEmbeddings { try container.encode(allowMixedEmbeddings, forKey: .allowMixedEmbeddings) }
+        if logContent { try container.encode(logContent, forKey: .logContent) }
         try container.encode(revision, forKey: .revision)
         try container.encode(deployments, forKey: .deployments)
         if !plans.isEmpty { try container.encode(plans, forKey: .plans) }

@@ -16,6 +16,9 @@ public struct Route: Hashable, Sendable {
     /// Whether traffic may be split between different embedding models on
     /// purpose (their vectors cannot share an index; see `embeddingMixProblem`).
     public var allowMixedEmbeddings = false
+    /// Whether this route's access-log lines carry the request and reply
+    /// bodies. Off unless the route says so: they hold user content.
+    public var logContent = false
     /// In declaration order; their weights sum to exactly 100 %.
     public var deployments: [Deployment]
     /// Bumped by every change; starts at 1.

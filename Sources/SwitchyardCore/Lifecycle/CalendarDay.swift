@@ -62,7 +62,7 @@ public struct CalendarDay: Hashable, Comparable, Sendable, CustomStringConvertib
 
     /// The day a moment falls on, in UTC.
     public init(_ moment: Moment) {
-        let z = Int(floorDivide(moment.nanoseconds / 1_000_000_000, 86_400)) + 719_468
+        let z = Int(floorDivide(moment.nanoseconds, 86_400_000_000_000)) + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
         let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365
@@ -86,6 +86,8 @@ public struct CalendarDay: Hashable, Comparable, Sendable, CustomStringConvertib
     }
 }
 
+/// Division rounding toward negative infinity, for every `a` (`Int64.min` included) and positive `b`.
 private func floorDivide(_ a: Int64, _ b: Int64) -> Int64 {
-    a >= 0 ? a / b : -((-a + b - 1) / b)
+    let quotient = a / b
+    return a % b != 0 && (a < 0) != (b < 0) ? quotient - 1 : quotient
 }

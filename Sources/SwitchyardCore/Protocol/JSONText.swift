@@ -69,6 +69,11 @@ public enum JSONText {
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
+    /// Appends `string` as a JSON string literal (quoted and escaped).
+    public static func appendString(_ string: String, to output: inout [UInt8]) {
+        writeString(string, into: &output)
+    }
+
     private static func writeString(_ string: String, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         for byte in string.utf8 {

@@ -10,6 +10,13 @@ public protocol RolloutDataPlane: MetricsSource {
     func shadowReport(route: String) -> ShadowReport?
     /// The request/reply pairs a shadow with `capture` kept, newest first.
     func shadowSamples(route: String) -> [ShadowSample]
+    /// The rollouts as they now stand (active and finished), for the data
+    /// plane's gauges; called after every change.
+    func rolloutsChanged(_ rollouts: [Rollout])
+}
+
+extension RolloutDataPlane {
+    public func rolloutsChanged(_ rollouts: [Rollout]) {}
 }
 
 public struct HealthCheckResult: Hashable, Sendable {
