@@ -1,0 +1,139 @@
+"""OpenTelemetry traces from a real `switchyard serve` (swift-otel's OTLP/HTTP
+exporter) into a real OTLP receiver, with the official openai SDK as the
+client: the client's trace is continued, each upstream attempt is a child
+span whose context reaches the upstream, GenAI attributes are set, and the
+access log names the same trace."""
+
+import json
+import os
+import tempfile
+import time
+import urllib.request
+
+import openai
+import pytest
+
+from conftest import ADMIN_TOKEN, Process, managed_config, serve_args
+from otlp_receiver import OTLPReceiver
+
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+CLIENT_SPAN = "00f067aa0ba902b7"
+
+
+@pytest.fixture(scope="module")
+def traced():
+    receiver = OTLPReceiver()
+    upstream = Process(["simulate", "--listen", "127.0.0.1:0", "--latency-ms", "1"])
+    config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+    config.write(managed_config(upstream.port, upstream.port, 0))
+    config.close()
+    state = tempfile.TemporaryDirectory()
+    access_log = os.path.join(state.name, "access.log")
+    # The batch processor's default delay is 5 s; a short one keeps the test quick.
+    env = dict(os.environ, SWITCHYARD_ADMIN_TOKEN=ADMIN_TOKEN, OTEL_BSP_SCHEDULE_DELAY="100", OTEL_SERVICE_NAME="switchyard-e2e")
+    gateway = Process(serve_args(config.name, state.name) + ["--otel-endpoint", receiver.endpoint, "--access-log", access_log], env=env)
+    yield receiver, upstream, gateway, access_log
+    gateway.stop()
+    upstream.stop()
+    receiver.stop()
+    os.unlink(config.name)
+    state.cleanup()
+
+
+def wait_for(receiver, predicate, timeout=20.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        spans = receiver.snapshot()
+        found = [s for s in spans if predicate(s)]
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"no such span among {[(s['name'], s['kind']) for s in receiver.snapshot()]}")
+
+
+def test_a_streamed_chat_continues_the_clients_trace_with_a_span_per_attempt(traced):
+    receiver, upstream, gateway, access_log = traced
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{gateway.port}/v1", api_key="unused", max_retries=0)
+    stream = client.chat.completions.create(
+        model="chat-prod", messages=[{"role": "user", "content": "hello"}], stream=True,
+        stream_options={"include_usage": True},
+        extra_headers={"traceparent": f"00-{TRACE_ID}-{CLIENT_SPAN}-01", "x-request-id": "trace-test-1"},
+    )
+    text = "".join(chunk.choices[0].delta.content or "" for chunk in stream if chunk.choices)
+    assert text
+
+    server = wait_for(receiver, lambda s: s["kind"] == "SPAN_KIND_SERVER" and s["trace_id"] == TRACE_ID)[0]
+    assert server["parent_span_id"] == CLIENT_SPAN, "the gateway's span is the client's child"
+    assert server["name"] == "chat chat-prod"
+    attributes = server["attributes"]
+    assert attributes["gen_ai.operation.name"] == "chat"
+    assert attributes["gen_ai.request.model"] == "chat-prod"
+    assert attributes["gen_ai.response.model"] == "gpt-4o@2024-11-20"
+    assert attributes["gen_ai.provider.name"] == "openai"
+    assert attributes["gen_ai.usage.input_tokens"] > 0
+    assert attributes["gen_ai.usage.output_tokens"] > 0
+    assert attributes["switchyard.route"] == "chat-prod"
+    assert attributes["switchyard.deployment"] == "stable"
+    assert attributes["switchyard.route.revision"] == "1"
+    assert attributes["switchyard.attempts"] == 1
+    assert attributes["switchyard.stream"] is True
+    assert attributes["switchyard.time_to_first_token"] > 0
+    assert attributes["http.response.status_code"] == 200
+    assert attributes["switchyard.request_id"] == "trace-test-1"
+    assert server["end"] >= server["start"] > 0
+    assert server["resource"]["service.name"] == "switchyard-e2e"
+    assert server["content_type"].startswith("application/x-protobuf")
+
+    attempt = wait_for(receiver, lambda s: s["kind"] == "SPAN_KIND_CLIENT" and s["parent_span_id"] == server["span_id"])[0]
+    assert attempt["trace_id"] == TRACE_ID
+    assert attempt["attributes"]["gen_ai.request.model"] == "gpt-4o"
+    assert attempt["attributes"]["server.address"] == "127.0.0.1"
+    assert attempt["attributes"]["http.response.status_code"] == 200
+
+    # The upstream saw the attempt as its parent, not the client's span.
+    with urllib.request.urlopen(f"http://127.0.0.1:{upstream.port}/simulator/last-request-headers") as reply:
+        headers = json.load(reply)
+    assert headers["traceparent"].split("-")[1] == TRACE_ID
+    assert headers["traceparent"].split("-")[2] == attempt["span_id"]
+
+    deadline = time.time() + 5
+    line = None
+    while time.time() < deadline and line is None:
+        with open(access_log) as f:
+            for raw in f:
+                entry = json.loads(raw)
+                if entry.get("request_id") == "trace-test-1":
+                    line = entry
+        time.sleep(0.1)
+    assert line is not None, "the access log has the request"
+    assert line["trace_id"] == TRACE_ID
+    assert line["stream"] is True and line["status"] == 200
+
+
+def test_a_request_without_a_trace_starts_one_and_a_failure_is_an_error_span(traced):
+    receiver, _, gateway, _ = traced
+    client = openai.OpenAI(base_url=f"http://127.0.0.1:{gateway.port}/v1", api_key="unused", max_retries=0)
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model="no-such-route", messages=[{"role": "user", "content": "hi"}],
+                                       extra_headers={"x-request-id": "trace-test-2"})
+    span = wait_for(receiver, lambda s: s["attributes"].get("switchyard.request_id") == "trace-test-2")[0]
+    assert span["parent_span_id"] == "", "a new trace"
+    assert span["attributes"]["http.response.status_code"] == 404
+    assert span["attributes"]["error.type"] == "model_not_found"
+
+
+def test_a_management_change_and_the_rollout_it_starts_are_spans(traced):
+    receiver, _, gateway, _ = traced
+    plan = {"strategy": "canary", "canary": "canary", "steps": [{"setWeight": 10}, {"pause": "1h"}]}
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{gateway.admin_port}/api/v1/routes/chat-prod/rollouts", data=json.dumps(plan).encode(), method="POST",
+        headers={"authorization": f"Bearer {ADMIN_TOKEN}", "content-type": "application/json"})
+    with urllib.request.urlopen(request) as reply:
+        assert reply.status in (200, 201)
+    call = wait_for(receiver, lambda s: s["name"] == "management POST")[0]
+    assert call["attributes"]["url.path"] == "/api/v1/routes/chat-prod/rollouts"
+    assert call["attributes"]["switchyard.actor"]
+    start = wait_for(receiver, lambda s: s["name"] == "rollout rollout.start")[0]
+    assert start["parent_span_id"] == call["span_id"]
+    assert start["trace_id"] == call["trace_id"]
+    assert start["attributes"]["switchyard.rollout.strategy"] == "canary"
