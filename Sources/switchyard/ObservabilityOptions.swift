@@ -45,6 +45,39 @@ struct ObservabilityOptions: ParsableArguments {
         return environment["OTEL_EXPORTER_OTLP_ENDPOINT"] != nil || environment["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] != nil
     }
 
+    /// Refuses, with the variable and its value, the `OTEL_*` settings this
+    /// build cannot honour (swift-otel would stop the process on them), and
+    /// drops `baggage` from `OTEL_PROPAGATORS`: the gateway passes a client's
+    /// `baggage` header upstream as it is.
+    static func checkTracingEnvironment(_ environment: [String: String], logger: Logger) throws {
+        for variable in ["OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"] {
+            guard let value = environment[variable] else { continue }
+            guard ["http/protobuf", "http/json"].contains(value.lowercased()) else {
+                throw CommandFailure("\(variable)=\(value) is not supported: this build exports traces over OTLP/HTTP only (http/protobuf or http/json); point it at the collector's HTTP port (4318)")
+            }
+        }
+        if let value = environment["OTEL_TRACES_EXPORTER"], !["otlp", "none"].contains(value.lowercased()) {
+            throw CommandFailure("OTEL_TRACES_EXPORTER=\(value) is not supported: use otlp (or none to turn traces off)")
+        }
+        if let value = environment["OTEL_TRACES_SAMPLER"] {
+            let supported = ["always_on", "always_off", "traceidratio", "parentbased_always_on", "parentbased_always_off", "parentbased_traceidratio"]
+            guard supported.contains(value.lowercased()) else {
+                throw CommandFailure("OTEL_TRACES_SAMPLER=\(value) is not supported: use one of \(supported.joined(separator: ", "))")
+            }
+        }
+        if let value = environment["OTEL_PROPAGATORS"] {
+            let names = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }
+            if let unsupported = names.first(where: { !["tracecontext", "baggage", "none"].contains($0) }) {
+                throw CommandFailure("OTEL_PROPAGATORS=\(value): '\(unsupported)' is not supported; the gateway propagates W3C trace context (tracecontext)")
+            }
+            if names.contains("baggage") {
+                let kept = names.filter { $0 != "baggage" }
+                setenv("OTEL_PROPAGATORS", kept.isEmpty ? "tracecontext" : kept.joined(separator: ","), 1)
+                logger.info("OTEL_PROPAGATORS: baggage is passed upstream as the client sent it, not propagated by the tracer")
+            }
+        }
+    }
+
     /// The gateway's observability and the services that carry it (the
     /// access log's writer and the span exporter). They go first in the
     /// service group, so they stop last, after the gateway has drained.
@@ -60,6 +93,7 @@ struct ObservabilityOptions: ParsableArguments {
         }
         let environment = ProcessInfo.processInfo.environment
         if tracesWanted(environment) {
+            try Self.checkTracingEnvironment(environment, logger: logger)
             if let otelEndpoint {
                 // The per-signal variable, which swift-otel reads last, so the flag wins.
                 let base = otelEndpoint.hasSuffix("/") ? String(otelEndpoint.dropLast()) : otelEndpoint

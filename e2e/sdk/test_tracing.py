@@ -137,3 +137,24 @@ def test_a_management_change_and_the_rollout_it_starts_are_spans(traced):
     assert start["parent_span_id"] == call["span_id"]
     assert start["trace_id"] == call["trace_id"]
     assert start["attributes"]["switchyard.rollout.strategy"] == "canary"
+
+
+@pytest.mark.parametrize("variable,value,words", [
+    ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc", "OTLP/HTTP only"),
+    ("OTEL_TRACES_SAMPLER", "jaeger_remote", "is not supported"),
+    ("OTEL_PROPAGATORS", "tracecontext,b3", "'b3' is not supported"),
+    ("OTEL_TRACES_EXPORTER", "zipkin", "use otlp"),
+])
+def test_tracing_settings_this_build_cannot_honour_are_refused_at_start(variable, value, words):
+    """The exporter library stops the process on these; serve refuses them first, naming the value."""
+    import subprocess
+    from conftest import BIN
+    with tempfile.TemporaryDirectory() as state:
+        config = os.path.join(state, "routes.yaml")
+        with open(config, "w") as f:
+            f.write(managed_config(9, 9, 0))
+        env = dict(os.environ, **{variable: value})
+        done = subprocess.run([BIN, *serve_args(config, state), "--otel-endpoint", "http://127.0.0.1:9"],
+                              env=env, capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1, done.stderr
+    assert f"{variable}=" in done.stderr and words in done.stderr, done.stderr
