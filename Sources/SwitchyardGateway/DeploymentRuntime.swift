@@ -40,7 +40,9 @@ public final class DeploymentRuntime: Sendable {
         instruments.withLock { made in
             if let made { return made }
             let labels = [("route", route), ("deployment", deployment)]
-            let latencyBuckets: [Duration] = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000].map { .milliseconds($0) }
+            // Up to 10 minutes: a long stream's whole latency still lands in a bucket.
+            let latencyBuckets: [Duration] = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10_000, 30_000, 60_000, 120_000, 300_000, 600_000]
+                .map { .milliseconds($0) }
             let created = Instruments(
                 outcomes: RequestOutcome.allCases.map { outcome in
                     registry.makeCounter(descriptor: MetricNames.upstreamRequests, labels: labels + [("outcome", outcome.label)])

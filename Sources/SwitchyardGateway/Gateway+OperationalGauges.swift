@@ -1,4 +1,5 @@
 import Foundation
+import Prometheus
 import Synchronization
 public import SwitchyardCore
 
@@ -24,6 +25,8 @@ final class OperationalGauges: Sendable {
     }
 
     let rollouts = Mutex<[RolloutGauge]>([])
+    /// Ids of the rollouts seen active, to count each ending once; `nil` until the first report.
+    let activeRolloutIDs = Mutex<Set<String>?>(nil)
     let retirements = Mutex<[RetirementGauge]>([])
 
     static func gauge(of rollout: Rollout) -> RolloutGauge? {
@@ -47,6 +50,31 @@ extension Gateway {
     public func rolloutsChanged(_ rollouts: [Rollout]) {
         let gauges = rollouts.compactMap(OperationalGauges.gauge(of:)).sorted { $0.route < $1.route }
         operationalGauges.rollouts.withLock { $0 = gauges }
+        // Rollouts that were active and are not any more have ended here; those
+        // already finished at start are history, not news.
+        let ended: [Rollout] = operationalGauges.activeRolloutIDs.withLock { known in
+            let active = Set(rollouts.filter(\.state.isActive).map(\.id))
+            defer { known = active }
+            guard let known else { return [] }
+            return rollouts.filter { known.contains($0.id) && !$0.state.isActive }
+        }
+        // Each ending's series exists (at 0) from the rollout's start, so its
+        // first ending is an increase Prometheus can see.
+        for rollout in rollouts where rollout.state.isActive {
+            for state in Rollout.State.allCases where !state.isActive {
+                _ = finishedCounter(rollout, state)
+            }
+        }
+        for rollout in ended {
+            finishedCounter(rollout, rollout.state).increment()
+        }
+    }
+
+    private func finishedCounter(_ rollout: Rollout, _ state: Rollout.State) -> Counter {
+        let how = state == .rolledBack ? "rolled_back" : state.rawValue
+        return registry.makeCounter(
+            descriptor: MetricNames.rolloutsFinished, labels: [("route", rollout.route), ("strategy", rollout.plan.strategy.rawValue), ("state", how)]
+        )
     }
 
     /// Each deployment whose model version has a retirement date, from the lifecycle report.
@@ -86,11 +114,12 @@ extension Gateway {
         for rollout in rollouts {
             text += "switchyard_rollout_state_since_timestamp_seconds{route=\"\(label(rollout.route))\"} \(seconds(rollout.stateSince - Moment(nanoseconds: 0)))\n"
         }
-        text += "# HELP switchyard_rollout_gate_result The last gate evaluation of an active rollout (pass, fail, inconclusive, no_data).\n"
+        text += "# HELP switchyard_rollout_gate_result The last gate evaluation of an active rollout: 1 for its result (pass, fail, inconclusive, no_data), 0 for the others.\n"
         text += "# TYPE switchyard_rollout_gate_result gauge\n"
         for rollout in rollouts {
-            guard let result = rollout.gateResult else { continue }
-            text += "switchyard_rollout_gate_result{route=\"\(label(rollout.route))\",result=\"\(result)\"} 1\n"
+            for result in ["pass", "fail", "inconclusive", "no_data"] {
+                text += "switchyard_rollout_gate_result{route=\"\(label(rollout.route))\",result=\"\(result)\"} \(rollout.gateResult == result ? 1 : 0)\n"
+            }
         }
         text += "# HELP switchyard_rollout_deployment_role The deployments of an active rollout: the stable one and the candidate it brings in.\n"
         text += "# TYPE switchyard_rollout_deployment_role gauge\n"

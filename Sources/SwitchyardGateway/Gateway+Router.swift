@@ -81,6 +81,7 @@ extension Gateway {
             self.registry.emit(into: &buffer)
             self.emitRouteGauges(into: &buffer)
             self.emitOperationalGauges(into: &buffer)
+            self.emitProcessMetrics(into: &buffer)
             return Response(
                 status: .ok,
                 headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
@@ -101,6 +102,12 @@ extension Gateway {
         for route in routes {
             for deployment in route.deployments {
                 text += "switchyard_route_weight_percent{route=\"\(label(route.name))\",deployment=\"\(label(deployment.name))\"} \(Self.number(deployment.weight.percent))\n"
+            }
+        }
+        text += "# HELP switchyard_deployment_info The provider, model and version each deployment pins (always 1).\n# TYPE switchyard_deployment_info gauge\n"
+        for route in routes {
+            for deployment in route.deployments {
+                text += "switchyard_deployment_info{route=\"\(label(route.name))\",deployment=\"\(label(deployment.name))\",provider=\"\(deployment.upstream.kind.rawValue)\",model=\"\(label(deployment.model))\",version=\"\(label(deployment.version))\"} 1\n"
             }
         }
         text += "# HELP switchyard_route_revision Current revision of each route.\n# TYPE switchyard_route_revision gauge\n"

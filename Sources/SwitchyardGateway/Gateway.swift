@@ -72,6 +72,8 @@ public final class Gateway: Sendable {
     let finishedSamples = Mutex<[String: [ShadowSample]]>([:])
     /// Why the shared state store cannot be reached (fleet mode), for `/readyz`.
     let stateStoreProblem = Mutex<String?>(nil)
+    /// When this gateway was made, for `process_start_time_seconds`.
+    let startedAt: Moment
     /// Rollout and retirement gauges for alerting, written at scrape time.
     let operationalGauges = OperationalGauges()
     /// Recent request ids → route and deployment, for feedback.
@@ -91,6 +93,7 @@ public final class Gateway: Sendable {
         self.observability = observability
         self.registry = registry
         self.clock = clock
+        self.startedAt = clock.now()
         self.logger = logger
         self.clients = UpstreamClients(connectionsPerHost: options.connectionsPerHost)
         self.access = ClientAccess(keys: access.clientKeys)

@@ -51,6 +51,12 @@ enum MetricNames {
             helpText: "Responses sent to clients, by route and HTTP status."
         )
     }
+    static var rolloutsFinished: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "switchyard", metricName: "rollouts_finished", unitName: "total",
+            helpText: "Rollouts that ended while this process watched, by route, strategy and how (promoted, rolled_back, aborted, completed)."
+        )
+    }
     static var retirementCountdown: MetricNameDescriptor {
         MetricNameDescriptor(
             namespace: "switchyard", metricName: "model_retirement", unitName: "seconds",

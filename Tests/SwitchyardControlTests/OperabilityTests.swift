@@ -29,6 +29,12 @@ import Tracing
             let before = try await Self.metrics(server)
             #expect(before.contains("switchyard_state_store_up 1"))
             #expect(!before.contains("switchyard_rollout_active{"), "no rollout, no series")
+            #expect(before.contains(#"switchyard_deployment_info{route="chat-prod",deployment="canary",provider="openai",model="gpt-4o",version="2025-05-13"} 1"#))
+            #if os(Linux)
+            for name in ["process_cpu_seconds_total ", "process_resident_memory_bytes ", "process_open_fds ", "process_max_fds ", "process_start_time_seconds "] {
+                #expect(before.contains("\n" + name), "\(name)is exported")
+            }
+            #endif
 
             _ = try await server.client().startRollout(route: "chat-prod", plan: Self.canary)
             let running = try await Self.metrics(server)
@@ -36,6 +42,7 @@ import Tracing
             #expect(running.contains(#"switchyard_rollout_deployment_role{route="chat-prod",deployment="stable",role="stable"} 1"#))
             #expect(running.contains(#"switchyard_rollout_deployment_role{route="chat-prod",deployment="canary",role="candidate"} 1"#))
             #expect(running.contains(#"switchyard_rollout_state_since_timestamp_seconds{route="chat-prod"} "#))
+            #expect(running.contains(#"switchyard_rollouts_finished_total{route="chat-prod",strategy="canary",state="aborted"} 0"#), "the ending's series is there from the start")
 
             _ = try await server.client().operate(route: "chat-prod", .pause, reason: "looking")
             let paused = try await Self.metrics(server)
@@ -44,6 +51,8 @@ import Tracing
             _ = try await server.client().operate(route: "chat-prod", .abort, reason: "done")
             let ended = try await Self.metrics(server)
             #expect(!ended.contains("switchyard_rollout_active{"), "a finished rollout leaves the gauges")
+            #expect(ended.contains(#"switchyard_rollouts_finished_total{route="chat-prod",strategy="canary",state="aborted"} 1"#))
+            #expect(ended.contains(#"switchyard_rollouts_finished_total{route="chat-prod",strategy="canary",state="rolled_back"} 0"#))
         }
         let spans = tracer.finishedSpans
         let changes = spans.filter { $0.operationName == "management POST" }
