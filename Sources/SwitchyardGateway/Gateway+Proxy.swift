@@ -46,6 +46,7 @@ extension Gateway {
         let status = Int(response.status.code)
         countResponse(route: served.label, status: status)
         if let trail = served.trail {
+            response.headers[.switchyardRequestID] = trail.requestID
             let streaming = trail.update(route: served.label == "-" ? nil : served.label, revision: served.revisionHeader, attempts: served.attempts, status: status)
             if !streaming || refusal != nil { trail.finish(status: status, error: refusal) }
         }
@@ -57,7 +58,7 @@ extension Gateway {
         served.trail?.update { $0.client = clientKey?.name; $0.operation = operation }
         let bytes = try await readBody(request)
         let chat = try ClientRequest(bytes: bytes.readableBytesView, operation: operation, requireModel: routeFromPath == nil)
-        served.trail?.update { $0.requestModel = routeFromPath ?? chat.model }
+        served.trail?.update { $0.requestModel = (routeFromPath ?? chat.model).map { String($0.prefix(256)) } }
         // A continued response lives on the deployment that created it.
         var owner: (route: String, deployment: String)?
         if let previous = chat.previousResponseID {
@@ -86,7 +87,8 @@ extension Gateway {
         if plan.route.logContent {
             served.trail?.update {
                 $0.logContent = true
-                $0.requestContent = chat.bytes
+                // Re-encoded: compact (one line whatever the client's layout).
+                $0.requestContent = JSONText.encode(.object(chat.body))
             }
         }
         var pinned: Int?
@@ -302,6 +304,20 @@ struct AttemptFailure: Sendable {
             case .failed(let reason): reason
             }
         }
+
+        /// A fixed code for the attempt's span (`error.type`).
+        var code: String {
+            switch self {
+            case .unavailable(.open): "circuit_open"
+            case .unavailable(.probing): "circuit_half_open"
+            case .unavailable(.throttled): "holding_after_429"
+            case .retired: "model_retired"
+            case .throttled: "upstream_429"
+            case .timeout: "upstream_timeout"
+            case .saturated: "upstream_saturated"
+            case .failed: "upstream_error"
+            }
+        }
     }
 
     let deployment: String
@@ -317,5 +333,7 @@ extension HTTPField.Name {
     static let switchyardAttempts = Self("x-switchyard-attempts")!
     static let switchyardUser = Self("x-switchyard-user")!
     static let requestID = Self("x-request-id")!
+    /// The id of the request's access-log line and span (the client's `x-request-id`, or one made up).
+    static let switchyardRequestID = Self("x-switchyard-request-id")!
     static let switchyardEnforced = Self("x-switchyard-enforced")!
 }

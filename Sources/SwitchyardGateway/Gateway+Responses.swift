@@ -146,6 +146,7 @@ extension Gateway {
 
     private func forwardStoredResponse(_ request: Request, id: String, action: StoredResponseAction, served: inout ServedRoute) async throws(APIError) -> Response {
         let clientKey = try await authenticate(request)
+        served.trail?.update { $0.client = clientKey?.name; $0.operation = .responses }
         guard !id.isEmpty, id.utf8.count <= ResponseAffinityPolicy.maximumIDBytes,
             id.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: "#") })
         else {
@@ -171,23 +172,29 @@ extension Gateway {
         let target = route.targets[index]
         served.attempts = 1
         let query = request.uri.query ?? ""
+        var forwarding = HeaderPassThrough.forwarded(from: request.headers, to: target.deployment.upstream.kind)
+        served.trail?.startAttempt(deployment: target.deployment, operation: .responses, attempt: 1, headers: &forwarding)
         let upstreamRequest = target.storedResponseRequest(
             method: action.method, id: id, suffix: action.suffix,
             query: query.utf8.count <= 2048 ? query : "",
-            forwarding: HeaderPassThrough.forwarded(from: request.headers, to: target.deployment.upstream.kind)
+            forwarding: forwarding
         )
         let reply: any UpstreamReply
         do {
             reply = try await target.transport.send(upstreamRequest, headDeadline: .after(target.deployment.timeouts.firstToken))
         } catch {
+            served.trail?.endAttempt(status: nil, failure: "upstream_error", detail: "\(error)")
             throw APIError(status: 502, message: "deployment '\(target.deployment.name)' holding response '\(id)' did not answer: \(error)", type: "server_error", code: "upstream_error")
         }
+        served.trail?.noteUpstreamReply(reply.headers)
         let body: ByteBuffer
         do {
             body = try await reply.collect(upTo: options.maxReplyBytes, deadline: .after(target.deployment.timeouts.total))
         } catch {
+            served.trail?.endAttempt(status: Int(reply.status), failure: "upstream_error", detail: "\(error)")
             throw APIError(status: 502, message: "deployment '\(target.deployment.name)' holding response '\(id)' broke off its reply: \(error)", type: "server_error", code: "upstream_error")
         }
+        served.trail?.endAttempt(status: Int(reply.status), failure: nil)
         var headers = HTTPFields()
         headers[.switchyardDeployment] = target.deployment.name
         headers[.switchyardModelVersion] = target.deployment.modelVersion

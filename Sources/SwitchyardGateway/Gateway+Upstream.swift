@@ -43,7 +43,7 @@ extension Gateway {
         let result = await attemptUpstreamOnce(context)
         switch result {
         case .failed(let failure):
-            trail.endAttempt(status: nil, failure: failure.kind.description)
+            trail.endAttempt(status: nil, failure: failure.kind.code, detail: failure.kind.description)
         case .response(let response):
             // A stream's attempt ends with the stream.
             if !trail.facts.stream { trail.endAttempt(status: Int(response.status.code), failure: nil) }
@@ -64,6 +64,7 @@ extension Gateway {
         } catch {
             return failBeforeReply(context, error: error, started: started)
         }
+        context.trail?.noteUpstreamReply(reply.headers)
         switch reply.status {
         case 200..<300:
             if context.chat.isStream, reply.headers.first(name: "content-type")?.hasPrefix("text/event-stream") == true {

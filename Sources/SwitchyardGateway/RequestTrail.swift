@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Hummingbird
 import HTTPTypes
+import NIOHTTP1
 import Tracing
 import SwitchyardCore
 
@@ -27,10 +28,12 @@ final class RequestTrail: Sendable {
         var logContent = false
         var requestContent: [UInt8]?
         var replyContent: [UInt8]?
+        /// The upstream's own `x-request-id`, for a ticket with the provider.
+        var upstreamRequestID: String?
     }
 
-    /// Content kept per line at most: a longer reply is cut at this many bytes.
-    static let maximumContentBytes = 1 << 20
+    /// Content kept: one byte more than a line holds, so the line can say it was cut.
+    static let maximumContentBytes = AccessLogEntry.maximumContentBytes + 1
 
     let observability: GatewayObservability
     let clock: any MomentClock
@@ -96,11 +99,21 @@ final class RequestTrail: Sendable {
 
     /// A child span for one upstream attempt, its context written into the
     /// headers that go upstream.
+    /// Notes the upstream's own request id from its reply's headers.
+    func noteUpstreamReply(_ headers: HTTPHeaders) {
+        guard let id = headers.first(name: "x-request-id"), !id.isEmpty, id.utf8.count <= 200, HeaderPassThrough.isSafe(id) else { return }
+        update { $0.upstreamRequestID = id }
+    }
+
     func startAttempt(_ context: AttemptContext, headers: inout [(String, String)]) {
-        let deployment = context.deployment
+        startAttempt(deployment: context.deployment, operation: context.chat.operation, attempt: context.attempt, headers: &headers)
+    }
+
+    /// An attempt at `deployment` (number `attempt`, from 1), for paths without an ``AttemptContext``.
+    func startAttempt(deployment: Deployment, operation openAIOperation: OpenAIOperation, attempt number: Int, headers: inout [(String, String)]) {
         state.withLock { $0.facts.deployment = deployment }
         guard let tracer = observability.tracer, let span else { return }
-        let operation = GenAIAttribute.operation(context.chat.operation)
+        let operation = GenAIAttribute.operation(openAIOperation)
         let attempt = tracer.startSpan("\(operation) \(deployment.model)", context: span.context, ofKind: .client)
         attempt.updateAttributes { attributes in
             attributes[GenAIAttribute.operationName] = operation
@@ -108,7 +121,7 @@ final class RequestTrail: Sendable {
             attributes[GenAIAttribute.requestModel] = deployment.model
             attributes["switchyard.deployment"] = deployment.name
             attributes["switchyard.model_version"] = deployment.modelVersion
-            attributes["switchyard.attempt"] = context.attempt
+            attributes["switchyard.attempt"] = number
             if let host = Self.host(of: deployment.upstream.url) { attributes["server.address"] = host }
         }
         tracer.inject(attempt.context, into: &headers, using: HeaderPairsInjector())
@@ -117,7 +130,7 @@ final class RequestTrail: Sendable {
 
     /// Ends the open attempt's span: `failure` for one that failed over (or
     /// a stream that broke), else the upstream's status and its usage.
-    func endAttempt(status: Int?, failure: String?) {
+    func endAttempt(status: Int?, failure: String?, detail: String? = nil) {
         let (span, usage) = state.withLock { state in
             defer { state.openAttempt = nil }
             return (state.openAttempt, state.facts.usage)
@@ -131,7 +144,7 @@ final class RequestTrail: Sendable {
             }
             if let failure { attributes["error.type"] = failure }
         }
-        if failure != nil || (status ?? 0) >= 500 { span.setStatus(SpanStatus(code: .error, message: failure)) }
+        if failure != nil || (status ?? 0) >= 500 { span.setStatus(SpanStatus(code: .error, message: detail ?? failure)) }
         span.end()
     }
 
@@ -169,6 +182,7 @@ final class RequestTrail: Sendable {
         entry.attempts = facts.attempts
         entry.stream = facts.stream
         entry.traceID = traceID
+        entry.upstreamRequestID = facts.upstreamRequestID
         if facts.logContent {
             entry.requestContent = facts.requestContent
             entry.replyContent = facts.replyContent
@@ -178,8 +192,9 @@ final class RequestTrail: Sendable {
 
     private func end(_ span: any Span, facts: Facts) {
         let operation = facts.operation.map(GenAIAttribute.operation)
+        // The route, never a name a client made up: span names must stay few.
         if let operation {
-            span.operationName = "\(operation) \(facts.requestModel ?? facts.route ?? "")"
+            span.operationName = facts.route.map { "\(operation) \($0)" } ?? operation
         }
         span.updateAttributes { attributes in
             attributes["http.request.method"] = method
@@ -207,7 +222,9 @@ final class RequestTrail: Sendable {
             if let ttft = facts.timeToFirstToken { attributes["switchyard.time_to_first_token"] = ttft.secondsDouble }
             if let error = facts.error { attributes["error.type"] = error }
         }
-        if facts.status >= 500 || (facts.error != nil && facts.error != "client_closed") {
+        // As the HTTP conventions have it for a server: 5xx are errors, a
+        // refusal (4xx) is the client's; so is a client that left.
+        if facts.status >= 500 || (facts.status < 400 && facts.error != nil && facts.error != "client_closed") {
             span.setStatus(SpanStatus(code: .error, message: facts.error))
         }
         span.end()
@@ -216,7 +233,8 @@ final class RequestTrail: Sendable {
     /// The host of an upstream URL (`https://HOST[:PORT]/…`).
     static func host(of url: String) -> String? {
         guard let scheme = url.range(of: "://") else { return nil }
-        var rest = url[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" }
+        var rest = url[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let userinfo = rest.lastIndex(of: "@") { rest = rest[rest.index(after: userinfo)...] }
         if rest.hasPrefix("[") {
             rest = rest.prefix { $0 != "]" }.dropFirst()
         } else {
@@ -225,13 +243,13 @@ final class RequestTrail: Sendable {
         return rest.isEmpty ? nil : String(rest)
     }
 
-    /// `req_` and 24 hex digits.
+    /// `sy-` and 24 hex digits.
     static func newRequestID() -> String {
         var generator = SystemRandomNumberGenerator()
         let high = generator.next() as UInt64
         let low = generator.next() as UInt32
         func padded(_ text: String, _ width: Int) -> String { String(repeating: "0", count: max(0, width - text.count)) + text }
-        return "req_" + padded(String(high, radix: 16), 16) + padded(String(low, radix: 16), 8)
+        return "sy-" + padded(String(high, radix: 16), 16) + padded(String(low, radix: 16), 8)
     }
 
     /// The trace id, read back from the `traceparent` the tracer would send.

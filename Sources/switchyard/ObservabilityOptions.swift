@@ -39,8 +39,8 @@ struct ObservabilityOptions: ParsableArguments {
     /// Whether traces are sent: `--otel-endpoint`, or an OTLP endpoint in the
     /// environment (unless `OTEL_SDK_DISABLED=true` or `OTEL_TRACES_EXPORTER=none`).
     private func tracesWanted(_ environment: [String: String]) -> Bool {
-        if otelEndpoint != nil { return true }
         if environment["OTEL_SDK_DISABLED"]?.lowercased() == "true" { return false }
+        if otelEndpoint != nil { return true }
         if environment["OTEL_TRACES_EXPORTER"]?.lowercased() == "none" { return false }
         return environment["OTEL_EXPORTER_OTLP_ENDPOINT"] != nil || environment["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] != nil
     }
@@ -92,6 +92,9 @@ struct ObservabilityOptions: ParsableArguments {
             logger.notice("access log to \(accessLog) (level \(accessLogLevel), sampling \(accessLogSample))")
         }
         let environment = ProcessInfo.processInfo.environment
+        if otelEndpoint != nil, environment["OTEL_SDK_DISABLED"]?.lowercased() == "true" {
+            logger.notice("OTEL_SDK_DISABLED=true: no traces, --otel-endpoint notwithstanding")
+        }
         if tracesWanted(environment) {
             try Self.checkTracingEnvironment(environment, logger: logger)
             if let otelEndpoint {

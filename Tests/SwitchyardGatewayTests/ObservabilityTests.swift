@@ -1,5 +1,6 @@
 import Foundation
 import InMemoryTracing
+import NIOHTTP1
 import SwitchyardCore
 import SwitchyardSecrets
 import SwitchyardSimulator
@@ -58,8 +59,12 @@ import Tracing
             #expect(unknown.status == 404)
             let wrongKey = try await cluster.post(body: LiveCluster.chat(), headers: [("authorization", "Bearer wrong")])
             #expect(wrongKey.status == 401)
-            let logged = try await cluster.post(body: LiveCluster.chat(route: "logged"), headers: Self.key)
+            // Laid out over several lines, as a person would write it: the log line stays one line.
+            let pretty = "{\n  \"model\": \"logged\",\n  \"messages\": [\n    {\"role\": \"user\", \"content\": \"Say hello.\"}\n  ]\n}"
+            let logged = try await cluster.post(body: pretty, headers: Self.key)
             #expect(logged.status == 200)
+            #expect(plain.headers.first(name: "x-switchyard-request-id") == "support-ticket-42")
+            #expect(streamed.headers.first(name: "x-switchyard-request-id")?.hasPrefix("sy-") == true, "the id the gateway made up is the client's to quote")
         }
         log.flush()
         let text = try String(contentsOfFile: path, encoding: .utf8)
@@ -89,7 +94,8 @@ import Tracing
         #expect(streamed["error"] == nil)
         #expect((streamed["output_tokens"]?.doubleValue ?? 0) > 0, "a stream's usage is logged once it has ended")
         #expect(streamed["ttft_ms"]?.doubleValue != nil)
-        #expect(streamed["request_id"]?.stringValue?.hasPrefix("req_") == true, "a request without an id gets one")
+        #expect(streamed["request_id"]?.stringValue?.hasPrefix("sy-") == true, "a request without an id gets one")
+        #expect(plain["upstream_request_id"]?.stringValue?.isEmpty == false, "the provider's own id, for its support")
 
         let failedOver = lines[2]
         #expect(failedOver["route"] == "failing")

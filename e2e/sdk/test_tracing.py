@@ -16,6 +16,17 @@ import pytest
 from conftest import ADMIN_TOKEN, Process, managed_config, serve_args
 from otlp_receiver import OTLPReceiver
 
+SLOW_ROUTE = """
+  - name: slow
+    stable: slow
+    deployments:
+      - name: slow
+        weight: 100
+        model: gpt-4o
+        version: "2024-11-20"
+        upstream: {{ url: "http://127.0.0.1:{port}/v1" }}
+"""
+
 TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CLIENT_SPAN = "00f067aa0ba902b7"
 
@@ -24,8 +35,9 @@ CLIENT_SPAN = "00f067aa0ba902b7"
 def traced():
     receiver = OTLPReceiver()
     upstream = Process(["simulate", "--listen", "127.0.0.1:0", "--latency-ms", "1"])
+    slow = Process(["simulate", "--listen", "127.0.0.1:0", "--latency-ms", "1", "--tokens-per-second", "5", "--reply-tokens", "200"])
     config = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
-    config.write(managed_config(upstream.port, upstream.port, 0))
+    config.write(managed_config(upstream.port, upstream.port, 0) + SLOW_ROUTE.format(port=slow.port))
     config.close()
     state = tempfile.TemporaryDirectory()
     access_log = os.path.join(state.name, "access.log")
@@ -35,9 +47,22 @@ def traced():
     yield receiver, upstream, gateway, access_log
     gateway.stop()
     upstream.stop()
+    slow.stop()
     receiver.stop()
     os.unlink(config.name)
     state.cleanup()
+
+
+def log_line(access_log, request_id, timeout=5.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        with open(access_log) as f:
+            for raw in f:
+                entry = json.loads(raw)
+                if entry.get("request_id") == request_id:
+                    return entry
+        time.sleep(0.1)
+    raise AssertionError(f"no access-log line for {request_id}")
 
 
 def wait_for(receiver, predicate, timeout=20.0):
@@ -158,3 +183,46 @@ def test_tracing_settings_this_build_cannot_honour_are_refused_at_start(variable
                               env=env, capture_output=True, text=True, timeout=30)
     assert done.returncode == 1, done.stderr
     assert f"{variable}=" in done.stderr and words in done.stderr, done.stderr
+
+
+def test_a_client_that_leaves_mid_stream_is_logged_and_its_spans_end(traced):
+    import http.client
+    receiver, _, gateway, access_log = traced
+    connection = http.client.HTTPConnection("127.0.0.1", gateway.port, timeout=10)
+    body = json.dumps({"model": "slow", "stream": True, "messages": [{"role": "user", "content": "hi"}]})
+    connection.request("POST", "/v1/chat/completions", body=body,
+                       headers={"content-type": "application/json", "x-request-id": "leaves-early"})
+    reply = connection.getresponse()
+    assert reply.status == 200
+    assert reply.getheader("x-switchyard-request-id") == "leaves-early"
+    assert reply.read(6) == b"data: "
+    connection.sock.shutdown(2)
+    connection.close()
+    line = log_line(access_log, "leaves-early", timeout=10)
+    assert line["status"] == 200 and line["error"] == "client_closed" and line["level"] == "warning"
+    assert line["stream"] is True
+    server = wait_for(receiver, lambda s: s["attributes"].get("switchyard.request_id") == "leaves-early")[0]
+    assert server["attributes"]["error.type"] == "client_closed"
+    assert server["status"] != "STATUS_CODE_ERROR", "a client leaving is not the gateway failing"
+    wait_for(receiver, lambda s: s["kind"] == "SPAN_KIND_CLIENT" and s["parent_span_id"] == server["span_id"])
+
+
+def test_lines_still_in_memory_are_written_at_shutdown(traced):
+    """SIGTERM: serve drains, then the access log writes what it holds before the process exits."""
+    _, upstream, _, _ = traced
+    with tempfile.TemporaryDirectory() as state:
+        config = os.path.join(state, "routes.yaml")
+        with open(config, "w") as f:
+            f.write(managed_config(upstream.port, upstream.port, 0))
+        access_log = os.path.join(state, "access.log")
+        gateway = Process(serve_args(config, state) + ["--access-log", access_log])
+        client = openai.OpenAI(base_url=f"http://127.0.0.1:{gateway.port}/v1", api_key="unused", max_retries=0)
+        for index in range(20):
+            client.chat.completions.create(model="chat-prod", messages=[{"role": "user", "content": "hi"}],
+                                           extra_headers={"x-request-id": f"shutdown-{index}"})
+        gateway.proc.terminate()
+        assert gateway.proc.wait(timeout=15) == 0
+        with open(access_log) as f:
+            ids = [json.loads(raw)["request_id"] for raw in f]
+        gateway.stop()
+    assert ids == [f"shutdown-{index}" for index in range(20)]

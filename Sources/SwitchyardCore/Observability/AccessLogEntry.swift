@@ -40,10 +40,15 @@ public struct AccessLogEntry: Sendable {
     public var attempts: Int
     public var stream: Bool
     public var traceID: String?
+    /// The upstream's `x-request-id` (the id its support asks for).
+    public var upstreamRequestID: String?
     /// Raw JSON of the client's request body (`logContent` routes only).
     public var requestContent: [UInt8]?
     /// The reply body, or a stream's events as text (`logContent` routes only).
     public var replyContent: [UInt8]?
+
+    /// Message content kept per field at most (1 MiB).
+    public static let maximumContentBytes = 1 << 20
 
     public init(time: Moment, requestID: String, method: String, path: String, status: Int, latency: Duration) {
         self.time = time
@@ -117,13 +122,25 @@ public struct AccessLogEntry: Sendable {
         key("stream")
         line.append(contentsOf: (stream ? "true" : "false").utf8)
         string("trace_id", traceID)
+        string("upstream_request_id", upstreamRequestID)
         if let requestContent {
             key("request")
-            line.append(contentsOf: requestContent)
+            // Compact JSON as the gateway re-encoded it; past the cap, a cut string.
+            if requestContent.count <= Self.maximumContentBytes {
+                line.append(contentsOf: requestContent)
+            } else {
+                JSONText.appendString(String(decoding: requestContent.prefix(Self.maximumContentBytes), as: UTF8.self), to: &line)
+                key("request_truncated")
+                line.append(contentsOf: "true".utf8)
+            }
         }
         if let replyContent {
             key("reply")
-            JSONText.appendString(String(decoding: replyContent, as: UTF8.self), to: &line)
+            JSONText.appendString(String(decoding: replyContent.prefix(Self.maximumContentBytes), as: UTF8.self), to: &line)
+            if replyContent.count > Self.maximumContentBytes {
+                key("reply_truncated")
+                line.append(contentsOf: "true".utf8)
+            }
         }
         line.append(contentsOf: "}\n".utf8)
         return line
