@@ -20,7 +20,9 @@ source scripts/lib/serve-stack.sh
 release_binary
 scratch
 mkdir -p "$OUT"
-start_stack 0
+# SERVE_FLAGS adds serve options, e.g. SERVE_FLAGS="--access-log /tmp/access.log".
+# shellcheck disable=SC2086
+start_stack 0 ${SERVE_FLAGS:-}
 write_post_lua
 url="http://127.0.0.1:$port/v1/chat/completions"
 

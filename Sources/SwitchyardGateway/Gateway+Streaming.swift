@@ -80,7 +80,7 @@ struct StreamRelay: Sendable {
         var state = State(forwardUsage: context.chat.clientWantsStreamUsage, watchForResponseID: context.chat.operation == .responses)
         var kept: ByteBuffer? = mirror == nil ? nil : ByteBuffer()
         // What the client was sent, for a `logContent` route's access-log line.
-        var logged: [UInt8]? = context.trail?.facts.logContent == true ? [] : nil
+        var logged: [UInt8]? = context.trail?.logsContent == true ? [] : nil
         var rememberedResponse = false
         let timeouts = context.deployment.timeouts
         var chunk: ByteBuffer? = first

@@ -46,7 +46,7 @@ extension Gateway {
             trail.endAttempt(status: nil, failure: failure.kind.code, detail: failure.kind.description)
         case .response(let response):
             // A stream's attempt ends with the stream.
-            if !trail.facts.stream { trail.endAttempt(status: Int(response.status.code), failure: nil) }
+            if !trail.isStreaming { trail.endAttempt(status: Int(response.status.code), failure: nil) }
         }
         return result
     }
@@ -192,7 +192,7 @@ extension Gateway {
                 await rememberResponse(id, route: routeName, deployment: context.deployment.name, clientKey: context.clientKey?.name)
             }
         }
-        if let trail = context.trail, trail.facts.logContent {
+        if let trail = context.trail, trail.logsContent {
             trail.update { $0.replyContent = Array(body.readableBytesView.prefix(RequestTrail.maximumContentBytes)) }
         }
         if context.chat.operation == .chatCompletions, let mirror = shadowMirror(route: routeName) {

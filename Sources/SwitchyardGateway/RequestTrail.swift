@@ -68,7 +68,8 @@ final class RequestTrail: Sendable {
             tracer.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
             let span = tracer.startSpan("gateway \(method)", context: parent, ofKind: .server)
             self.span = span
-            traceID = Self.traceID(of: span, tracer: tracer)
+            // Only a sampled trace is worth naming in the access log.
+            traceID = span.isRecording && observability.accessLog != nil ? Self.traceID(of: span, tracer: tracer) : nil
         } else {
             span = nil
             traceID = nil
@@ -84,6 +85,12 @@ final class RequestTrail: Sendable {
     }
 
     var facts: Facts { state.withLock { $0.facts } }
+
+    /// Whether the reply is a stream (its relay finishes the trail); one field, not a copy of all.
+    var isStreaming: Bool { state.withLock { $0.facts.stream } }
+
+    /// Whether the route logs message content.
+    var logsContent: Bool { state.withLock { $0.facts.logContent } }
 
     /// What the gateway knows once it has answered; returns whether the
     /// answer is a stream still being relayed (its relay finishes the trail).
@@ -115,7 +122,9 @@ final class RequestTrail: Sendable {
         guard let tracer = observability.tracer, let span else { return }
         let operation = GenAIAttribute.operation(openAIOperation)
         let attempt = tracer.startSpan("\(operation) \(deployment.model)", context: span.context, ofKind: .client)
-        attempt.updateAttributes { attributes in
+        // A span the sampler left out still carries the context upstream, but
+        // nothing is gathered for it.
+        if attempt.isRecording { attempt.updateAttributes { attributes in
             attributes[GenAIAttribute.operationName] = operation
             attributes[GenAIAttribute.providerName] = GenAIAttribute.provider(deployment.upstream.kind)
             attributes[GenAIAttribute.requestModel] = deployment.model
@@ -123,7 +132,7 @@ final class RequestTrail: Sendable {
             attributes["switchyard.model_version"] = deployment.modelVersion
             attributes["switchyard.attempt"] = number
             if let host = Self.host(of: deployment.upstream.url) { attributes["server.address"] = host }
-        }
+        } }
         tracer.inject(attempt.context, into: &headers, using: HeaderPairsInjector())
         state.withLock { $0.openAttempt = attempt }
     }
@@ -136,14 +145,14 @@ final class RequestTrail: Sendable {
             return (state.openAttempt, state.facts.usage)
         }
         guard let span else { return }
-        span.updateAttributes { attributes in
+        if span.isRecording { span.updateAttributes { attributes in
             if let status { attributes["http.response.status_code"] = status }
             if let usage {
                 attributes[GenAIAttribute.inputTokens] = usage.promptTokens
                 attributes[GenAIAttribute.outputTokens] = usage.completionTokens
             }
             if let failure { attributes["error.type"] = failure }
-        }
+        } }
         if failure != nil || (status ?? 0) >= 500 { span.setStatus(SpanStatus(code: .error, message: detail ?? failure)) }
         span.end()
     }
@@ -191,6 +200,7 @@ final class RequestTrail: Sendable {
     }
 
     private func end(_ span: any Span, facts: Facts) {
+        guard span.isRecording else { return span.end() }
         let operation = facts.operation.map(GenAIAttribute.operation)
         // The route, never a name a client made up: span names must stay few.
         if let operation {
@@ -243,14 +253,21 @@ final class RequestTrail: Sendable {
         return rest.isEmpty ? nil : String(rest)
     }
 
-    /// `sy-` and 24 hex digits.
+    /// `sy-` and 24 hex digits: 12 chosen at random when the process
+    /// starts (so replicas do not collide), then a count. Reading the
+    /// system's random source per request cost a system call each.
     static func newRequestID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        let high = generator.next() as UInt64
-        let low = generator.next() as UInt32
-        func padded(_ text: String, _ width: Int) -> String { String(repeating: "0", count: max(0, width - text.count)) + text }
-        return "sy-" + padded(String(high, radix: 16), 16) + padded(String(low, radix: 16), 8)
+        let number = requestCounter.add(1, ordering: .relaxed).newValue & 0xFFFF_FFFF_FFFF
+        let digits = String(number, radix: 16)
+        return requestIDPrefix + String(repeating: "0", count: 12 - digits.count) + digits
     }
+
+    private static let requestCounter = Atomic<UInt64>(0)
+    private static let requestIDPrefix: String = {
+        let random = UInt64.random(in: 0...0xFFFF_FFFF_FFFF)
+        let digits = String(random, radix: 16)
+        return "sy-" + String(repeating: "0", count: 12 - digits.count) + digits
+    }()
 
     /// The trace id, read back from the `traceparent` the tracer would send.
     static func traceID(of span: any Span, tracer: any Tracer) -> String? {

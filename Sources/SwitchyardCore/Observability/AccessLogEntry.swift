@@ -97,8 +97,20 @@ public struct AccessLogEntry: Sendable {
             key(name)
             line.append(contentsOf: String(value).utf8)
         }
-        func milliseconds(_ duration: Duration) -> Double {
-            (duration.millisecondsDouble * 1000).rounded() / 1000
+        // Milliseconds with three decimals, written from whole microseconds:
+        // printing a Double was most of a line's cost.
+        func milliseconds(_ name: String, _ duration: Duration?) {
+            guard let duration else { return }
+            let micros = duration.nanosecondsClamped / 1000
+            let whole = micros / 1000
+            let fraction = abs(micros % 1000)
+            key(name)
+            if micros < 0, whole == 0 { line.append(UInt8(ascii: "-")) }
+            line.append(contentsOf: String(whole).utf8)
+            line.append(UInt8(ascii: "."))
+            if fraction < 100 { line.append(UInt8(ascii: "0")) }
+            if fraction < 10 { line.append(UInt8(ascii: "0")) }
+            line.append(contentsOf: String(fraction).utf8)
         }
         string("time", time.timestamp)
         string("level", level.rawValue)
@@ -113,8 +125,8 @@ public struct AccessLogEntry: Sendable {
         string("revision", revision)
         integer("status", status)
         string("error", error)
-        number("latency_ms", milliseconds(latency))
-        number("ttft_ms", timeToFirstToken.map(milliseconds))
+        milliseconds("latency_ms", latency)
+        milliseconds("ttft_ms", timeToFirstToken)
         integer("input_tokens", inputTokens)
         integer("output_tokens", outputTokens)
         number("cost", cost)
