@@ -386,6 +386,7 @@ let package = Package(
                 "SwitchyardSecrets",
                 "SwitchyardHTTP",
                 "SwitchyardSimulator",
+                "SwitchyardServer",
                 "SwitchyardTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Hummingbird", package: "hummingbird"),

@@ -21,6 +21,16 @@ def serve_args(config, state_dir):
             "--state", f"sqlite:{state_dir}/state.sqlite"]
 
 
+def terminate(proc, timeout=10):
+    """SIGTERM, then SIGKILL if the process has not ended within `timeout` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class Process:
     def __init__(self, args, env=None):
         self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
@@ -47,11 +57,7 @@ class Process:
             return f.read()
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+        terminate(self.proc)
         os.unlink(self.log.name)
 
 

@@ -18,7 +18,7 @@ import urllib.request
 import pytest
 from openai import OpenAI
 
-from conftest import ServedStack
+from conftest import ServedStack, terminate
 from test_deploy_files import RULES, dashboard, dashboard_expressions
 from test_management import call
 
@@ -97,12 +97,7 @@ class Prometheus:
                 if (name is None or alert["labels"]["alertname"] == name) and (state is None or alert["state"] == state)]
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        terminate(self.proc)
         self.log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
