@@ -27,8 +27,10 @@ public struct PostgresDSN: Sendable {
     public var sslMode: SSLMode
     public var sslRootCertificate: String?
 
-    /// Parses `url`; the error names the problem without the password.
-    public init(_ url: String) throws(StoreError) {
+    /// Parses `url`; the error names the problem without the password. A
+    /// URL without a password takes `PGPASSWORD` from `environment`, as libpq
+    /// does, so the password need not appear on a command line.
+    public init(_ url: String, environment: [String: String]? = nil) throws(StoreError) {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
             let host = components.host, !host.isEmpty
         else {
@@ -40,7 +42,7 @@ public struct PostgresDSN: Sendable {
         self.host = host
         self.port = components.port ?? 5432
         self.username = components.user.flatMap { $0.removingPercentEncoding } ?? "postgres"
-        self.password = components.password.flatMap { $0.removingPercentEncoding }
+        self.password = components.password.flatMap { $0.removingPercentEncoding } ?? (environment ?? ProcessInfo.processInfo.environment)["PGPASSWORD"].flatMap { $0.isEmpty ? nil : $0 }
         self.database = components.path.isEmpty ? nil : String(components.path.dropFirst())
         var sslMode = SSLMode.prefer
         var rootCertificate: String?

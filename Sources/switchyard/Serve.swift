@@ -25,8 +25,13 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .long, help: "Management API address, HOST:PORT (keep it on loopback unless fronted by TLS).")
     var adminListen = ListenAddress(host: "127.0.0.1", port: 8081)
 
-    @Option(name: .long, help: "State store: sqlite:PATH (one process) or postgres://USER:PASSWORD@HOST:PORT/DB (a fleet of replicas).")
-    var state = "sqlite:./switchyard.sqlite"
+    @Option(name: .customLong("state"), help: "State store: sqlite:PATH (one process) or postgres://USER[:PASSWORD]@HOST:PORT/DB (a fleet of replicas). Default: $SWITCHYARD_STATE, else sqlite:./switchyard.sqlite. A password left out of the URL comes from $PGPASSWORD; keep it off the command line, where every user can read it.")
+    var stateOption: String?
+
+    /// `--state`, else `SWITCHYARD_STATE`, else a SQLite file here.
+    var state: String {
+        stateOption ?? ProcessInfo.processInfo.environment["SWITCHYARD_STATE"].flatMap { $0.isEmpty ? nil : $0 } ?? "sqlite:./switchyard.sqlite"
+    }
 
     @Option(name: .long, help: "YAML file of management tokens and client keys (SHA-256 digests only).")
     var tokens: String?

@@ -56,6 +56,14 @@ struct FleetCorrectnessTests {
         }
     }
 
+    @Test func aURLWithoutAPasswordTakesPGPASSWORDAndOneInTheURLWins() throws {
+        let environment = ["PGPASSWORD": "from-env"]
+        #expect(try PostgresDSN("postgres://app@db/sw", environment: environment).password == "from-env")
+        #expect(try PostgresDSN("postgres://app:in%40url@db/sw", environment: environment).password == "in@url")
+        #expect(try PostgresDSN("postgres://app@db/sw", environment: ["PGPASSWORD": ""]).password == nil)
+        #expect(try PostgresDSN("postgres://app@db/sw", environment: [:]).password == nil)
+    }
+
     /// Two stores on one fresh database, as two replicas have.
     static func withTwoReplicas(_ body: (PostgresStateStore, PostgresStateStore) async throws -> Void) async throws {
         let url = try await StoreKind.freshDatabase()

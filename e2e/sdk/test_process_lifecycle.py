@@ -9,7 +9,7 @@ import threading
 import http.client
 import json
 
-from conftest import BIN, Process, serve_args
+from conftest import BIN, Process, managed_config, serve_args
 
 SLOW_ROUTE = """
 routes:
@@ -69,3 +69,18 @@ def test_an_invalid_config_is_refused_with_file_line_and_reason():
     os.unlink(config.name)
     assert result.returncode != 0
     assert f"{config.name}:7: routes[0].deployments[0].wersion: unknown key 'wersion'" in result.stdout + result.stderr
+
+
+def test_serve_takes_its_state_from_SWITCHYARD_STATE_so_a_url_stays_off_the_command_line():
+    """No --state: SWITCHYARD_STATE names the store (the systemd unit relies on it)."""
+    with tempfile.TemporaryDirectory() as folder:
+        config = os.path.join(folder, "routes.yaml")
+        with open(config, "w") as f:
+            f.write(managed_config(9, 9, 0))
+        store = os.path.join(folder, "from-env.sqlite")
+        gateway = Process(["serve", "--config", config, "--listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0"],
+                           env=dict(os.environ, SWITCHYARD_STATE=f"sqlite:{store}"))
+        try:
+            assert os.path.exists(store), gateway.output()
+        finally:
+            gateway.stop()
