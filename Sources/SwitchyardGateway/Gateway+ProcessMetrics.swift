@@ -30,9 +30,9 @@ extension Gateway {
             let fields = statm.split(separator: " ")
             if fields.count > 1, let virtual = Double(fields[0]), let resident = Double(fields[1]) {
                 text += "# HELP process_resident_memory_bytes Resident memory size in bytes.\n# TYPE process_resident_memory_bytes gauge\n"
-                text += "process_resident_memory_bytes \(Int64(resident * pageSize))\n"
+                text += "process_resident_memory_bytes \(resident * pageSize)\n"
                 text += "# HELP process_virtual_memory_bytes Virtual memory size in bytes.\n# TYPE process_virtual_memory_bytes gauge\n"
-                text += "process_virtual_memory_bytes \(Int64(virtual * pageSize))\n"
+                text += "process_virtual_memory_bytes \(virtual * pageSize)\n"
             }
         }
         if let descriptors = try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd") {
