@@ -155,7 +155,7 @@ public struct ManagementAPI: Sendable {
         }
         // A change is a span; what it sets off (a rollout's transitions) are its children.
         var parent = ServiceContext.topLevel
-        tracer.extract(request.headers, into: &parent, using: ManagementHeaderExtractor())
+        tracer.extract(request.headers, into: &parent, using: HTTPFieldsExtractor())
         let path = String((request.head.path ?? "").prefix(while: { $0 != "?" }).prefix(512))
         let span = tracer.startSpan("management \(request.method.rawValue)", context: parent, ofKind: .server)
         span.updateAttributes { attributes in
@@ -305,11 +305,4 @@ public struct ManagementAPI: Sendable {
 extension HTTPField.Name {
     static let ifMatch = Self("If-Match")!
     static let eTag = Self("ETag")!
-}
-
-/// Reads W3C trace-context headers from a management-API request.
-struct ManagementHeaderExtractor: Extractor {
-    func extract(key: String, from carrier: HTTPFields) -> String? {
-        HTTPField.Name(key).flatMap { carrier[$0] }
-    }
 }

@@ -1,5 +1,4 @@
 public import Tracing
-import HTTPTypes
 import SwitchyardCore
 
 /// What the gateway reports about each request besides its metrics: an
@@ -16,13 +15,6 @@ public struct GatewayObservability: Sendable {
     }
 
     var isOn: Bool { accessLog != nil || tracer != nil }
-}
-
-/// Reads W3C trace-context headers from a client's request.
-struct HTTPFieldsExtractor: Extractor {
-    func extract(key: String, from carrier: HTTPFields) -> String? {
-        HTTPField.Name(key).flatMap { carrier[$0] }
-    }
 }
 
 /// Writes trace-context headers into the header pairs sent upstream, in

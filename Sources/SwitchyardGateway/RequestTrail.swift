@@ -5,6 +5,7 @@ import HTTPTypes
 import NIOHTTP1
 import Tracing
 import SwitchyardCore
+import SwitchyardHTTP
 
 /// One gateway request as it is served, gathered for its access-log line and
 /// its trace span. Both are written once: when the reply has gone out in
@@ -84,8 +85,6 @@ final class RequestTrail: Sendable {
         state.withLock { change(&$0.facts) }
     }
 
-    var facts: Facts { state.withLock { $0.facts } }
-
     /// Whether the reply is a stream (its relay finishes the trail); one field, not a copy of all.
     var isStreaming: Bool { state.withLock { $0.facts.stream } }
 
@@ -104,14 +103,14 @@ final class RequestTrail: Sendable {
         }
     }
 
-    /// A child span for one upstream attempt, its context written into the
-    /// headers that go upstream.
     /// Notes the upstream's own request id from its reply's headers.
     func noteUpstreamReply(_ headers: HTTPHeaders) {
         guard let id = headers.first(name: "x-request-id"), !id.isEmpty, id.utf8.count <= 200, HeaderPassThrough.isSafe(id) else { return }
         update { $0.upstreamRequestID = id }
     }
 
+    /// A child span for one upstream attempt, its context written into the
+    /// headers that go upstream.
     func startAttempt(_ context: AttemptContext, headers: inout [(String, String)]) {
         startAttempt(deployment: context.deployment, operation: context.chat.operation, attempt: context.attempt, headers: &headers)
     }
@@ -163,8 +162,8 @@ final class RequestTrail: Sendable {
         let finishedFacts: Facts? = state.withLock { state in
             guard !state.finished else { return nil }
             state.finished = true
-            if state.facts.status == 0 || status != 200 || error != nil { state.facts.status = status }
-            if state.facts.error == nil { state.facts.error = error }
+            state.facts.status = status
+            state.facts.error = error
             return state.facts
         }
         guard let facts = finishedFacts else { return }
@@ -257,17 +256,17 @@ final class RequestTrail: Sendable {
     /// starts (so replicas do not collide), then a count. Reading the
     /// system's random source per request cost a system call each.
     static func newRequestID() -> String {
-        let number = requestCounter.add(1, ordering: .relaxed).newValue & 0xFFFF_FFFF_FFFF
-        let digits = String(number, radix: 16)
-        return requestIDPrefix + String(repeating: "0", count: 12 - digits.count) + digits
+        requestIDPrefix + twelveHexDigits(requestCounter.add(1, ordering: .relaxed).newValue)
     }
 
     private static let requestCounter = Atomic<UInt64>(0)
-    private static let requestIDPrefix: String = {
-        let random = UInt64.random(in: 0...0xFFFF_FFFF_FFFF)
-        let digits = String(random, radix: 16)
-        return "sy-" + String(repeating: "0", count: 12 - digits.count) + digits
-    }()
+    private static let requestIDPrefix = "sy-" + twelveHexDigits(UInt64.random(in: 0...0xFFFF_FFFF_FFFF))
+
+    /// The low 48 bits of `number` as 12 hex digits.
+    private static func twelveHexDigits(_ number: UInt64) -> String {
+        let digits = String(number & 0xFFFF_FFFF_FFFF, radix: 16)
+        return String(repeating: "0", count: 12 - digits.count) + digits
+    }
 
     /// The trace id, read back from the `traceparent` the tracer would send.
     static func traceID(of span: any Span, tracer: any Tracer) -> String? {
