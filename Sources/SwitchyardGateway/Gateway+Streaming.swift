@@ -3,6 +3,7 @@ import Logging
 import Hummingbird
 import NIOCore
 import SwitchyardCore
+import SwitchyardHTTP
 
 extension Gateway {
     /// Waits for the first chunk (still able to fail over), then answers with a
@@ -40,12 +41,28 @@ extension Gateway {
             mirror = (candidate, shadow)
         }
         let relay = StreamRelay(gateway: self, context: context, reply: reply, started: started, firstChunkAt: firstAt, mirror: mirror)
+        let mirrored = mirror
         context.trail?.update { $0.stream = true }
         return .response(
             Response(
                 status: .ok,
                 headers: headers,
-                body: ResponseBody { writer in
+                body: ResponseBody { [self] writer in
+                    // The Responses API's relay awaits the store as the response id goes by, so it keeps a task.
+                    if context.chat.operation != .responses, let handOff = writer as? any LoopReplyHandOff,
+                        let onLoop = LoopStreamRelay(
+                            gateway: self, context: context, reply: reply, clientLoop: handOff.eventLoop, first: first, started: started,
+                            firstChunkAt: firstAt, mirror: mirrored
+                        )
+                    {
+                        do {
+                            try await handOff.handOff(to: onLoop)
+                        } catch {
+                            onLoop.notStarted()
+                            throw error
+                        }
+                        return
+                    }
                     try await relay.run(first: first, writer: &writer)
                 }
             )

@@ -26,6 +26,24 @@ struct AttemptContext: Sendable {
     var deployment: Deployment { target.deployment }
 }
 
+/// What an attempt's outcome is recorded against: all a long stream keeps
+/// of its ``AttemptContext`` (not the client's request, which may be large).
+struct AttemptAccount: Sendable {
+    let runtime: DeploymentRuntime
+    let deployment: Deployment
+    let probe: Bool
+    let clientKey: ClientKey?
+    let trail: RequestTrail?
+
+    init(_ context: AttemptContext) {
+        runtime = context.runtime
+        deployment = context.deployment
+        probe = context.probe
+        clientKey = context.clientKey
+        trail = context.trail
+    }
+}
+
 enum AttemptResult: Sendable {
     /// Something to send to the client: a reply, or an error that failing over cannot fix.
     case response(Response)
@@ -211,15 +229,28 @@ extension Gateway {
         timeToFirstToken: Duration?,
         now: Moment
     ) {
+        recordSuccess(
+            AttemptAccount(context), usage: usage, contentFiltered: contentFiltered, latency: latency, timeToFirstToken: timeToFirstToken, now: now
+        )
+    }
+
+    func recordSuccess(
+        _ account: AttemptAccount,
+        usage: TokenUsage?,
+        contentFiltered: Bool,
+        latency: Duration,
+        timeToFirstToken: Duration?,
+        now: Moment
+    ) {
         let prompt = usage?.promptTokens ?? 0
         let completion = usage?.completionTokens ?? 0
-        let cost = context.deployment.price.cost(promptTokens: prompt, completionTokens: completion)
-        context.trail?.update { facts in
+        let cost = account.deployment.price.cost(promptTokens: prompt, completionTokens: completion)
+        account.trail?.update { facts in
             facts.usage = usage
             facts.cost = usage == nil ? nil : cost
             facts.timeToFirstToken = timeToFirstToken
         }
-        context.runtime.record(
+        account.runtime.record(
             .init(
                 outcome: contentFiltered ? .contentFilter : .success,
                 latency: latency,
@@ -229,10 +260,10 @@ extension Gateway {
                 cost: cost
             ),
             breakerOutcome: .success,
-            probe: context.probe,
+            probe: account.probe,
             now: now
         )
-        if let key = context.clientKey {
+        if let key = account.clientKey {
             access.charge(key, tokens: prompt + completion, now: now)
         }
     }

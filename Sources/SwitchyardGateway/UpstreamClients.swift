@@ -53,6 +53,16 @@ final class UpstreamClients: Sendable {
         return (AsyncHTTPClientTransport(origin: origin, client: client(connectTimeout: connectTimeout)), target)
     }
 
+    /// Connections open to plain-HTTP upstreams, and those among them idle in their pools.
+    var pooledConnectionCounts: (open: Int, idle: Int) {
+        pooled.withLock { pooled in
+            pooled.values.reduce((0, 0)) { total, transport in
+                let counts = transport.connectionCounts
+                return (total.0 + counts.open, total.1 + counts.idle)
+            }
+        }
+    }
+
     private func client(connectTimeout: Duration) -> HTTPClient {
         clients.withLock { clients in
             if let client = clients[connectTimeout] { return client }

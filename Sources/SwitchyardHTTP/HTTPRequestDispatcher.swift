@@ -63,6 +63,10 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
     private var lingering = false
     /// The connection's clock against its idle and header timeouts.
     private let activity: ConnectionActivity?
+    /// The source writing the reply in flight from the event loop, once its
+    /// writer handed it over (``LoopReplyHandOff``), and that request's number.
+    private var loopReply: (any LoopReplySource)?
+    private var loopReplyNumber = 0
 
     init(respond: @escaping Respond, maxBodyBytes: Int, serverName: String?, logger: Logger, activity: ConnectionActivity? = nil) {
         self.respond = respond
@@ -79,6 +83,50 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
+        clientWentAway()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        clientWentAway()
+        context.fireChannelInactive()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { loopReply?.clientCanTakeMore() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// This handler's context while its channel is open.
+    var liveContext: ChannelHandlerContext? {
+        guard let context, context.channel.isActive else { return nil }
+        return context
+    }
+
+    /// The reply in flight is written by `source` from now on.
+    func adoptLoopReply(_ source: any LoopReplySource) {
+        loopReply = source
+        loopReplyNumber = requestsDispatched
+    }
+
+    /// The loop-written reply has ended.
+    func endLoopReply(keepAlive: Bool) {
+        guard loopReply != nil else { return }
+        loopReply = nil
+        guard let context = liveContext else { return }
+        end(trailers: nil, keepAlive: keepAlive, context: context)
+    }
+
+    /// The loop-written reply is given up: the connection closes.
+    func abortLoopReply() {
+        guard loopReply != nil else { return }
+        loopReply = nil
+        context?.close(promise: nil)
+    }
+
+    private func clientWentAway() {
+        guard let source = loopReply else { return }
+        loopReply = nil
+        source.clientWentAway()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -289,7 +337,8 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
         }
         // A reply that could not end cleanly must not look complete to the client.
         try? await bound.onLoop { dispatcher in
-            if dispatcher.repliesEnded < number { dispatcher.context?.close(promise: nil) }
+            let handedOver = dispatcher.loopReplyNumber == number
+            if dispatcher.repliesEnded < number, !handedOver { dispatcher.context?.close(promise: nil) }
         }
     }
 

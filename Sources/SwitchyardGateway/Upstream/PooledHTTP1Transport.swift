@@ -325,7 +325,8 @@ final class PooledHTTP1Transport: UpstreamTransport {
 final class PooledReply: UpstreamReply {
     let status: UInt
     let headers: HTTPHeaders
-    private let exchange: UpstreamExchange
+    /// Dropping the reply abandons the exchange: whoever reads it keeps the reply.
+    let exchange: UpstreamExchange
 
     init(exchange: UpstreamExchange, head: HTTPResponseHead) {
         self.exchange = exchange

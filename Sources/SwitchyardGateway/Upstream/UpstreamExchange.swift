@@ -14,6 +14,7 @@ final class UpstreamExchange: @unchecked Sendable {
     private enum Reader {
         case next(EventLoopPromise<ByteBuffer?>)
         case collect(EventLoopPromise<ByteBuffer>, limit: Int, into: ByteBuffer)
+        case push(any UpstreamBodyReceiver)
     }
 
     let loop: any EventLoop
@@ -27,6 +28,8 @@ final class UpstreamExchange: @unchecked Sendable {
     private var failure: UpstreamError?
     private var reader: Reader?
     private var deadline: Scheduled<Void>?
+    /// A pushed body's receiver asked for no more for now.
+    private var pushPaused = false
 
     init(loop: any EventLoop) {
         self.loop = loop
@@ -36,7 +39,10 @@ final class UpstreamExchange: @unchecked Sendable {
     var isFinished: Bool { ended || failure != nil }
 
     /// Whether the connection should stop reading until the reader catches up.
-    var wantsPause: Bool { reader == nil && unreadBytes > Self.pauseAbove }
+    var wantsPause: Bool {
+        if case .push = reader { return pushPaused }
+        return reader == nil && unreadBytes > Self.pauseAbove
+    }
 
     // MARK: From the connection
 
@@ -62,6 +68,8 @@ final class UpstreamExchange: @unchecked Sendable {
             } else {
                 reader = .collect(promise, limit: limit, into: into)
             }
+        case .push(let receiver)?:
+            receiver.upstreamBody(part)
         case nil:
             chunks.append(part)
             unreadBytes += part.readableBytes
@@ -72,12 +80,14 @@ final class UpstreamExchange: @unchecked Sendable {
         guard failure == nil, !ended else { return }
         ended = true
         disarm()
-        switch reader {
+        let finished = reader
+        reader = nil
+        switch finished {
         case .next(let promise)?: promise.succeed(nil)
         case .collect(let promise, _, let into)?: promise.succeed(into)
+        case .push(let receiver)?: receiver.upstreamEnded()
         case nil: break
         }
-        reader = nil
     }
 
     /// Ends the exchange with `error`: whoever waits gets it.
@@ -86,12 +96,14 @@ final class UpstreamExchange: @unchecked Sendable {
         failure = error
         disarm()
         if !sawHead { head.fail(error) }
-        switch reader {
+        let failed = reader
+        reader = nil
+        switch failed {
         case .next(let promise)?: promise.fail(error)
         case .collect(let promise, _, _)?: promise.fail(error)
+        case .push(let receiver)?: receiver.upstreamFailed(error)
         case nil: break
         }
-        reader = nil
     }
 
     /// Fails the exchange with `.timedOut` at `deadline` unless something arrives first.
@@ -153,6 +165,35 @@ final class UpstreamExchange: @unchecked Sendable {
         return promise.futureResult
     }
 
+    /// Hands every later part of the body to `receiver` as it is read, on
+    /// this loop, starting with any already read; the end or a failure too.
+    /// No deadline is armed: the receiver keeps its own.
+    func push(to receiver: any UpstreamBodyReceiver) {
+        disarm()
+        reader = .push(receiver)
+        unreadBytes = 0
+        while case .push? = reader, let chunk = chunks.popFirst() {
+            receiver.upstreamBody(chunk)
+        }
+        guard case .push? = reader else { return }
+        if let failure {
+            reader = nil
+            receiver.upstreamFailed(failure)
+        } else if ended {
+            reader = nil
+            receiver.upstreamEnded()
+        } else {
+            connection?.resumeReadingIfPaused()
+        }
+    }
+
+    /// Stops or resumes reading a pushed body from the socket (the client
+    /// it goes to is slower than the upstream).
+    func pausePush(_ paused: Bool) {
+        pushPaused = paused
+        if !paused { connection?.resumeReadingIfPaused() }
+    }
+
     /// The reader is gone (cancelled, or dropped the reply): a connection
     /// with part of a reply still unread cannot be reused.
     func abandon(_ error: UpstreamError) {
@@ -160,4 +201,14 @@ final class UpstreamExchange: @unchecked Sendable {
         fail(error)
         connection?.close()
     }
+}
+
+/// Takes a pushed reply body (``UpstreamExchange/push(to:)``), on the
+/// exchange's event loop.
+protocol UpstreamBodyReceiver: AnyObject {
+    func upstreamBody(_ part: ByteBuffer)
+    /// The body ended cleanly.
+    func upstreamEnded()
+    /// The body ended with `error` (the exchange abandoned counts).
+    func upstreamFailed(_ error: UpstreamError)
 }

@@ -1,0 +1,267 @@
+import Logging
+import NIOCore
+import SwitchyardCore
+import SwitchyardHTTP
+
+/// Relays one upstream event stream to its client from the event loop both
+/// connections live on: each chunk the upstream connection reads is scanned
+/// and written to the client within the same call — no task, future or
+/// continuation per chunk, and no task frames held for the stream's life.
+///
+/// The contract is ``StreamRelay``'s: original bytes event by event, the
+/// usage chunk dropped unless asked for, a broken or stalled stream ended
+/// with an error event, the outcome recorded once. A client slower than
+/// its upstream stops the upstream connection's reads until its socket
+/// drains. Everything runs on ``loop``, which makes the unchecked
+/// `Sendable` sound.
+final class LoopStreamRelay: LoopReplySource, UpstreamBodyReceiver, @unchecked Sendable {
+    private enum Phase {
+        /// Events go to the client.
+        case relaying
+        /// The client has its whole reply; the upstream's end is awaited so its connection can be reused.
+        case draining
+        /// Nothing more to do.
+        case done
+    }
+
+    /// A client gone quiet on a finished reply's upstream: the connection is closed rather than waited for longer.
+    private static let drainLimit = TimeAmount.seconds(5)
+
+    let loop: any EventLoop
+    private let gateway: Gateway
+    /// Holds the exchange: dropping the reply would abandon it.
+    private let reply: PooledReply
+    private let account: AttemptAccount
+    private let operation: OpenAIOperation
+    private let started: Moment
+    private let firstChunkAt: Moment
+    private let first: ByteBuffer
+    private let idleLimit: TimeAmount
+    private let totalDeadline: NIODeadline
+    private var state: StreamRelay.State
+    private var sink: LoopReplySink?
+    private var phase = Phase.relaying
+    private var upstreamFinished = false
+    private var lastChunkAt = NIODeadline.now()
+    private var timer: Scheduled<Void>?
+    /// The stream as sent, kept for the shadow (or the other A/B variant) while it fits.
+    private var kept: ByteBuffer?
+    private let mirror: (mirror: ShadowMirror, shadow: String, chat: ClientRequest)?
+    /// What the client was sent, for a `logContent` route's access-log line.
+    private var logged: [UInt8]?
+
+    /// Nil when this reply cannot be relayed from the loop: a transport other
+    /// than the pooled one, or an upstream connection on another loop than
+    /// the client's.
+    init?(
+        gateway: Gateway, context: AttemptContext, reply: any UpstreamReply, clientLoop: any EventLoop, first: ByteBuffer,
+        started: Moment, firstChunkAt: Moment, mirror: (mirror: ShadowMirror, shadow: String)?
+    ) {
+        guard let pooled = reply as? PooledReply, ObjectIdentifier(pooled.exchange.loop) == ObjectIdentifier(clientLoop) else { return nil }
+        self.loop = clientLoop
+        self.gateway = gateway
+        self.reply = pooled
+        self.account = AttemptAccount(context)
+        self.operation = context.chat.operation
+        self.started = started
+        self.firstChunkAt = firstChunkAt
+        self.first = first
+        let timeouts = context.deployment.timeouts
+        idleLimit = .nanoseconds(timeouts.idle.nanosecondsForNIO)
+        totalDeadline = .after(timeouts.total - (firstChunkAt - started))
+        state = StreamRelay.State(forwardUsage: context.chat.clientWantsStreamUsage)
+        self.mirror = mirror.map { ($0.mirror, $0.shadow, context.chat) }
+        kept = mirror == nil ? nil : ByteBuffer()
+        logged = context.trail?.logsContent == true ? [] : nil
+    }
+
+    /// The client left before the reply's head went out.
+    func notStarted() {
+        account.runtime.abandon(probe: account.probe, now: gateway.clock.now())
+        account.trail?.finish(status: 200, error: "client_closed")
+    }
+
+    // MARK: LoopReplySource
+
+    func start(writingTo sink: LoopReplySink) {
+        self.sink = sink
+        lastChunkAt = .now()
+        relay(first)
+        guard phase != .done else { return }
+        if timer == nil { armTimer() }
+        reply.exchange.push(to: self)
+    }
+
+    func clientCanTakeMore() {
+        reply.exchange.pausePush(false)
+    }
+
+    func clientWentAway() {
+        guard phase == .relaying else { return }
+        // Nothing more to send, and not the deployment's fault.
+        account.runtime.abandon(probe: account.probe, now: gateway.clock.now())
+        account.trail?.finish(status: 200, error: "client_closed")
+        close(abandoning: .cancelled)
+    }
+
+    // MARK: UpstreamBodyReceiver
+
+    func upstreamBody(_ part: ByteBuffer) {
+        lastChunkAt = .now()
+        relay(part)
+    }
+
+    func upstreamEnded() {
+        upstreamFinished = true
+        switch phase {
+        case .relaying:
+            let expected = operation == .responses ? "a response.completed event" : "[DONE]"
+            end(failure: (state.sawError ? .upstream5xx : .cutStream, "the upstream stream ended without \(expected)"))
+        case .draining:
+            close(abandoning: nil)
+        case .done:
+            break
+        }
+    }
+
+    func upstreamFailed(_ error: UpstreamError) {
+        upstreamFinished = true
+        switch phase {
+        case .relaying:
+            end(failure: (.cutStream, "the upstream stream broke off"))
+        case .draining:
+            close(abandoning: nil)
+        case .done:
+            break
+        }
+    }
+
+    // MARK: Relaying
+
+    private func relay(_ buffer: ByteBuffer) {
+        guard phase == .relaying, let sink else { return }
+        if let size = kept?.readableBytes {
+            // Kept in place (no copy per chunk), bounded; a longer stream is not mirrored.
+            if size + buffer.readableBytes <= ShadowMirror.maximumStreamBytes {
+                var chunk = buffer
+                kept?.writeBuffer(&chunk)
+            } else {
+                kept = nil
+            }
+        }
+        let output: ByteBuffer?
+        do {
+            output = try state.consume(buffer)
+        } catch {
+            return end(failure: (.cutStream, "the upstream sent an event larger than \(ServerSentEventSplitter.maximumEventBytes) bytes"))
+        }
+        if let output, output.readableBytes > 0 {
+            if let size = logged?.count, size < RequestTrail.maximumContentBytes {
+                logged?.append(contentsOf: output.readableBytesView.prefix(RequestTrail.maximumContentBytes - size))
+            }
+            if !sink.write(output) {
+                // Past the client socket's high-water mark: the upstream waits for it.
+                reply.exchange.pausePush(true)
+            }
+        }
+        if state.sawDone { end(failure: nil) }
+    }
+
+    /// Fires at the idle or the total deadline, whichever is first; a chunk
+    /// that arrived meanwhile moves the idle one on (one timer per idle
+    /// period, not one per chunk).
+    private func armTimer() {
+        let idleDeadline = phase == .draining ? NIODeadline.now() + Self.drainLimit : lastChunkAt + idleLimit
+        timer = loop.scheduleTask(deadline: min(idleDeadline, totalDeadline)) { [self] in
+            self.timer = nil
+            self.timerFired()
+        }
+    }
+
+    private func timerFired() {
+        switch phase {
+        case .relaying:
+            let now = NIODeadline.now()
+            if now >= totalDeadline {
+                end(failure: (.timeout, "the upstream stream timed out (\(TimeoutStage.total.rawValue))"))
+            } else if now >= lastChunkAt + idleLimit {
+                end(failure: (.timeout, "the upstream stream timed out (\(TimeoutStage.idle.rawValue))"))
+            } else {
+                armTimer()
+            }
+        case .draining:
+            close(abandoning: .timedOut)
+        case .done:
+            break
+        }
+    }
+
+    /// Ends the client's reply: records the outcome, writes the error event
+    /// for a broken stream, and finishes.
+    private func end(failure: (outcome: RequestOutcome, message: String)?) {
+        guard phase == .relaying else { return }
+        phase = .draining
+        let now = gateway.clock.now()
+        let deployment = account.deployment.name
+        if let failure {
+            account.runtime.record(
+                .init(outcome: failure.outcome, latency: now - started, timeToFirstToken: firstChunkAt - started),
+                breakerOutcome: .failure,
+                probe: account.probe,
+                now: now
+            )
+            gateway.logger.debug("stream failed", metadata: ["deployment": "\(deployment)", "reason": "\(failure.message)"])
+            if !state.sawError {
+                let error = APIError(
+                    status: 502,
+                    message: "\(failure.message) (deployment '\(deployment)'); the reply is incomplete",
+                    type: "server_error",
+                    code: failure.outcome == .timeout ? "upstream_timeout" : "stream_interrupted"
+                )
+                sink?.write(StreamRelay.errorEvent(error, responsesAPI: operation == .responses))
+            }
+        } else {
+            gateway.recordSuccess(
+                account, usage: state.usage, contentFiltered: state.contentFiltered, latency: now - started,
+                timeToFirstToken: firstChunkAt - started, now: now
+            )
+        }
+        sink?.finish()
+        if let trail = account.trail {
+            let code = failure.map { $0.outcome == .timeout ? "upstream_timeout" : "stream_interrupted" }
+            if let logged { trail.update { $0.replyContent = logged } }
+            trail.endAttempt(status: 200, failure: code)
+            trail.finish(status: 200, error: code)
+        }
+        // The client has its whole reply; only now is the shadow's copy queued.
+        if failure == nil, let mirror, let kept {
+            mirror.mirror.enqueue(
+                ShadowMirror.Job(
+                    chat: mirror.chat, primaryDeployment: deployment, shadowDeployment: mirror.shadow, primaryBody: kept,
+                    primaryStreamed: true, primaryLatency: now - started
+                )
+            )
+        }
+        kept = nil
+        if upstreamFinished {
+            close(abandoning: nil)
+        } else if failure != nil {
+            // A stalled or broken body leaves the connection unusable.
+            close(abandoning: failure?.outcome == .timeout ? .timedOut : .broken("relay ended"))
+        } else {
+            // The upstream's end (usually in the same read as `[DONE]`) returns its connection to the pool.
+            timer?.cancel()
+            armTimer()
+        }
+    }
+
+    /// Done: stops the timer and, unless the upstream finished, abandons its
+    /// exchange (closing the connection).
+    private func close(abandoning error: UpstreamError?) {
+        phase = .done
+        timer?.cancel()
+        timer = nil
+        sink = nil
+        if let error, !upstreamFinished { reply.exchange.abandon(error) }
+    }
+}
