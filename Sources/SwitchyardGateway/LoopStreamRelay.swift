@@ -24,9 +24,6 @@ final class LoopStreamRelay: LoopReplySource, UpstreamBodyReceiver, @unchecked S
         case done
     }
 
-    /// A client gone quiet on a finished reply's upstream: the connection is closed rather than waited for longer.
-    private static let drainLimit = TimeAmount.seconds(5)
-
     let loop: any EventLoop
     private let gateway: Gateway
     /// Holds the exchange: dropping the reply would abandon it.
@@ -44,6 +41,8 @@ final class LoopStreamRelay: LoopReplySource, UpstreamBodyReceiver, @unchecked S
     private var upstreamFinished = false
     private var lastChunkAt = NIODeadline.now()
     private var timer: Scheduled<Void>?
+    /// Events written to the client since the last flush.
+    private var unflushed = false
     /// The stream as sent, kept for the shadow (or the other A/B variant) while it fits.
     private var kept: ByteBuffer?
     private let mirror: (mirror: ShadowMirror, shadow: String, chat: ClientRequest)?
@@ -87,9 +86,11 @@ final class LoopStreamRelay: LoopReplySource, UpstreamBodyReceiver, @unchecked S
         self.sink = sink
         lastChunkAt = .now()
         relay(first)
-        guard phase != .done else { return }
-        if timer == nil { armTimer() }
-        reply.exchange.push(to: self)
+        // A short reply is often read whole already: `push` relays the rest
+        // at once, and no timer is ever armed for it.
+        if phase != .done { reply.exchange.push(to: self) }
+        flushToClient()
+        if phase != .done { armTimer() }
     }
 
     func clientCanTakeMore() {
@@ -109,6 +110,10 @@ final class LoopStreamRelay: LoopReplySource, UpstreamBodyReceiver, @unchecked S
     func upstreamBody(_ part: ByteBuffer) {
         lastChunkAt = .now()
         relay(part)
+    }
+
+    func upstreamReadComplete() {
+        flushToClient()
     }
 
     func upstreamEnded() {
@@ -159,7 +164,9 @@ final class LoopStreamRelay: LoopReplySource, UpstreamBodyReceiver, @unchecked S
             if let size = logged?.count, size < RequestTrail.maximumContentBytes {
                 logged?.append(contentsOf: output.readableBytesView.prefix(RequestTrail.maximumContentBytes - size))
             }
-            if !sink.write(output) {
+            // Flushed once the upstream's socket read is done: the events of one read go out in one write.
+            unflushed = true
+            if !sink.write(output, flush: false) {
                 // Past the client socket's high-water mark: the upstream waits for it.
                 reply.exchange.pausePush(true)
             }
@@ -167,12 +174,18 @@ final class LoopStreamRelay: LoopReplySource, UpstreamBodyReceiver, @unchecked S
         if state.sawDone { end(failure: nil) }
     }
 
+    private func flushToClient() {
+        guard unflushed, let sink else { return }
+        unflushed = false
+        sink.flush()
+    }
+
     /// Fires at the idle or the total deadline, whichever is first; a chunk
     /// that arrived meanwhile moves the idle one on (one timer per idle
-    /// period, not one per chunk).
+    /// period, not one per chunk). Draining, the same limits bound the wait
+    /// for the upstream's end.
     private func armTimer() {
-        let idleDeadline = phase == .draining ? NIODeadline.now() + Self.drainLimit : lastChunkAt + idleLimit
-        timer = loop.scheduleTask(deadline: min(idleDeadline, totalDeadline)) { [self] in
+        timer = loop.scheduleTask(deadline: min(lastChunkAt + idleLimit, totalDeadline)) { [self] in
             self.timer = nil
             self.timerFired()
         }
@@ -227,6 +240,7 @@ final class LoopStreamRelay: LoopReplySource, UpstreamBodyReceiver, @unchecked S
             )
         }
         sink?.finish()
+        unflushed = false
         if let trail = account.trail {
             let code = failure.map { $0.outcome == .timeout ? "upstream_timeout" : "stream_interrupted" }
             if let logged { trail.update { $0.replyContent = logged } }
@@ -248,11 +262,9 @@ final class LoopStreamRelay: LoopReplySource, UpstreamBodyReceiver, @unchecked S
         } else if failure != nil {
             // A stalled or broken body leaves the connection unusable.
             close(abandoning: failure?.outcome == .timeout ? .timedOut : .broken("relay ended"))
-        } else {
-            // The upstream's end (usually in the same read as `[DONE]`) returns its connection to the pool.
-            timer?.cancel()
-            armTimer()
         }
+        // Otherwise the upstream's end (usually in the same read as `[DONE]`)
+        // returns its connection to the pool; the timer bounds the wait.
     }
 
     /// Done: stops the timer and, unless the upstream finished, abandons its

@@ -164,6 +164,14 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
             context.fireUserInboundEventTriggered(event)
             return
         }
+        // A client that closes its side during a stream has left (as nginx
+        // takes it, unless told to ignore client aborts): the source stops
+        // reading its upstream now, not at the stream's end.
+        if clientClosed, loopReply != nil {
+            clientWentAway()
+            context.close(promise: nil)
+            return
+        }
         // A request half-read when the client closes will never end.
         if inFlight || readingRequest && !clientClosed {
             quiescing = true

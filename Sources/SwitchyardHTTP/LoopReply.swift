@@ -33,14 +33,21 @@ public struct LoopReplySink {
         self.eventLoop = eventLoop
     }
 
-    /// Writes and flushes `buffer`. Returns false when the socket is past its
-    /// high-water mark (stop producing until ``LoopReplySource/clientCanTakeMore()``)
+    /// Writes `buffer`, and flushes it unless `flush` is false (then
+    /// ``flush()`` sends it, with whatever else was written meanwhile, in one
+    /// system call). Returns false when the socket is past its high-water
+    /// mark (stop producing until ``LoopReplySource/clientCanTakeMore()``)
     /// or the client has gone.
     @discardableResult
-    public func write(_ buffer: ByteBuffer) -> Bool {
+    public func write(_ buffer: ByteBuffer, flush: Bool = true) -> Bool {
         guard let context = dispatcher.liveContext else { return false }
-        _ = dispatcher.writeBody(buffer, flush: true, context: context)
+        _ = dispatcher.writeBody(buffer, flush: flush, context: context)
         return context.channel.isWritable
+    }
+
+    /// Sends what was written without a flush.
+    public func flush() {
+        dispatcher.liveContext?.flush()
     }
 
     /// Ends the reply; the connection carries the client's next request.

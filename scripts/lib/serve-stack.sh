@@ -25,10 +25,13 @@ scratch() {
 start_stack() {
   local latency=$1 stable canary
   shift
-  "$bin" simulate --listen 127.0.0.1:0 --latency-ms "$latency" --log-level notice >"$work/stable.log" 2>&1 &
+  # SIMULATE_FLAGS adds simulator options, e.g. "--tokens-per-second 1000000 --reply-tokens 4".
+  # shellcheck disable=SC2086
+  "$bin" simulate --listen 127.0.0.1:0 --latency-ms "$latency" --log-level notice ${SIMULATE_FLAGS:-} >"$work/stable.log" 2>&1 &
   pids+=($!)
   stable=$(wait_for "$work/stable.log" 'listening on http://127.0.0.1:[0-9]+')
-  "$bin" simulate --listen 127.0.0.1:0 --latency-ms "$latency" --version 2025-05-13 --log-level notice >"$work/canary.log" 2>&1 &
+  # shellcheck disable=SC2086
+  "$bin" simulate --listen 127.0.0.1:0 --latency-ms "$latency" --version 2025-05-13 --log-level notice ${SIMULATE_FLAGS:-} >"$work/canary.log" 2>&1 &
   pids+=($!)
   canary=$(wait_for "$work/canary.log" 'listening on http://127.0.0.1:[0-9]+')
   cat >"$work/routes.yaml" <<YAML
@@ -49,13 +52,16 @@ YAML
 
 # The wrk script the bench scripts share: chat requests, each with one of 1000 users.
 write_post_lua() {
-  cat >"$work/post.lua" <<'LUA'
+  # STREAM=1 asks for streamed replies.
+  local stream=""
+  [ "${STREAM:-0}" = 1 ] && stream=',"stream":true'
+  cat >"$work/post.lua" <<LUA
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 counter = 0
 request = function()
   counter = counter + 1
-  return wrk.format(nil, nil, nil, '{"model":"chat-prod","user":"u' .. (counter % 1000) .. '","messages":[{"role":"user","content":"hi"}]}')
+  return wrk.format(nil, nil, nil, '{"model":"chat-prod","user":"u' .. (counter % 1000) .. '","messages":[{"role":"user","content":"hi"}]$stream}')
 end
 LUA
 }

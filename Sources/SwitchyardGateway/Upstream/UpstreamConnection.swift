@@ -80,6 +80,11 @@ final class UpstreamConnection: ChannelDuplexHandler, @unchecked Sendable {
         }
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        exchange?.readComplete()
+        context.fireChannelReadComplete()
+    }
+
     func read(context: ChannelHandlerContext) {
         if exchange?.wantsPause == true {
             heldRead = true

@@ -187,6 +187,11 @@ final class UpstreamExchange: @unchecked Sendable {
         }
     }
 
+    /// The connection's socket read is done: a pushed body's receiver is told.
+    func readComplete() {
+        if case .push(let receiver)? = reader { receiver.upstreamReadComplete() }
+    }
+
     /// Stops or resumes reading a pushed body from the socket (the client
     /// it goes to is slower than the upstream).
     func pausePush(_ paused: Bool) {
@@ -207,6 +212,8 @@ final class UpstreamExchange: @unchecked Sendable {
 /// exchange's event loop.
 protocol UpstreamBodyReceiver: AnyObject {
     func upstreamBody(_ part: ByteBuffer)
+    /// The parts of one socket read have all been handed over (a moment to flush what they became).
+    func upstreamReadComplete()
     /// The body ended cleanly.
     func upstreamEnded()
     /// The body ended with `error` (the exchange abandoned counts).
