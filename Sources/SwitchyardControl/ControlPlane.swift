@@ -1,6 +1,6 @@
 import Foundation
 public import Logging
-public import Tracing
+import Tracing
 public import SwitchyardCore
 public import SwitchyardClock
 

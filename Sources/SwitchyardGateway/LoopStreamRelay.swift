@@ -43,6 +43,9 @@ final class LoopStreamRelay: LoopReplySource, UpstreamBodyReceiver, @unchecked S
     private var timer: Scheduled<Void>?
     /// Events written to the client since the last flush.
     private var unflushed = false
+    /// The client's socket is full and the upstream's reads are held: the
+    /// silence is the client's, not the upstream's, and is not timed as idle.
+    private var clientFull = false
     /// The stream as sent, kept for the shadow (or the other A/B variant) while it fits.
     private var kept: ByteBuffer?
     private let mirror: (mirror: ShadowMirror, shadow: String, chat: ClientRequest)?
@@ -94,6 +97,9 @@ final class LoopStreamRelay: LoopReplySource, UpstreamBodyReceiver, @unchecked S
     }
 
     func clientCanTakeMore() {
+        guard clientFull else { return }
+        clientFull = false
+        lastChunkAt = .now()
         reply.exchange.pausePush(false)
     }
 
@@ -168,6 +174,7 @@ final class LoopStreamRelay: LoopReplySource, UpstreamBodyReceiver, @unchecked S
             unflushed = true
             if !sink.write(output, flush: false) {
                 // Past the client socket's high-water mark: the upstream waits for it.
+                clientFull = true
                 reply.exchange.pausePush(true)
             }
         }
@@ -197,6 +204,9 @@ final class LoopStreamRelay: LoopReplySource, UpstreamBodyReceiver, @unchecked S
             let now = NIODeadline.now()
             if now >= totalDeadline {
                 end(failure: (.timeout, "the upstream stream timed out (\(TimeoutStage.total.rawValue))"))
+            } else if clientFull {
+                lastChunkAt = now
+                armTimer()
             } else if now >= lastChunkAt + idleLimit {
                 end(failure: (.timeout, "the upstream stream timed out (\(TimeoutStage.idle.rawValue))"))
             } else {

@@ -144,6 +144,12 @@ final class ConnectionGovernor: Sendable {
         return admitted
     }
 
+    /// Closes every connection now, replies in flight or not.
+    func closeAll() {
+        let open = state.withLock { $0.open }
+        for connection in open { connection.channel.close(mode: .all, promise: nil) }
+    }
+
     /// Forgets a closed connection.
     func remove(_ connection: GovernedConnection) {
         state.withLock { state in

@@ -6,6 +6,8 @@ import NIOHTTP1
 public import NIOPosix
 public import ServiceLifecycle
 import SwitchyardCore
+import Synchronization
+import NIOExtras
 
 /// An HTTP/1.1 server for a Hummingbird responder that reads and answers
 /// each request from a NIO channel handler, with no async channel between.
@@ -13,11 +15,12 @@ import SwitchyardCore
 /// Hummingbird's own server runs every connection as a task that reads
 /// request parts from an async sequence and writes the reply through an
 /// async writer. On a proxy's hot path that machinery cost more CPU than the
-/// HTTP parsing itself. Here a handler gathers the request (its body capped
+/// HTTP parsing itself, and a task per open connection costs memory for as
+/// long as it is open. Here a handler gathers the request (its body capped
 /// at ``Configuration/maxBodyBytes``), starts one task on the connection's
 /// event loop to run the responder, and writes the reply straight to the
-/// channel. Accepting and graceful shutdown are Hummingbird's server and
-/// NIO's quiescing; the HTTP/1.1 codec is NIO's.
+/// channel. A connection has no task of its own; graceful shutdown is NIO's
+/// quiescing. The HTTP/1.1 codec is NIO's.
 public struct DirectHTTPServer<Responder: HTTPResponder>: Service
 where Responder.Context: InitializableFromSource<ApplicationRequestContextSource> {
     /// Where to listen and how much of a request body to hold.
@@ -66,39 +69,75 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
 
     public func run() async throws {
         let responder = self.responder
-        let channel = DirectHTTP1Channel(
+        let governor = ConnectionGovernor(limit: configuration.limits.maxConnections)
+        let childChannel = DirectHTTP1Channel(
             respond: { request, channel, logger in
                 try await responder.respond(to: request, context: Responder.Context(source: .init(channel: channel, logger: logger)))
             },
             maxBodyBytes: configuration.maxBodyBytes,
             serverName: configuration.serverName,
             limits: configuration.limits,
-            governor: ConnectionGovernor(limit: configuration.limits.maxConnections),
+            governor: governor,
             logger: logger
         )
-        let requestedPort = configuration.port
-        let server = channel.server(
-            configuration: ServerConfiguration(
-                address: .hostname(configuration.host, port: configuration.port), serverName: configuration.serverName,
-                backlog: configuration.limits.listenBacklog
-            ),
-            onServerRunning: { [onServerRunning] channel in await onServerRunning(channel.localAddress?.port ?? requestedPort) },
-            eventLoopGroup: eventLoopGroup,
-            logger: logger
-        )
-        // A group of one, as Hummingbird's `Application` does: it turns the
-        // task's cancellation into the server's graceful shutdown.
-        try await ServiceGroup(configuration: .init(services: [server], logger: logger)).run()
+        let quiescing = ServerQuiescingHelper(group: eventLoopGroup)
+        let serverChannel = try await ServerBootstrap(group: eventLoopGroup)
+            .serverChannelOption(.backlog, value: Int32(clamping: configuration.limits.listenBacklog))
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                }
+            }
+            .childChannelInitializer { channel in
+                childChannel.setup(channel: channel, logger: logger)
+            }
+            .bind(host: configuration.host, port: configuration.port)
+            .get()
+        // Every connection is the pipeline's own: no task waits on it. A
+        // graceful shutdown stops accepting, asks each connection to close
+        // after its reply in flight, and ends when the last one has closed.
+        // Cancelled, it closes every connection at once.
+        let drained = serverChannel.eventLoop.makePromise(of: Void.self)
+        let shutdown = ShutdownOnce(quiescing: quiescing, drained: drained)
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await onServerRunning(serverChannel.localAddress?.port ?? configuration.port)
+                try? await serverChannel.closeFuture.get()
+            } onGracefulShutdown: {
+                shutdown.begin()
+            }
+            // The listener may also have closed on its own: its connections are quiesced all the same.
+            shutdown.begin()
+            try? await drained.futureResult.get()
+        } onCancel: {
+            shutdown.begin()
+            governor.closeAll()
+        }
+    }
+}
+
+/// Starts a server's quiescing once, however many ways it is asked to.
+private final class ShutdownOnce: Sendable {
+    private let quiescing: ServerQuiescingHelper
+    private let drained: EventLoopPromise<Void>
+    private let begun = Atomic(false)
+
+    init(quiescing: ServerQuiescingHelper, drained: EventLoopPromise<Void>) {
+        self.quiescing = quiescing
+        self.drained = drained
+    }
+
+    func begin() {
+        guard !begun.exchange(true, ordering: .relaxed) else { return }
+        quiescing.initiateShutdown(promise: drained)
     }
 }
 
 /// The child channel: NIO's HTTP/1.1 codec and protocol-error handling, and
 /// one ``HTTPRequestDispatcher`` per connection.
-struct DirectHTTP1Channel: ServerChildChannel {
-    struct Value: ServerChildChannelValue {
-        let channel: any Channel
-    }
-
+struct DirectHTTP1Channel: Sendable {
     let respond: HTTPRequestDispatcher.Respond
     let maxBodyBytes: Int
     let serverName: String?
@@ -106,14 +145,14 @@ struct DirectHTTP1Channel: ServerChildChannel {
     let governor: ConnectionGovernor
     let logger: Logger
 
-    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
             let now = NIODeadline.now()
             let governed = GovernedConnection(channel: channel, now: now)
             guard governor.admit(governed) else {
                 // Every slot holds a connection in the middle of a request.
                 try channel.pipeline.syncOperations.addHandler(LingeringRefusal(reply: Self.overloaded(channel.allocator)))
-                return Value(channel: channel)
+                return
             }
             channel.closeFuture.whenComplete { [governor] _ in governor.remove(governed) }
             let activity = ConnectionActivity(limits: limits, governed: governed, now: now)
@@ -126,7 +165,6 @@ struct DirectHTTP1Channel: ServerChildChannel {
             try channel.pipeline.syncOperations.addHandler(
                 HTTPRequestDispatcher(respond: respond, maxBodyBytes: maxBodyBytes, serverName: serverName, logger: logger, activity: activity)
             )
-            return Value(channel: channel)
         }
     }
 
@@ -144,17 +182,6 @@ struct DirectHTTP1Channel: ServerChildChannel {
         )
         buffer.writeBytes(body)
         return buffer
-    }
-
-    /// The handler does the work; the connection's task only lives as long
-    /// as the connection, so the server's graceful shutdown waits for it.
-    /// Cancelled, it closes the connection.
-    func handle(value: Value, logger: Logger) async {
-        await withTaskCancellationHandler {
-            try? await value.channel.closeFuture.get()
-        } onCancel: {
-            value.channel.close(promise: nil)
-        }
     }
 }
 

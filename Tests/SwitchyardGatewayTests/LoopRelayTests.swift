@@ -51,25 +51,30 @@ struct LoopRelayTests {
         }
     }
 
-    @Test func aSlowReaderGetsEveryEventOfALongStream() async throws {
-        // About 3 MB of events as fast as the simulator makes them; the
-        // client reads nothing for half a second, so the gateway's socket to
-        // it fills and the upstream's reads are held until it drains.
-        let flood = SimulatorConfiguration(latencyMean: .zero, tokensPerSecond: 1_000_000, replyTokens: 20_000)
-        try await LiveCluster.run(simulators: [flood], routes: ResilienceTests.single()) { cluster in
+    @Test func aSlowReaderGetsEveryEventOfALongStreamAndIsNotTakenForAnIdleUpstream() async throws {
+        // About 6 MB of events as fast as the simulator makes them, more than
+        // loopback's socket buffers hold; the client reads nothing for 2.5 s,
+        // so the gateway's socket to it fills and the upstream's reads are held
+        // until it drains. That wait is the client's: with a 1 s idle
+        // timeout the stream still ends whole.
+        let flood = SimulatorConfiguration(latencyMean: .zero, tokensPerSecond: 1_000_000, replyTokens: 40_000)
+        let impatient = UpstreamTimeouts(idle: .seconds(1))
+        try await LiveCluster.run(simulators: [flood], routes: ResilienceTests.single(impatient)) { cluster in
             var request = HTTPClientRequest(url: cluster.baseURL + "/v1/chat/completions")
             request.method = .POST
             request.body = .bytes(ByteBuffer(string: LiveCluster.chat(route: "solo", stream: true)))
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
-            try await Task.sleep(for: .milliseconds(500))
-            var text = ""
-            for try await buffer in response.body { text += String(buffer: buffer) }
-            #expect(text.hasSuffix("data: [DONE]\n\n"))
+            try await Task.sleep(for: .milliseconds(2_500))
+            let text = String(buffer: try await response.body.collect(upTo: 64 << 20))
+            let endedWithDone = text.hasSuffix("data: [DONE]\n\n")
+            #expect(endedWithDone, "ended with: \(text.suffix(300))")
+            let events = text.components(separatedBy: "data: ").count - 1
             // One event per token, the finish event and [DONE].
-            #expect(text.components(separatedBy: "data: ").count - 1 >= 20_000)
+            #expect(events >= 40_000)
             let window = cluster.gateway.runtime(route: "solo", deployment: "only").aggregate(window: .seconds(60), now: SystemClock().now())
             #expect(window.count(.success) == 1)
-            #expect(window.completionTokens == 20_000)
+            #expect(window.count(.timeout) == 0)
+            #expect(window.completionTokens == 40_000)
         }
     }
 
