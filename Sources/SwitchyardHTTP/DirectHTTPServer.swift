@@ -85,6 +85,10 @@ where Responder.Context: InitializableFromSource<ApplicationRequestContextSource
             .serverChannelOption(.backlog, value: Int32(clamping: configuration.limits.listenBacklog))
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.allowRemoteHalfClosure, value: true)
+            // One small receive buffer kept per connection, not the largest
+            // read it ever made (see SmallKeptRecvAllocator).
+            .childChannelOption(.maxMessagesPerRead, value: 1)
+            .childChannelOption(.recvAllocator, value: SmallKeptRecvAllocator())
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))

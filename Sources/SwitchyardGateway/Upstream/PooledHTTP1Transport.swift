@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import SwitchyardHTTP
 import Synchronization
 
 /// The transport for plain-HTTP upstreams: kept-alive HTTP/1.1 connections
@@ -240,6 +241,9 @@ final class PooledHTTP1Transport: UpstreamTransport {
         return ClientBootstrap(group: loop)
             .connectTimeout(connectTimeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            // One small receive buffer kept per connection, not the largest read it ever made.
+            .channelOption(.maxMessagesPerRead, value: 1)
+            .channelOption(.recvAllocator, value: SmallKeptRecvAllocator())
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // NIO's outbound header validation is left out: every header sent
