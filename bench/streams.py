@@ -4,7 +4,7 @@ straight to `switchyard simulate`, through nginx as a streaming proxy
 (`proxy_buffering off`) and through Switchyard, in one run.
 
     swift build -c release --product switchyard --product switchyard-loadgen --scratch-path .build-release
-    python3 bench/streams.py [--counts 1000,5000,9500] [--seconds 30] [--json FILE]
+    python3 bench/streams.py [--counts 1000,5000,9500] [--seconds 30] [--prompt-bytes 16000] [--json FILE]
 
 Each stream is one connection to the proxy and one from it to the single
 simulated upstream host: a chunk every 100 ms (--tokens-per-second 10) for
@@ -95,6 +95,9 @@ error_log  {run}/error.log warn;
 events {{ worker_connections  19500; }}
 http {{
     access_log  off;
+    # Request bodies (prompts) in memory, as the gateway holds them: the
+    # default 16k spills larger ones to files the worker user cannot write here.
+    client_body_buffer_size  64k;
     client_body_temp_path  {run}/body;
     proxy_temp_path  {run}/proxy;
     fastcgi_temp_path  {run}/fastcgi;
@@ -166,7 +169,7 @@ def start_target(target, binary, folder, upstream):
     return process, f"http://127.0.0.1:{port}/v1/chat/completions"
 
 
-def run_load(loadgen, url, count, seconds, pace, proxy, simulator):
+def run_load(loadgen, url, count, seconds, pace, proxy, simulator, body=None):
     """Runs the load while sampling the proxy; returns the figures."""
     pids = processes(proxy.pid) if proxy else []
     # Warm up: a handful of streams, so what is measured at rest includes
@@ -177,8 +180,11 @@ def run_load(loadgen, url, count, seconds, pace, proxy, simulator):
     rest = rss_kib(pids)
     rate = 2000
     ramp = count / rate
+    command = [loadgen, "streams", "--url", url, "--count", str(count), "--rate", str(rate), "--timeout", str(seconds * 4 + 60)]
+    if body:
+        command += ["--body", body]
     load = subprocess.Popen(
-        [loadgen, "streams", "--url", url, "--count", str(count), "--rate", str(rate), "--timeout", str(seconds * 4 + 60)],
+        command,
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
     )
     # Every stream is open from the end of the ramp (plus the first chunk)
@@ -223,7 +229,13 @@ def main():
     parser.add_argument("--bin", default=".build-release/release/switchyard")
     parser.add_argument("--loadgen", default=".build-release/release/switchyard-loadgen")
     parser.add_argument("--json", help="write the raw figures here")
+    parser.add_argument("--prompt-bytes", type=int, default=0,
+                        help="pad each request with a system message this long (real prompts are kilobytes)")
     options = parser.parse_args()
+    body = None
+    if options.prompt_bytes > 0:
+        body = json.dumps({"model": "chat-prod", "stream": True, "messages": [
+            {"role": "system", "content": "x" * options.prompt_bytes}, {"role": "user", "content": "hello"}]})
     binary = os.path.abspath(options.bin)
     loadgen = os.path.abspath(options.loadgen)
     results = []
@@ -234,13 +246,14 @@ def main():
                 for target in options.targets.split(","):
                     proxy, url = start_target(target, binary, folder, upstream)
                     try:
-                        row = run_load(loadgen, url, count, options.seconds, options.tokens_per_second, proxy, simulator)
+                        row = run_load(loadgen, url, count, options.seconds, options.tokens_per_second, proxy, simulator, body)
                     finally:
                         if proxy:
                             proxy.terminate()
                             proxy.wait(timeout=60)
                     row["target"] = target
                     row["tokens_per_second"] = options.tokens_per_second
+                    row["prompt_bytes"] = options.prompt_bytes
                     results.append(row)
                     print(f"{target:>10} {count:>6}: {json.dumps(row)}", flush=True)
                     time.sleep(2)

@@ -32,7 +32,9 @@ final class LoopStreamRelay: LoopReplySource, UpstreamBodyReceiver, @unchecked S
     private let operation: OpenAIOperation
     private let started: Moment
     private let firstChunkAt: Moment
-    private let first: ByteBuffer
+    /// The first chunk, until it is relayed: a slice of the upstream
+    /// connection's receive buffer, which NIO reuses only once it is free.
+    private var first: ByteBuffer?
     private let idleLimit: TimeAmount
     private let totalDeadline: NIODeadline
     private var state: StreamRelay.State
@@ -88,7 +90,10 @@ final class LoopStreamRelay: LoopReplySource, UpstreamBodyReceiver, @unchecked S
     func start(writingTo sink: LoopReplySink) {
         self.sink = sink
         lastChunkAt = .now()
-        relay(first)
+        if let first {
+            self.first = nil
+            relay(first)
+        }
         // A short reply is often read whole already: `push` relays the rest
         // at once, and no timer is ever armed for it.
         if phase != .done { reply.exchange.push(to: self) }

@@ -116,13 +116,6 @@ final class HTTPRequestDispatcher: ChannelDuplexHandler {
         end(trailers: nil, keepAlive: keepAlive, context: context)
     }
 
-    /// The loop-written reply is given up: the connection closes.
-    func abortLoopReply() {
-        guard loopReply != nil else { return }
-        loopReply = nil
-        context?.close(promise: nil)
-    }
-
     private func clientWentAway() {
         guard let source = loopReply else { return }
         loopReply = nil

@@ -7,8 +7,8 @@ public import NIOCore
 /// A task per stream costs its frames for as long as it lives, and a
 /// promise, a continuation and a resumption per chunk; a source is an object
 /// called back on the loop. It writes through the ``LoopReplySink`` it is
-/// started with and must end the reply (``LoopReplySink/finish()``) or give
-/// it up (``LoopReplySink/abort()``) exactly once.
+/// started with and ends the reply (``LoopReplySink/finish()``) unless the
+/// client has gone first.
 public protocol LoopReplySource: AnyObject, Sendable {
     /// The reply's head is written: from now on the source writes the body.
     func start(writingTo sink: LoopReplySink)
@@ -53,12 +53,6 @@ public struct LoopReplySink {
     /// Ends the reply; the connection carries the client's next request.
     public func finish() {
         dispatcher.endLoopReply(keepAlive: keepAlive)
-    }
-
-    /// Gives the reply up unfinished: the connection is closed, so the
-    /// client cannot take a cut reply for a whole one.
-    public func abort() {
-        dispatcher.abortLoopReply()
     }
 }
 
