@@ -52,29 +52,26 @@ struct LoopRelayTests {
     }
 
     @Test func aSlowReaderGetsEveryEventOfALongStreamAndIsNotTakenForAnIdleUpstream() async throws {
-        // About 6 MB of events as fast as the simulator makes them, more than
-        // loopback's socket buffers hold; the client reads nothing for 2.5 s,
-        // so the gateway's socket to it fills and the upstream's reads are held
-        // until it drains. That wait is the client's: with a 1 s idle
-        // timeout the stream still ends whole.
-        let flood = SimulatorConfiguration(latencyMean: .zero, tokensPerSecond: 1_000_000, replyTokens: 40_000)
+        // A client with a 4 KiB receive buffer that reads nothing for 2.5 s:
+        // the gateway's socket to it fills, and the upstream's reads are held
+        // until it drains. That wait is the client's: with a 1 s idle timeout
+        // the stream still ends whole.
+        let flood = SimulatorConfiguration(latencyMean: .zero, tokensPerSecond: 1_000_000, replyTokens: 15_000)
         let impatient = UpstreamTimeouts(idle: .seconds(1))
         try await LiveCluster.run(simulators: [flood], routes: ResilienceTests.single(impatient)) { cluster in
-            var request = HTTPClientRequest(url: cluster.baseURL + "/v1/chat/completions")
-            request.method = .POST
-            request.body = .bytes(ByteBuffer(string: LiveCluster.chat(route: "solo", stream: true)))
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(60))
-            try await Task.sleep(for: .milliseconds(2_500))
-            let text = String(buffer: try await response.body.collect(upTo: 64 << 20))
-            let endedWithDone = text.hasSuffix("data: [DONE]\n\n")
+            let text = try await SlowReader.fetch(
+                port: cluster.gatewayPort, body: LiveCluster.chat(route: "solo", stream: true), waitingFirst: .milliseconds(2_500)
+            )
+            // The last event, then the end of the chunked body.
+            let endedWithDone = text.hasSuffix("data: [DONE]\n\n\r\n0\r\n\r\n")
             #expect(endedWithDone, "ended with: \(text.suffix(300))")
             let events = text.components(separatedBy: "data: ").count - 1
             // One event per token, the finish event and [DONE].
-            #expect(events >= 40_000)
+            #expect(events >= 15_000)
             let window = cluster.gateway.runtime(route: "solo", deployment: "only").aggregate(window: .seconds(60), now: SystemClock().now())
             #expect(window.count(.success) == 1)
             #expect(window.count(.timeout) == 0)
-            #expect(window.completionTokens == 40_000)
+            #expect(window.completionTokens == 15_000)
         }
     }
 
@@ -136,6 +133,45 @@ struct ScriptedUpstream {
             guard !answered else { return }
             answered = true
             context.writeAndFlush(NIOAny(context.channel.allocator.buffer(string: reply)), promise: nil)
+        }
+    }
+}
+
+/// A client that sends one request with `connection: close`, reads nothing
+/// for a while with a small receive buffer, then reads the whole reply.
+enum SlowReader {
+    static func fetch(port: Int, body: String, waitingFirst pause: Duration) async throws -> String {
+        let collector = Collector()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelOption(.socketOption(.so_rcvbuf), value: 4096)
+            .channelOption(.autoRead, value: false)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+            }
+            .connect(host: "127.0.0.1", port: port)
+            .get()
+        let request = "POST /v1/chat/completions HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+            + "connection: close\r\ncontent-length: \(body.utf8.count)\r\n\r\n" + body
+        try await channel.writeAndFlush(channel.allocator.buffer(string: request))
+        try await Task.sleep(for: pause)
+        try await channel.setOption(.autoRead, value: true).get()
+        channel.read()
+        try await channel.closeFuture.get()
+        return try await collector.text.futureResult.get()
+    }
+
+    private final class Collector: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = ByteBuffer
+        private var received = ByteBuffer()
+        let text = MultiThreadedEventLoopGroup.singleton.any().makePromise(of: String.self)
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            var part = unwrapInboundIn(data)
+            received.writeBuffer(&part)
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            text.succeed(String(buffer: received))
         }
     }
 }

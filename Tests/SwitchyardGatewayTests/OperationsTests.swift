@@ -108,7 +108,7 @@ extension OperationsTests {
             }
             _ = try await cluster.post(body: LiveCluster.chat(user: "plain"))
             var report = cluster.gateway.shadowReport(route: "chat-prod")
-            for _ in 0..<100 where (report?.completed ?? 0) < 5 {
+            for _ in 0..<500 where (report?.completed ?? 0) < 5 {
                 try await Task.sleep(for: .milliseconds(20))
                 report = cluster.gateway.shadowReport(route: "chat-prod")
             }
