@@ -154,50 +154,13 @@ struct StreamRelay: Sendable {
             let end = context.chat.operation == .responses ? "a response.completed event" : "[DONE]"
             failure = (state.sawError ? .upstream5xx : .cutStream, "the upstream stream ended without \(end)")
         }
+        let ending = StreamEnding(gateway: gateway, account: AttemptAccount(context), operation: context.chat.operation, started: started, firstChunkAt: firstChunkAt)
         let now = gateway.clock.now()
-        if let (outcome, message) = failure {
-            context.runtime.record(
-                .init(outcome: outcome, latency: now - started, timeToFirstToken: firstChunkAt - started),
-                breakerOutcome: .failure,
-                probe: context.probe,
-                now: now
-            )
-            gateway.logger.debug("stream failed", metadata: ["deployment": "\(context.deployment.name)", "reason": "\(message)"])
-            if !state.sawError {
-                let error = APIError(
-                    status: 502,
-                    message: "\(message) (deployment '\(context.deployment.name)'); the reply is incomplete",
-                    type: "server_error",
-                    code: outcome == .timeout ? "upstream_timeout" : "stream_interrupted"
-                )
-                try await writer.write(Self.errorEvent(error, responsesAPI: context.chat.operation == .responses))
-            }
-        } else {
-            gateway.recordSuccess(
-                context,
-                usage: state.usage,
-                contentFiltered: state.contentFiltered,
-                latency: now - started,
-                timeToFirstToken: firstChunkAt - started,
-                now: now
-            )
+        if let errorEvent = ending.record(failure, state: state, now: now) {
+            try await writer.write(errorEvent)
         }
         try await writer.finish(nil)
-        if let trail = context.trail {
-            let code = failure.map { $0.0 == .timeout ? "upstream_timeout" : "stream_interrupted" }
-            if let logged { trail.update { $0.replyContent = logged } }
-            trail.endAttempt(status: 200, failure: code)
-            trail.finish(status: 200, error: code)
-        }
-        // The client has its whole reply; only now is the shadow's copy queued.
-        if failure == nil, let mirror, let kept {
-            mirror.mirror.enqueue(
-                ShadowMirror.Job(
-                    chat: context.chat, primaryDeployment: context.deployment.name, shadowDeployment: mirror.shadow, primaryBody: kept,
-                    primaryStreamed: true, primaryLatency: now - started
-                )
-            )
-        }
+        ending.afterReply(failure, logged: logged, mirror: mirror.map { ($0.mirror, $0.shadow, context.chat) }, kept: kept, now: now)
     }
 
     /// The event that ends a broken stream: for chat and completions an
@@ -272,6 +235,66 @@ struct StreamRelay: Sendable {
                 output.writeBytes(event.bytes)
             }
             return output
+        }
+    }
+}
+
+/// How a relayed stream ended, recorded once by whichever relay carried it.
+struct StreamEnding {
+    let gateway: Gateway
+    let account: AttemptAccount
+    let operation: OpenAIOperation
+    let started: Moment
+    let firstChunkAt: Moment
+
+    /// Records the outcome against the deployment; for a broken stream
+    /// whose upstream did not send an error event of its own, returns the
+    /// one to send before the end.
+    func record(_ failure: (outcome: RequestOutcome, message: String)?, state: StreamRelay.State, now: Moment) -> ByteBuffer? {
+        guard let failure else {
+            gateway.recordSuccess(
+                account, usage: state.usage, contentFiltered: state.contentFiltered, latency: now - started,
+                timeToFirstToken: firstChunkAt - started, now: now
+            )
+            return nil
+        }
+        let deployment = account.deployment.name
+        account.runtime.record(
+            .init(outcome: failure.outcome, latency: now - started, timeToFirstToken: firstChunkAt - started),
+            breakerOutcome: .failure,
+            probe: account.probe,
+            now: now
+        )
+        gateway.logger.debug("stream failed", metadata: ["deployment": "\(deployment)", "reason": "\(failure.message)"])
+        guard !state.sawError else { return nil }
+        let error = APIError(
+            status: 502,
+            message: "\(failure.message) (deployment '\(deployment)'); the reply is incomplete",
+            type: "server_error",
+            code: failure.outcome == .timeout ? "upstream_timeout" : "stream_interrupted"
+        )
+        return StreamRelay.errorEvent(error, responsesAPI: operation == .responses)
+    }
+
+    /// Once the client has its whole reply: the access-log line and trace,
+    /// then the shadow's copy of a stream that ended well.
+    func afterReply(
+        _ failure: (outcome: RequestOutcome, message: String)?, logged: [UInt8]?,
+        mirror: (mirror: ShadowMirror, shadow: String, chat: ClientRequest)?, kept: ByteBuffer?, now: Moment
+    ) {
+        if let trail = account.trail {
+            let code = failure.map { $0.outcome == .timeout ? "upstream_timeout" : "stream_interrupted" }
+            if let logged { trail.update { $0.replyContent = logged } }
+            trail.endAttempt(status: 200, failure: code)
+            trail.finish(status: 200, error: code)
+        }
+        if failure == nil, let mirror, let kept {
+            mirror.mirror.enqueue(
+                ShadowMirror.Job(
+                    chat: mirror.chat, primaryDeployment: account.deployment.name, shadowDeployment: mirror.shadow, primaryBody: kept,
+                    primaryStreamed: true, primaryLatency: now - started
+                )
+            )
         }
     }
 }

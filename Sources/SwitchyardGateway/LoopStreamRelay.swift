@@ -1,4 +1,3 @@
-import Logging
 import NIOCore
 import SwitchyardCore
 import SwitchyardHTTP
@@ -229,48 +228,15 @@ final class LoopStreamRelay: LoopReplySource, UpstreamBodyReceiver, @unchecked S
     private func end(failure: (outcome: RequestOutcome, message: String)?) {
         guard phase == .relaying else { return }
         phase = .draining
+        let ending = StreamEnding(gateway: gateway, account: account, operation: operation, started: started, firstChunkAt: firstChunkAt)
         let now = gateway.clock.now()
-        let deployment = account.deployment.name
-        if let failure {
-            account.runtime.record(
-                .init(outcome: failure.outcome, latency: now - started, timeToFirstToken: firstChunkAt - started),
-                breakerOutcome: .failure,
-                probe: account.probe,
-                now: now
-            )
-            gateway.logger.debug("stream failed", metadata: ["deployment": "\(deployment)", "reason": "\(failure.message)"])
-            if !state.sawError {
-                let error = APIError(
-                    status: 502,
-                    message: "\(failure.message) (deployment '\(deployment)'); the reply is incomplete",
-                    type: "server_error",
-                    code: failure.outcome == .timeout ? "upstream_timeout" : "stream_interrupted"
-                )
-                sink?.write(StreamRelay.errorEvent(error, responsesAPI: operation == .responses))
-            }
-        } else {
-            gateway.recordSuccess(
-                account, usage: state.usage, contentFiltered: state.contentFiltered, latency: now - started,
-                timeToFirstToken: firstChunkAt - started, now: now
-            )
+        if let errorEvent = ending.record(failure, state: state, now: now) {
+            sink?.write(errorEvent)
         }
         sink?.finish()
         unflushed = false
-        if let trail = account.trail {
-            let code = failure.map { $0.outcome == .timeout ? "upstream_timeout" : "stream_interrupted" }
-            if let logged { trail.update { $0.replyContent = logged } }
-            trail.endAttempt(status: 200, failure: code)
-            trail.finish(status: 200, error: code)
-        }
         // The client has its whole reply; only now is the shadow's copy queued.
-        if failure == nil, let mirror, let kept {
-            mirror.mirror.enqueue(
-                ShadowMirror.Job(
-                    chat: mirror.chat, primaryDeployment: deployment, shadowDeployment: mirror.shadow, primaryBody: kept,
-                    primaryStreamed: true, primaryLatency: now - started
-                )
-            )
-        }
+        ending.afterReply(failure, logged: logged, mirror: mirror, kept: kept, now: now)
         kept = nil
         if upstreamFinished {
             close(abandoning: nil)
