@@ -235,6 +235,11 @@ final class LoopStreamRelay: LoopReplySource, UpstreamBodyReceiver, @unchecked S
         }
         sink?.finish()
         unflushed = false
+        if clientFull {
+            // The upstream's last bytes (its body's end) are still to be read, whatever the client's socket holds.
+            clientFull = false
+            reply.exchange.pausePush(false)
+        }
         // The client has its whole reply; only now is the shadow's copy queued.
         ending.afterReply(failure, logged: logged, mirror: mirror, kept: kept, now: now)
         kept = nil

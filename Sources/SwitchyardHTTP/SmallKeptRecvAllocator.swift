@@ -13,21 +13,28 @@ public import NIOCore
 /// one readable event's reads.
 public struct SmallKeptRecvAllocator: RecvByteBufferAllocator {
     private var adaptive: AdaptiveRecvByteBufferAllocator
+    /// The size of the first read, and of the buffer NIO keeps.
+    private let keptSize: Int
 
-    /// - Parameter initial: the size of the first read, and of the buffer kept.
+    /// - Parameter initial: the size of the first read, and of the buffer
+    ///   kept (rounded down to a power of two, as NIO's allocator does).
     public init(initial: Int = 2048) {
         adaptive = AdaptiveRecvByteBufferAllocator(minimum: 64, initial: initial, maximum: 65536)
+        keptSize = adaptive.nextBufferSize() ?? initial
     }
 
     public func buffer(allocator: ByteBufferAllocator) -> ByteBuffer {
         adaptive.buffer(allocator: allocator)
     }
 
-    /// No size hint: NIO then reuses its kept buffer as it is, and allocates
-    /// a new one only when the last read filled its buffer.
+    /// No size hint: NIO then reuses its kept buffer as it is, unless
+    /// ``record(actualReadBytes:)`` said the next read wants a larger one.
     public func nextBufferSize() -> Int? { nil }
 
+    /// True while the adaptive size is above the kept buffer's, so a run of
+    /// large reads gets buffers of that size rather than the kept one.
     public mutating func record(actualReadBytes: Int) -> Bool {
-        adaptive.record(actualReadBytes: actualReadBytes)
+        let grew = adaptive.record(actualReadBytes: actualReadBytes)
+        return grew || (adaptive.nextBufferSize() ?? 0) > keptSize
     }
 }

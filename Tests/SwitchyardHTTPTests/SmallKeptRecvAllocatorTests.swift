@@ -23,8 +23,9 @@ import Testing
     }
 
     @Test func aLargeRequestLeavesOnlyTheSmallBufferBehind() {
-        // A 16 KB request arriving in reads that each fill their buffer.
-        let reads = [2048, 4096, 8192, 2048]
+        // A 16 KB request arriving in reads that each fill their buffer, then
+        // small reads (the next requests) until the read size has shrunk back.
+        let reads = [2048, 4096, 8192, 2048] + Array(repeating: 100, count: 12)
         let kept = Self.capacityAfterReading(reads, with: SmallKeptRecvAllocator())
         #expect(kept <= 2048, "kept \(kept) bytes")
         // NIO's own allocator grows its kept buffer to the largest read.
@@ -45,5 +46,22 @@ import Testing
             sizes.append(size)
         }
         #expect(sizes == [2048, 4096, 8192, 16384])
+    }
+
+    @Test func aLongUploadKeepsReadingInLargeBuffers() {
+        // Reads that stay large but no longer fill their buffers: the size
+        // holds, and they do not fall back to the small kept buffer.
+        var pool = NIOPooledRecvBufferAllocator(capacity: 1, recvAllocator: SmallKeptRecvAllocator())
+        var capacities: [Int] = []
+        for read in [2048, 4096, 8192, 16384, 12000, 12000, 12000] {
+            let (_, (capacity, count)) = pool.buffer(allocator: ByteBufferAllocator()) { buffer -> (Int, Int) in
+                let count = min(read, buffer.writableBytes)
+                buffer.writeRepeatingByte(0x61, count: count)
+                return (buffer.capacity, count)
+            }
+            pool.record(actualReadBytes: count)
+            capacities.append(capacity)
+        }
+        #expect(capacities.suffix(3).allSatisfy { $0 >= 16384 }, "\(capacities)")
     }
 }

@@ -182,7 +182,7 @@ final class UpstreamExchange: @unchecked Sendable {
         } else if ended {
             reader = nil
             receiver.upstreamEnded()
-        } else {
+        } else if !pushPaused {
             connection?.resumeReadingIfPaused()
         }
     }
