@@ -103,21 +103,11 @@ struct StreamRelay: Sendable {
         var chunk: ByteBuffer? = first
         var failure: (RequestOutcome, String)?
         while let buffer = chunk {
-            if let size = kept?.readableBytes {
-                // Kept in place (no copy per chunk), bounded; a longer stream is not mirrored.
-                if size + buffer.readableBytes <= ShadowMirror.maximumStreamBytes {
-                    var chunk = buffer
-                    kept?.writeBuffer(&chunk)
-                } else {
-                    kept = nil
-                }
-            }
+            ShadowMirror.keep(buffer, in: &kept)
             do {
                 let output = try state.consume(buffer)
-                if let output, let size = logged?.count, size < RequestTrail.maximumContentBytes {
-                    logged?.append(contentsOf: output.readableBytesView.prefix(RequestTrail.maximumContentBytes - size))
-                }
                 if let output, output.readableBytes > 0 {
+                    RequestTrail.log(output, into: &logged)
                     try await writer.write(output)
                 }
             } catch is SplitterError {

@@ -155,15 +155,7 @@ final class LoopStreamRelay: LoopReplySource, UpstreamBodyReceiver, @unchecked S
 
     private func relay(_ buffer: ByteBuffer) {
         guard phase == .relaying, let sink else { return }
-        if let size = kept?.readableBytes {
-            // Kept in place (no copy per chunk), bounded; a longer stream is not mirrored.
-            if size + buffer.readableBytes <= ShadowMirror.maximumStreamBytes {
-                var chunk = buffer
-                kept?.writeBuffer(&chunk)
-            } else {
-                kept = nil
-            }
-        }
+        ShadowMirror.keep(buffer, in: &kept)
         let output: ByteBuffer?
         do {
             output = try state.consume(buffer)
@@ -171,9 +163,7 @@ final class LoopStreamRelay: LoopReplySource, UpstreamBodyReceiver, @unchecked S
             return end(failure: (.cutStream, "the upstream sent an event larger than \(ServerSentEventSplitter.maximumEventBytes) bytes"))
         }
         if let output, output.readableBytes > 0 {
-            if let size = logged?.count, size < RequestTrail.maximumContentBytes {
-                logged?.append(contentsOf: output.readableBytesView.prefix(RequestTrail.maximumContentBytes - size))
-            }
+            RequestTrail.log(output, into: &logged)
             // Flushed once the upstream's socket read is done: the events of one read go out in one write.
             unflushed = true
             if !sink.write(output, flush: false) {

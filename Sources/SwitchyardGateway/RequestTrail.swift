@@ -36,6 +36,13 @@ final class RequestTrail: Sendable {
     /// Content kept: one byte more than a line holds, so the line can say it was cut.
     static let maximumContentBytes = AccessLogEntry.maximumContentBytes + 1
 
+    /// Adds what a stream sent the client to a `logContent` route's copy,
+    /// up to ``maximumContentBytes``; nil (content not logged) stays nil.
+    static func log(_ sent: ByteBuffer, into logged: inout [UInt8]?) {
+        guard let size = logged?.count, size < maximumContentBytes else { return }
+        logged?.append(contentsOf: sent.readableBytesView.prefix(maximumContentBytes - size))
+    }
+
     let observability: GatewayObservability
     let clock: any MomentClock
     let started: Moment

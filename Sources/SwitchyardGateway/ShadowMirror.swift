@@ -26,6 +26,19 @@ final class ShadowMirror: Sendable {
     /// The most of a primary stream kept for comparison; a longer one is not mirrored.
     static let maximumStreamBytes = 4 << 20
 
+    /// Adds a streamed chunk to the copy kept for the shadow, in place (no
+    /// copy per chunk); a stream longer than ``maximumStreamBytes`` is not
+    /// mirrored, and its copy becomes nil.
+    static func keep(_ chunk: ByteBuffer, in kept: inout ByteBuffer?) {
+        guard let size = kept?.readableBytes else { return }
+        guard size + chunk.readableBytes <= maximumStreamBytes else {
+            kept = nil
+            return
+        }
+        var chunk = chunk
+        kept?.writeBuffer(&chunk)
+    }
+
     struct State {
         var report: ShadowReport
         /// The newest `capture` compared pairs, oldest first.
